@@ -1,0 +1,101 @@
+#include "isolate/console.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "isolate/error.hpp"
+
+namespace hanok::isolate {
+
+Pty open_pty(const std::string& ptmx) {
+  Pty pty;
+  pty.master.reset(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!pty.master) throw_sys("open", ptmx);
+  if (::unlockpt(pty.master.get()) != 0) throw_sys("unlockpt", ptmx);
+  char name[64];
+  if (::ptsname_r(pty.master.get(), name, sizeof name) != 0) throw_sys("ptsname", ptmx);
+  pty.slave_path = name;
+  // TIOCGPTPEER opens the peer through the master, never through a path lookup.
+  pty.slave.reset(::ioctl(pty.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!pty.slave) throw_sys("open the pty peer of", ptmx);
+  return pty;
+}
+
+void set_window_size(int tty_fd, unsigned rows, unsigned columns) {
+  winsize size{};
+  size.ws_row = static_cast<unsigned short>(rows);
+  size.ws_col = static_cast<unsigned short>(columns);
+  if (::ioctl(tty_fd, TIOCSWINSZ, &size) != 0) throw_sys("set the terminal size", "");
+}
+
+void attach_controlling_terminal(int slave_fd) {
+  if (::ioctl(slave_fd, TIOCSCTTY, 0) != 0) throw_sys("make the pty the controlling terminal", "");
+  for (int target = 0; target <= 2; ++target) {
+    if (::dup3(slave_fd, target, 0) < 0) throw_sys("dup the pty onto stdio", "");
+  }
+}
+
+void send_fd(int socket_fd, int fd, std::string_view name) {
+  msghdr message{};
+  iovec body{const_cast<char*>(name.data()), name.size()};
+  message.msg_iov = &body;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  while (::sendmsg(socket_fd, &message, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) throw_sys("send the terminal over the console socket", "");
+  }
+}
+
+UniqueFd receive_fd(int socket_fd) {
+  msghdr message{};
+  char body[4096];
+  iovec io{body, sizeof body};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw_sys("receive an fd", "");
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+      return UniqueFd(fd);
+    }
+  }
+  throw_sys("receive an fd: no SCM_RIGHTS in the message", "", EBADMSG);
+}
+
+UniqueFd connect_unix(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) throw_sys("connect to", path, ENAMETOOLONG);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_sys("socket for", path);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    throw_sys("connect to", path);
+  }
+  return fd;
+}
+
+}  // namespace hanok::isolate

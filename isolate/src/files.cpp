@@ -1,0 +1,125 @@
+#include "isolate/files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "isolate/error.hpp"
+#include "isolate/unique_fd.hpp"
+
+namespace hanok::isolate {
+
+std::string read_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_sys("open", path);
+  std::string content;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("read", path);
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  return content;
+}
+
+namespace {
+void write_all(int fd, std::string_view content, const std::string& path) {
+  while (!content.empty()) {
+    ssize_t n = ::write(fd, content.data(), content.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("write", path);
+    }
+    content.remove_prefix(static_cast<size_t>(n));
+  }
+}
+}  // namespace
+
+void write_existing_file(const std::string& path, std::string_view content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_sys("open", path);
+  write_all(fd.get(), content, path);
+}
+
+void write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) throw_sys("create", tmp);
+  try {
+    write_all(fd.get(), content, tmp);
+    if (::fsync(fd.get()) != 0) throw_sys("fsync", tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw_sys("rename to", path, err);
+  }
+}
+
+namespace {
+void remove_entries(int dir_fd, const std::string& path, dev_t device) {
+  int fd = ::dup(dir_fd);
+  if (fd < 0) throw_sys("dup", path);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    throw_sys("opendir", path);
+  }
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (st.st_dev != device) continue;  // a mount point: never descend into it
+      UniqueFd child(::openat(dir_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child) remove_entries(child.get(), path + "/" + entry->d_name, device);
+      ::unlinkat(dir_fd, entry->d_name, AT_REMOVEDIR);
+    } else {
+      ::unlinkat(dir_fd, entry->d_name, 0);
+    }
+  }
+  ::closedir(dir);
+}
+}  // namespace
+
+void remove_tree(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw_sys("stat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_sys("open", path);
+    remove_entries(fd.get(), path, st.st_dev);
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw_sys("rmdir", path);
+  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw_sys("unlink", path);
+  }
+}
+
+void make_dirs(const std::string& path, unsigned mode) {
+  if (path.empty()) return;
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) throw_sys("mkdir", prefix);
+  }
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace hanok::isolate

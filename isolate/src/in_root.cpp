@@ -1,0 +1,99 @@
+#include "isolate/in_root.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "isolate/error.hpp"
+
+namespace hanok::isolate {
+
+namespace {
+int openat2_in_root(int root_fd, const std::string& relative, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how));
+}
+
+std::vector<std::string> components(const std::string& clean) {
+  std::vector<std::string> parts;
+  size_t pos = 1;
+  while (pos < clean.size()) {
+    size_t next = clean.find('/', pos);
+    if (next == std::string::npos) next = clean.size();
+    parts.push_back(clean.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+}  // namespace
+
+std::string clean_absolute_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    std::string part = path.substr(pos, next - pos);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    pos = next + 1;
+  }
+  std::string clean;
+  for (const auto& part : parts) clean += "/" + part;
+  return clean.empty() ? "/" : clean;
+}
+
+UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
+  std::string relative = clean_absolute_path(path);
+  relative = relative == "/" ? "." : relative.substr(1);
+  UniqueFd fd(openat2_in_root(root_fd, relative, flags));
+  if (!fd) throw_sys("open inside the rootfs", path);
+  return fd;
+}
+
+UniqueFd ensure_in_root(int root_fd, const std::string& path, NodeKind kind, unsigned mode) {
+  std::string clean = clean_absolute_path(path);
+  std::string relative = clean == "/" ? "." : clean.substr(1);
+  UniqueFd existing(openat2_in_root(root_fd, relative, O_PATH));
+  if (existing) return existing;
+  if (errno != ENOENT) throw_sys("open inside the rootfs", path);
+
+  UniqueFd parent(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
+  if (!parent) throw_sys("dup rootfs fd", path);
+  std::string walked;
+  auto parts = components(clean);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& name = parts[i];
+    walked += "/" + name;
+    bool last = i + 1 == parts.size();
+    int flags = last ? O_PATH : O_PATH | O_DIRECTORY;
+    UniqueFd next(openat2_in_root(root_fd, walked.substr(1), flags));
+    if (!next && errno == ENOENT) {
+      if (last && kind == NodeKind::File) {
+        UniqueFd created(::openat(parent.get(), name.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0666));
+        if (!created && errno != EEXIST) throw_sys("create inside the rootfs", walked);
+      } else if (::mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
+        throw_sys("mkdir inside the rootfs", walked);
+      }
+      // Re-resolve within the root: the new entry (or a racing symlink) stays confined to it.
+      next.reset(openat2_in_root(root_fd, walked.substr(1), flags));
+    }
+    if (!next) throw_sys("open inside the rootfs", walked);
+    parent = std::move(next);
+  }
+  return parent;
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+}  // namespace hanok::isolate

@@ -1,0 +1,94 @@
+#include "isolate/log.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace hanok::isolate {
+
+namespace {
+int g_fd = -1;
+bool g_json = false;
+LogLevel g_min = LogLevel::Warning;
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warning:
+      return "warning";
+    case LogLevel::Error:
+      return "error";
+  }
+  return "error";
+}
+
+std::string timestamp() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char buffer[64];
+  size_t n = ::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%09ldZ", now.tv_nsec);
+  return buffer;
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\u%04x", c);
+          out += hex;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+void configure_log(int fd, bool json, LogLevel min_level) {
+  g_fd = fd;
+  g_json = json;
+  g_min = min_level;
+}
+
+int log_fd() { return g_fd; }
+
+void log_line(LogLevel level, std::string_view message) {
+  if (level < g_min) return;
+  std::string line;
+  if (g_json) {
+    line = "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":\"" +
+           json_escape(message) + "\",\"time\":\"" + timestamp() + "\"}\n";
+  } else if (g_fd >= 0) {
+    line = timestamp() + " " + level_name(level) + ": " + std::string(message) + "\n";
+  } else {
+    line = "hanok: " + std::string(message) + "\n";
+  }
+  ssize_t ignored = ::write(g_fd >= 0 ? g_fd : STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace hanok::isolate

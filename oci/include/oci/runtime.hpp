@@ -1,0 +1,73 @@
+// The OCI runtime operations (runtime.md), as the `hanok` CLI exposes them with runc's flags.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "oci/spec.hpp"
+#include "oci/state.hpp"
+
+namespace hanok::oci {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+struct ExecOptions {
+  std::string id;
+  Process process;  // complete: from --process, or the container's with the CLI's changes
+  std::string pid_file;
+  std::string console_socket;
+  bool detach = false;
+  int preserve_fds = 0;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(std::string state_root);
+
+  // Everything up to the process's execve; the init then waits for start. State "created".
+  void create(const CreateOptions& options);
+  // Releases a created container; runs poststart hooks.
+  void start(const std::string& id);
+  // create + start; without detach waits and returns the exit code (128+N for signal N),
+  // forwarding signals to the container and deleting it afterwards.
+  int run(const CreateOptions& options, bool detach);
+  // Sends a signal to the init, or with `all` to every process of the container.
+  void kill(const std::string& id, int signal, bool all);
+  // Removes a stopped (or, with force, any) container and runs poststop hooks.
+  void remove(const std::string& id, bool force);
+  // Runs a process inside a running container; without detach returns its exit code.
+  int exec(const ExecOptions& options);
+
+  // runc's state JSON: ociVersion id pid status bundle rootfs created owner annotations.
+  nlohmann::json state(const std::string& id) const;
+  std::vector<nlohmann::json> list() const;
+  // The host pids of the container's processes.
+  std::vector<pid_t> pids(const std::string& id) const;
+  // The config.json the container was created with.
+  Spec spec_of(const std::string& id) const;
+
+  const StateStore& store() const { return store_; }
+
+ private:
+  struct Launched;
+  Launched launch(const CreateOptions& options, bool run_mode);
+  void finish_start(const ContainerState& state, const Spec& spec);
+  void destroy(const ContainerState& state, const Spec& spec);
+
+  StateStore store_;
+};
+
+}  // namespace hanok::oci

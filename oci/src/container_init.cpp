@@ -1,0 +1,152 @@
+// The code that runs in the cloned container process, from clone to execve.
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/keyctl.h>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "launch.hpp"
+#include "oci/hooks.hpp"
+#include "process_setup.hpp"
+#include "rootfs_setup.hpp"
+
+namespace hanok::oci::launch {
+
+namespace {
+void wait_for_go(const isolate::SyncChannel& channel) {
+  if (channel.receive().tag != kGo) ::_exit(1);
+}
+
+void become_namespace_root(const Plan& plan) {
+  if (!plan.new_user_namespace) return;
+  // Root of the new user namespace, if 0 is mapped; otherwise stay as mapped.
+  (void)::setresgid(0, 0, 0);
+  (void)::setresuid(0, 0, 0);
+}
+
+void join_new_session_keyring(const Plan& plan) {
+  if (!plan.new_keyring) return;
+  // Keys of the host or of another container must not be shared; a kernel without keyrings or
+  // a seccomp policy that blocks keyctl is not an error.
+  (void)::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan.keyring_name.c_str());
+}
+
+void write_sysctls(const Spec& spec) {
+  for (const auto& [key, value] : spec.linux.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i) {
+      if (path[i] == '.') path[i] = '/';
+    }
+    try {
+      isolate::write_existing_file(path, value);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("linux.sysctl." + key + ": " + e.what());
+    }
+  }
+}
+
+void set_names(const Spec& spec) {
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0) {
+    isolate::throw_sys("hostname: sethostname", spec.hostname);
+  }
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.c_str(), spec.domainname.size()) != 0) {
+    isolate::throw_sys("domainname: setdomainname", spec.domainname);
+  }
+}
+
+// create: `hanok start` connects to the listener; run: the runtime sends kStart. Returns the
+// channel on which the outcome (an error, or EOF once execve succeeded) is reported.
+isolate::SyncChannel wait_for_start(const Plan& plan, const isolate::SyncChannel& channel,
+                                    std::string& state_json) {
+  if (plan.start_listener < 0) {
+    auto message = channel.receive();
+    if (message.tag != kStart) ::_exit(1);
+    state_json = std::move(message.payload);
+    return isolate::SyncChannel(isolate::UniqueFd(::dup(channel.fd())));
+  }
+  for (;;) {
+    isolate::UniqueFd connection(::accept4(plan.start_listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection) {
+      if (errno == EINTR) continue;
+      ::_exit(1);
+    }
+    isolate::SyncChannel starter(std::move(connection));
+    auto message = starter.receive();
+    if (message.tag != kStart) continue;
+    ::close(plan.start_listener);
+    state_json = std::move(message.payload);
+    return starter;
+  }
+}
+}  // namespace
+
+void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
+  const Spec& spec = *plan.spec;
+  try {
+    wait_for_go(channel);
+    become_namespace_root(plan);
+    ::umask(0);
+    if (::setsid() < 0) isolate::throw_sys("setsid", "");
+    join_new_session_keyring(plan);
+
+    prepare_rootfs(plan);
+    if (plan.pause_for_hooks) {
+      channel.send(kHookPoint);
+      auto done = expect(channel, kHooksDone, "running hooks");
+      run_hooks(spec.hooks.create_container, "createContainer", done.payload);
+    }
+    enter_rootfs(plan);
+    if (plan.process->terminal) setup_terminal(plan, true);
+    write_sysctls(spec);
+    set_names(spec);
+    finish_rootfs(spec);
+
+    std::string executable = resolve_executable(*plan.process);
+    apply_identity(plan);
+    channel.send(kReady);
+
+    std::string state_json;
+    isolate::SyncChannel report = wait_for_start(plan, channel, state_json);
+    channel.close();
+    try {
+      run_hooks(spec.hooks.start_container, "startContainer", state_json);
+      apply_late_restrictions(plan);
+    } catch (const std::exception& e) {
+      report.send(kError, e.what());
+      ::_exit(1);
+    }
+    execute(plan, executable, report);
+  } catch (const std::exception& e) {
+    try {
+      channel.send(kError, e.what());
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+}
+
+void exec_main(const Plan& plan, isolate::SyncChannel& channel) {
+  try {
+    wait_for_go(channel);
+    if (::setsid() < 0) isolate::throw_sys("setsid", "");
+    if (plan.process->terminal) setup_terminal(plan, false);
+    std::string executable = resolve_executable(*plan.process);
+    apply_identity(plan);
+    apply_late_restrictions(plan);
+    execute(plan, executable, channel);
+  } catch (const std::exception& e) {
+    try {
+      channel.send(kError, e.what());
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+}
+
+}  // namespace hanok::oci::launch

@@ -1,0 +1,185 @@
+#include "process_setup.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "isolate/capabilities.hpp"
+#include "isolate/console.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/in_root.hpp"
+#include "isolate/log.hpp"
+#include "isolate/mounts.hpp"
+#include "isolate/process.hpp"
+#include "isolate/rlimits.hpp"
+
+namespace hanok::oci::launch {
+
+void setup_terminal(const Plan& plan, bool bind_console) {
+  if (plan.console_socket < 0) {
+    throw std::runtime_error("process.terminal is true but no --console-socket was given");
+  }
+  isolate::Pty pty = isolate::open_pty("/dev/ptmx");
+  if (bind_console) {
+    isolate::UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    isolate::UniqueFd console = isolate::ensure_in_root(root.get(), "/dev/console",
+                                                        isolate::NodeKind::File, 0600);
+    isolate::mount_onto_fd(pty.slave_path, console.get(), "", MS_BIND, "", "/dev/console");
+  }
+  if (plan.process->console_size) {
+    isolate::set_window_size(pty.master.get(), plan.process->console_size->height,
+                             plan.process->console_size->width);
+  }
+  isolate::send_fd(plan.console_socket, pty.master.get(), pty.slave_path);
+  isolate::attach_controlling_terminal(pty.slave.get());
+}
+
+namespace {
+std::string env_value(const std::vector<std::string>& env, const std::string& name) {
+  for (const auto& entry : env) {
+    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+        entry[name.size()] == '=') {
+      return entry.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+void warn(const char* message) { isolate::log_warning(message); }
+
+void apply_oom_score_adj(int wanted) {
+  const std::string path = "/proc/self/oom_score_adj";
+  try {
+    isolate::write_existing_file(path, std::to_string(wanted));
+  } catch (const isolate::SysError& e) {
+    // Without CAP_SYS_RESOURCE the score cannot go below the runtime's own: keep that one.
+    int current = std::stoi(isolate::read_file(path));
+    if (wanted >= current) throw;
+    isolate::log_warning("process.oomScoreAdj " + std::to_string(wanted) +
+                         " is below the runtime's own " + std::to_string(current) +
+                         " and cannot be set without CAP_SYS_RESOURCE; using " +
+                         std::to_string(current));
+  }
+}
+
+void load_seccomp(const Plan& plan) {
+  if (!plan.seccomp) return;
+  int rc = isolate::load_seccomp(*plan.seccomp);
+  if (rc != 0) isolate::throw_sys("load the seccomp filter", "", -rc);
+}
+
+bool setgroups_allowed() {
+  try {
+    return isolate::read_file("/proc/self/setgroups").rfind("allow", 0) == 0;
+  } catch (const isolate::SysError&) {
+    return true;
+  }
+}
+}  // namespace
+
+std::string resolve_executable(const Process& process) {
+  const std::string& name = process.args.at(0);
+  if (name.find('/') != std::string::npos) {
+    std::string path = name[0] == '/' ? name : process.cwd + "/" + name;
+    if (!is_executable_file(path)) {
+      throw std::runtime_error("exec: \"" + name + "\": " +
+                               isolate::errno_text(errno == 0 ? EACCES : errno));
+    }
+    return path;
+  }
+  std::string search = env_value(process.env, "PATH");
+  if (search.empty()) search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= search.size()) {
+    size_t end = search.find(':', start);
+    if (end == std::string::npos) end = search.size();
+    std::string dir = search.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  throw std::runtime_error("exec: \"" + name + "\": executable file not found in $PATH");
+}
+
+void apply_identity(const Plan& plan) {
+  const Process& process = *plan.process;
+  isolate::apply_rlimits(process.rlimits, warn);
+  if (process.oom_score_adj) apply_oom_score_adj(*process.oom_score_adj);
+  if (::chdir(process.cwd.c_str()) != 0) isolate::throw_sys("process.cwd: chdir", process.cwd);
+  if (!process.no_new_privileges) load_seccomp(plan);
+
+  if (process.capabilities) isolate::drop_bounding_set(*process.capabilities);
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) isolate::throw_sys("prctl PR_SET_KEEPCAPS", "");
+  const User& user = process.user;
+  if (setgroups_allowed()) {
+    std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) != 0) {
+      isolate::throw_sys("process.user.additionalGids: setgroups", "");
+    }
+  } else if (!user.additional_gids.empty()) {
+    throw std::runtime_error(
+        "process.user.additionalGids: setgroups is denied in this user namespace");
+  }
+  if (::setresgid(user.gid, user.gid, user.gid) != 0) {
+    isolate::throw_sys("process.user.gid: setgid " + std::to_string(user.gid), "");
+  }
+  if (::setresuid(user.uid, user.uid, user.uid) != 0) {
+    isolate::throw_sys("process.user.uid: setuid " + std::to_string(user.uid), "");
+  }
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) isolate::throw_sys("prctl PR_SET_KEEPCAPS", "");
+  if (process.capabilities) isolate::apply_capability_sets(*process.capabilities);
+  ::umask(user.umask.value_or(022));
+}
+
+void apply_late_restrictions(const Plan& plan) {
+  if (!plan.process->no_new_privileges) return;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    isolate::throw_sys("prctl PR_SET_NO_NEW_PRIVS", "");
+  }
+  load_seccomp(plan);
+}
+
+void execute(const Plan& plan, const std::string& path, const isolate::SyncChannel& report) {
+  const Process& process = *plan.process;
+  std::vector<char*> argv;
+  for (const auto& arg : process.args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& entry : process.env) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+
+  // Only stdio and the preserved fds reach the process.
+  int first_internal = 3 + plan.preserve_fds;
+  for (int fd = 3; fd < first_internal; ++fd) ::fcntl(fd, F_SETFD, 0);
+  isolate::cloexec_from(first_internal);
+  ::fcntl(report.fd(), F_SETFD, FD_CLOEXEC);
+
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) ::sigaction(signal, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  ::execve(path.c_str(), argv.data(), envp.data());
+  int err = errno;
+  try {
+    report.send(kError, "exec " + path + ": " + isolate::errno_text(err));
+  } catch (...) {
+  }
+  ::_exit(127);
+}
+
+}  // namespace hanok::oci::launch

@@ -1,0 +1,87 @@
+// exec: a new process inside a running container.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <stdexcept>
+
+#include "foreground.hpp"
+#include "isolate/console.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/process.hpp"
+#include "launch.hpp"
+#include "oci/runtime.hpp"
+
+namespace hanok::oci {
+
+using isolate::UniqueFd;
+
+namespace {
+bool is_own_namespace(const std::string& path, const char* name) {
+  struct stat theirs {}, ours {};
+  std::string own = std::string("/proc/self/ns/") + name;
+  return ::stat(path.c_str(), &theirs) == 0 && ::stat(own.c_str(), &ours) == 0 &&
+         theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+}
+}  // namespace
+
+int Runtime::exec(const ExecOptions& options) {
+  ContainerState state = store_.load(options.id);
+  Status status = store_.status_of(state);
+  if (status != Status::Running && status != Status::Created) {
+    throw std::runtime_error("cannot exec in container \"" + options.id + "\": it is " +
+                             status_name(status));
+  }
+  Spec spec = parse_spec(state.config_json);
+
+  launch::Plan plan;
+  plan.spec = &spec;
+  plan.process = &options.process;
+  plan.rootfs = state.rootfs;
+  plan.bundle = state.bundle;
+  plan.preserve_fds = options.preserve_fds;
+  if (spec.linux.seccomp) plan.seccomp = isolate::compile_seccomp(*spec.linux.seccomp);
+  UniqueFd console;
+  if (!options.console_socket.empty()) {
+    console = isolate::connect_unix(options.console_socket);
+    plan.console_socket = console.get();
+  }
+
+  // Every namespace of the container's init, except those the runtime already shares.
+  std::vector<launch::NamespaceToJoin> joins;
+  std::vector<UniqueFd> join_fds;
+  for (const auto& ns : spec.linux.namespaces) {
+    const char* name = isolate::proc_ns_name(ns.type);
+    std::string path = "/proc/" + std::to_string(state.pid) + "/ns/" + name;
+    if (is_own_namespace(path, name)) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) isolate::throw_sys("open the container's namespace", path);
+    if (ns.type == isolate::NamespaceType::User) plan.in_user_namespace = true;
+    joins.push_back({ns.type, fd.get()});
+    join_fds.push_back(std::move(fd));
+  }
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) {
+    throw std::runtime_error("cannot exec in container \"" + options.id + "\": it stopped");
+  }
+
+  std::optional<SignalBlock> blocked;
+  if (!options.detach) blocked.emplace();
+  auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
+  pid_t pid = launch::spawn(joins, 0, runtime_end, child_end,
+                            [&] { launch::exec_main(plan, child_end); });
+  runtime_end.send(launch::kGo);
+  auto outcome = runtime_end.receive();
+  if (outcome.tag == launch::kError) {
+    isolate::wait_child(pid);
+    throw std::runtime_error("exec in container \"" + options.id + "\": " + outcome.payload);
+  }
+  if (!options.pid_file.empty()) {
+    isolate::write_file_atomic(options.pid_file, std::to_string(pid), 0644);
+  }
+  if (options.detach) return 0;
+  return isolate::exit_code_of(forward_signals_until_exit(pid));
+}
+
+}  // namespace hanok::oci

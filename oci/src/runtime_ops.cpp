@@ -1,0 +1,125 @@
+// kill, delete, state, list, ps.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/log.hpp"
+#include "isolate/process.hpp"
+#include "oci/hooks.hpp"
+#include "oci/runtime.hpp"
+
+namespace hanok::oci {
+
+namespace {
+bool same_namespace(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
+}
+}  // namespace
+
+Spec Runtime::spec_of(const std::string& id) const { return parse_spec(store_.load(id).config_json); }
+
+std::vector<pid_t> Runtime::pids(const std::string& id) const {
+  ContainerState state = store_.load(id);
+  std::vector<pid_t> result;
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) return result;
+  std::string init_ns = "/proc/" + std::to_string(state.pid) + "/ns/pid";
+  // A container with its own pid namespace: every process in that namespace. One that shares
+  // the host's: its init only (cgroup membership refines this).
+  if (same_namespace(init_ns, "/proc/self/ns/pid")) return {state.pid};
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) isolate::throw_sys("opendir", "/proc");
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (same_namespace("/proc/" + std::string(entry->d_name) + "/ns/pid", init_ns)) {
+      result.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  ::closedir(proc);
+  return result;
+}
+
+void Runtime::kill(const std::string& id, int signal, bool all) {
+  ContainerState state = store_.load(id);
+  Status status = store_.status_of(state);
+  if (status == Status::Stopped) {
+    throw std::runtime_error("container \"" + id + "\" is not running");
+  }
+  isolate::UniqueFd pidfd = isolate::open_pidfd(state.pid);
+  // The pidfd pins the process: check it is still ours, then signal through it (no pid reuse).
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) {
+    throw std::runtime_error("container \"" + id + "\" is not running");
+  }
+  if (all) {
+    for (pid_t pid : pids(id)) {
+      if (pid != state.pid) ::kill(pid, signal);
+    }
+  }
+  if (isolate::send_signal(pidfd.get(), signal) != 0 && errno != ESRCH) {
+    isolate::throw_sys("kill container", id);
+  }
+}
+
+void Runtime::destroy(const ContainerState& state, const Spec& spec) {
+  store_.remove(state.id);
+  run_hooks_warn_only(spec.hooks.poststop, "poststop", state_json(state, Status::Stopped).dump());
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+  ContainerState state = store_.load(id);
+  Status status = store_.status_of(state);
+  if (status == Status::Running && !force) {
+    throw std::runtime_error("cannot delete container \"" + id +
+                             "\": it is running (stop it first, or use --force)");
+  }
+  if (status != Status::Stopped) {
+    isolate::UniqueFd pidfd = isolate::open_pidfd(state.pid);
+    if (isolate::process_alive(state.pid, state.pid_start_time)) {
+      for (pid_t pid : pids(id)) {
+        if (pid != state.pid) ::kill(pid, SIGKILL);
+      }
+      isolate::send_signal(pidfd.get(), SIGKILL);
+      if (!isolate::wait_pidfd_exit(pidfd.get(), 10000)) {
+        throw std::runtime_error("container \"" + id + "\" did not die after SIGKILL");
+      }
+    }
+  }
+  Spec spec = parse_spec(state.config_json);
+  destroy(state, spec);
+}
+
+nlohmann::json Runtime::state(const std::string& id) const {
+  ContainerState state = store_.load(id);
+  Status status = store_.status_of(state);
+  nlohmann::json doc = {{"ociVersion", "1.2.0"},
+                        {"id", state.id},
+                        {"pid", status == Status::Stopped ? 0 : state.pid},
+                        {"status", status_name(status)},
+                        {"bundle", state.bundle},
+                        {"rootfs", state.rootfs},
+                        {"created", state.created},
+                        {"owner", state.owner}};
+  if (!state.annotations.empty()) doc["annotations"] = state.annotations;
+  return doc;
+}
+
+std::vector<nlohmann::json> Runtime::list() const {
+  std::vector<nlohmann::json> result;
+  for (const auto& id : store_.list_ids()) {
+    try {
+      result.push_back(state(id));
+    } catch (const std::exception& e) {
+      isolate::log_warning(std::string("list: ") + e.what());
+    }
+  }
+  return result;
+}
+
+}  // namespace hanok::oci

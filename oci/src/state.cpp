@@ -1,0 +1,152 @@
+#include "oci/state.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/process.hpp"
+
+namespace hanok::oci {
+
+const char* status_name(Status status) {
+  switch (status) {
+    case Status::Creating:
+      return "creating";
+    case Status::Created:
+      return "created";
+    case Status::Running:
+      return "running";
+    case Status::Paused:
+      return "paused";
+    case Status::Stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+void validate_container_id(const std::string& id) {
+  if (id.empty()) throw std::invalid_argument("container id must not be empty");
+  if (id.size() > 1024) throw std::invalid_argument("container id is longer than 1024 bytes");
+  bool valid = id[0] != '.' && std::all_of(id.begin(), id.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' ||
+                        c == '-' || c == '.';
+               });
+  if (!valid) throw std::invalid_argument("invalid container id \"" + id + "\"");
+}
+
+StateStore::StateStore(std::string root) : root_(std::move(root)) {}
+
+std::string StateStore::dir_of(const std::string& id) const { return root_ + "/" + id; }
+
+std::string StateStore::start_socket_of(const std::string& id) const {
+  return dir_of(id) + "/start.sock";
+}
+
+void StateStore::create_dir(const std::string& id) const {
+  validate_container_id(id);
+  isolate::make_dirs(root_, 0711);
+  std::string dir = dir_of(id);
+  if (::mkdir(dir.c_str(), 0711) != 0) {
+    if (errno == EEXIST) throw std::runtime_error("container \"" + id + "\" already exists");
+    isolate::throw_sys("mkdir", dir);
+  }
+}
+
+void StateStore::save(const ContainerState& state) const {
+  nlohmann::json doc = {{"id", state.id},
+                        {"pid", state.pid},
+                        {"pidStartTime", state.pid_start_time},
+                        {"bundle", state.bundle},
+                        {"rootfs", state.rootfs},
+                        {"created", state.created},
+                        {"owner", state.owner},
+                        {"annotations", state.annotations},
+                        {"config", state.config_json}};
+  isolate::write_file_atomic(dir_of(state.id) + "/state.json", doc.dump());
+}
+
+ContainerState StateStore::load(const std::string& id) const {
+  validate_container_id(id);
+  std::string path = dir_of(id) + "/state.json";
+  std::string text;
+  try {
+    text = isolate::read_file(path);
+  } catch (const isolate::SysError& e) {
+    if (e.error_code() == ENOENT) {
+      throw std::runtime_error("container \"" + id + "\" does not exist");
+    }
+    throw;
+  }
+  try {
+    auto doc = nlohmann::json::parse(text);
+    ContainerState state;
+    state.id = doc.at("id").get<std::string>();
+    state.pid = doc.at("pid").get<pid_t>();
+    state.pid_start_time = doc.at("pidStartTime").get<uint64_t>();
+    state.bundle = doc.at("bundle").get<std::string>();
+    state.rootfs = doc.at("rootfs").get<std::string>();
+    state.created = doc.at("created").get<std::string>();
+    state.owner = doc.value("owner", "");
+    state.annotations = doc.value("annotations", std::map<std::string, std::string>{});
+    state.config_json = doc.value("config", "");
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": corrupt state: " + e.what());
+  }
+}
+
+bool StateStore::exists(const std::string& id) const {
+  return isolate::path_exists(dir_of(id) + "/state.json");
+}
+
+void StateStore::remove(const std::string& id) const { isolate::remove_tree(dir_of(id)); }
+
+std::vector<std::string> StateStore::list_ids() const {
+  std::vector<std::string> ids;
+  DIR* dir = ::opendir(root_.c_str());
+  if (dir == nullptr) return ids;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (isolate::path_exists(root_ + "/" + name + "/state.json")) ids.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status StateStore::status_of(const ContainerState& state) const {
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) return Status::Stopped;
+  if (isolate::path_exists(start_socket_of(state.id))) return Status::Created;
+  return Status::Running;
+}
+
+nlohmann::json state_json(const ContainerState& state, Status status) {
+  nlohmann::json doc = {{"ociVersion", "1.2.0"},
+                        {"id", state.id},
+                        {"status", status_name(status)},
+                        {"bundle", state.bundle}};
+  if (status != Status::Stopped) doc["pid"] = state.pid;
+  if (!state.annotations.empty()) doc["annotations"] = state.annotations;
+  return doc;
+}
+
+std::string rfc3339_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char buffer[64];
+  size_t n = ::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%09ldZ", now.tv_nsec);
+  return buffer;
+}
+
+}  // namespace hanok::oci
