@@ -1,0 +1,191 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "isolate/files.hpp"
+#include "oci/spec.hpp"
+
+extern char** environ;
+
+namespace hanok::test {
+
+std::string fixture_rootfs() { return HANOK_FIXTURE_ROOTFS; }
+std::string hanok_binary() { return HANOK_BINARY; }
+
+namespace {
+std::vector<char*> c_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  for (const auto& arg : argv) pointers.push_back(const_cast<char*>(arg.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+}  // namespace
+
+Result run_program(const std::vector<std::string>& argv) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  pid_t pid = -1;
+  auto args = c_argv(argv);
+  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  ::close(err[1]);
+  Result result;
+  if (rc != 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    result.err = "posix_spawn failed";
+    return result;
+  }
+  // Read until the program exits, not until EOF: a created container's init inherits the
+  // pipes and keeps them open after `hanok create` returns.
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  char buffer[4096];
+  int status = 0;
+  bool exited = false;
+  for (;;) {
+    int ready = ::poll(fds, 2, exited ? 0 : 20);
+    if (ready < 0 && errno != EINTR) break;
+    bool got_data = false;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+      } else {
+        got_data = true;
+        (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
+      }
+    }
+    if (fds[0].fd < 0 && fds[1].fd < 0) break;
+    if (exited && !got_data) break;
+    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+  }
+  for (auto& entry : fds) {
+    if (entry.fd >= 0) ::close(entry.fd);
+  }
+  if (!exited) ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+void ContainerTest::SetUp() {
+  if (::geteuid() != 0) GTEST_SKIP() << "privileged integration tests need root";
+  char bundle_template[] = "/var/tmp/hanok-it-XXXXXX";
+  bundle_ = ::mkdtemp(bundle_template);
+  char state_template[] = "/run/hanok-it-XXXXXX";
+  state_root_ = ::mkdtemp(state_template);
+  config_ = oci::default_spec_json();
+  config_["root"]["path"] = fixture_rootfs();
+  config_["process"]["terminal"] = false;
+  set_args({"true"});
+}
+
+void ContainerTest::TearDown() {
+  for (pid_t pid : background_) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  if (!state_root_.empty()) {
+    for (const auto& id : ids_) hanok({"delete", "--force", id});
+    isolate::remove_tree(state_root_);
+  }
+  if (!bundle_.empty()) isolate::remove_tree(bundle_);
+}
+
+void ContainerTest::write_config() {
+  isolate::write_file_atomic(bundle_ + "/config.json", config_.dump(2), 0644);
+}
+
+Result ContainerTest::hanok(const std::vector<std::string>& args) {
+  write_config();
+  std::vector<std::string> argv = {hanok_binary(), "--root", state_root_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "run" || args[i] == "create") ids_.push_back(args.back());
+  }
+  return run_program(argv);
+}
+
+Result ContainerTest::run_container(const std::string& id) {
+  return hanok({"run", "--bundle", bundle_, id});
+}
+
+pid_t ContainerTest::spawn_hanok(const std::vector<std::string>& args) {
+  write_config();
+  std::vector<std::string> argv = {hanok_binary(), "--root", state_root_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ids_.push_back(args.back());
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  auto c_args = c_argv(argv);
+  posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  background_.push_back(pid);
+  return pid;
+}
+
+int ContainerTest::wait_background(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::erase(background_, pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+nlohmann::json ContainerTest::state(const std::string& id) {
+  Result result = hanok({"state", id});
+  if (result.exit_code != 0) return nullptr;
+  return nlohmann::json::parse(result.out);
+}
+
+bool ContainerTest::wait_for_status(const std::string& id, const std::string& status) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto doc = state(id);
+    if (!doc.is_null() && doc["status"] == status) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::string ContainerTest::private_rootfs() {
+  std::string copy = bundle_ + "/rootfs";
+  Result result = run_program({"/bin/cp", "-a", "--link", fixture_rootfs(), copy});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  config_["root"]["path"] = copy;
+  return copy;
+}
+
+std::string status_field(const std::string& status_text, const std::string& key) {
+  std::istringstream lines(status_text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(key + ":", 0) == 0) {
+      std::string value = line.substr(key.size() + 1);
+      size_t start = value.find_first_not_of(" \t");
+      return start == std::string::npos ? "" : value.substr(start);
+    }
+  }
+  return {};
+}
+
+}  // namespace hanok::test

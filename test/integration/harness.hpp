@@ -1,0 +1,65 @@
+// Privileged integration tests: real containers from the busybox fixture, run through the
+// hanok binary exactly as a user or a shim would call it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace hanok::test {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program (no shell), capturing stdout and stderr.
+Result run_program(const std::vector<std::string>& argv);
+
+// A private state root, a bundle with a config.json based on `hanok spec`, and cleanup of every
+// container the test made (by id, through the binary) and of both directories.
+class ContainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The config; root.path points at the fixture rootfs, terminal is off, args = ["true"].
+  nlohmann::json& config() { return config_; }
+  void set_args(const std::vector<std::string>& args) { config_["process"]["args"] = args; }
+  void set_shell(const std::string& script) { set_args({"sh", "-c", script}); }
+  void write_config();
+
+  // `hanok --root <state> ARGS...` (writes config.json first).
+  Result hanok(const std::vector<std::string>& args);
+  // `hanok run ID` of the current config.
+  Result run_container(const std::string& id = "c");
+  // Starts `hanok run ID` in the background; returns its pid (reaped by wait_background).
+  pid_t spawn_hanok(const std::vector<std::string>& args);
+  int wait_background(pid_t pid);
+  nlohmann::json state(const std::string& id);
+  // Polls `state` until the status matches (up to 5 s).
+  bool wait_for_status(const std::string& id, const std::string& status);
+
+  const std::string& bundle() const { return bundle_; }
+  const std::string& state_root() const { return state_root_; }
+  // A private copy (hard links) of the fixture rootfs inside the bundle, for tests that alter it.
+  std::string private_rootfs();
+
+ private:
+  std::string bundle_;
+  std::string state_root_;
+  nlohmann::json config_;
+  std::vector<std::string> ids_;
+  std::vector<pid_t> background_;
+};
+
+std::string fixture_rootfs();
+std::string hanok_binary();
+// The value of a "Key:\tvalue" line of /proc/<pid>/status text.
+std::string status_field(const std::string& status_text, const std::string& key);
+
+}  // namespace hanok::test

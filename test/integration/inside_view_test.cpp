@@ -1,0 +1,235 @@
+// What a process sees from inside its container.
+#include <sys/stat.h>
+
+#include "harness.hpp"
+#include "isolate/files.hpp"
+
+namespace hanok::test {
+namespace {
+
+using InsideView = ContainerTest;
+
+TEST_F(InsideView, ProcessIsPidOneInItsOwnPidNamespace) {
+  set_shell("echo $$");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+}
+
+TEST_F(InsideView, HostnameAndDomainnameAreSet) {
+  config()["hostname"] = "it-host";
+  config()["domainname"] = "it.example";
+  set_shell("hostname; cat /proc/sys/kernel/domainname");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "it-host\nit.example\n");
+}
+
+TEST_F(InsideView, UserGroupsAndUmask) {
+  config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {2000, 3000}},
+                                 {"umask", 027}};
+  set_shell("grep -E '^(Uid|Gid|Groups)' /proc/self/status; umask");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(status_field(r.out, "Uid"), "1000\t1000\t1000\t1000");
+  EXPECT_EQ(status_field(r.out, "Gid"), "1000\t1000\t1000\t1000");
+  EXPECT_EQ(status_field(r.out, "Groups"), "2000 3000");
+  EXPECT_NE(r.out.find("0027"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, CapabilitySetsOfANonRootProcess) {
+  config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+  config()["process"]["capabilities"] = {
+      {"bounding", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+      {"effective", {"CAP_KILL"}},
+      {"permitted", {"CAP_CHOWN", "CAP_KILL"}},
+      {"inheritable", {"CAP_CHOWN", "CAP_KILL"}},
+      {"ambient", {"CAP_KILL"}}};
+  set_shell("cat /proc/self/status");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // After execve a non-root process keeps its ambient set as permitted and effective.
+  EXPECT_EQ(status_field(r.out, "CapBnd"), "0000000000000421");
+  EXPECT_EQ(status_field(r.out, "CapInh"), "0000000000000021");
+  EXPECT_EQ(status_field(r.out, "CapPrm"), "0000000000000020");
+  EXPECT_EQ(status_field(r.out, "CapEff"), "0000000000000020");
+  EXPECT_EQ(status_field(r.out, "CapAmb"), "0000000000000020");
+}
+
+TEST_F(InsideView, RootGetsItsBoundingSetAndNoNewPrivileges) {
+  config()["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_SYS_ADMIN"}},
+                                         {"effective", {"CAP_CHOWN", "CAP_SYS_ADMIN"}},
+                                         {"permitted", {"CAP_CHOWN", "CAP_SYS_ADMIN"}}};
+  config()["process"]["noNewPrivileges"] = true;
+  set_shell("cat /proc/self/status");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(status_field(r.out, "CapBnd"), "0000000000200001");
+  EXPECT_EQ(status_field(r.out, "CapEff"), "0000000000200001");
+  EXPECT_EQ(status_field(r.out, "NoNewPrivs"), "1");
+}
+
+TEST_F(InsideView, SeccompDeniesWithTheConfiguredErrno) {
+  config()["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+      {"syscalls",
+       {{{"names", {"mkdir", "mkdirat", "no_such_syscall_anywhere"}},
+         {"action", "SCMP_ACT_ERRNO"},
+         {"errnoRet", 38}}}}};
+  config()["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  set_shell("grep ^Seccomp: /proc/self/status; mkdir /scratch/d 2>&1; echo rc=$?; touch /scratch/f && echo touched");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Function not implemented"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("touched"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, SeccompArgumentRule) {
+  // personality(0xffffffff) only queries; deny exactly that argument value with EPERM.
+  config()["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls",
+       {{{"names", {"personality"}},
+         {"action", "SCMP_ACT_ERRNO"},
+         {"errnoRet", 1},
+         {"args", {{{"index", 0}, {"value", 8}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+  // busybox `setarch linux64` calls personality(PER_LINUX32=8)? use linux32 (8) and linux64 (0).
+  set_shell("linux32 true 2>&1; echo rc32=$?; linux64 true; echo rc64=$?");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rc64=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("rc32=0"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, ReadOnlyRootfs) {
+  ASSERT_TRUE(config()["root"]["readonly"].get<bool>());
+  set_shell("touch /newfile 2>&1; echo rc=$?");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos);
+}
+
+TEST_F(InsideView, WritableRootfsWhenNotReadonly) {
+  private_rootfs();
+  config()["root"]["readonly"] = false;
+  set_shell("echo data > /newfile && cat /newfile");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "data\n");
+  EXPECT_TRUE(isolate::path_exists(bundle() + "/rootfs/newfile"));
+}
+
+TEST_F(InsideView, MaskedAndReadOnlyPaths) {
+  config()["linux"]["maskedPaths"] = {"/proc/kcore", "/sys/firmware", "/does/not/exist"};
+  config()["linux"]["readonlyPaths"] = {"/proc/sys"};
+  set_shell(
+      "wc -c < /proc/kcore; ls /sys/firmware | wc -l; "
+      "echo 1 > /proc/sys/kernel/ns_last_pid 2>&1; echo rc=$?; "
+      "grep ' /proc/sys ' /proc/self/mountinfo");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("0\n0\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" /proc/sys ro,"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, TmpfsMountOptions) {
+  config()["mounts"].push_back({{"destination", "/scratch"},
+                                {"type", "tmpfs"},
+                                {"source", "tmpfs"},
+                                {"options", {"nosuid", "nodev", "noexec", "size=1m", "mode=1770"}}});
+  set_shell("grep ' /scratch ' /proc/self/mountinfo; stat -c %a /scratch; df -k /scratch | tail -1");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("nosuid,nodev,noexec"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1770\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 1024 "), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, ReadOnlyBindMount) {
+  std::string shared = bundle() + "/shared";
+  ::mkdir(shared.c_str(), 0755);
+  isolate::write_file_atomic(shared + "/file", "from the host", 0644);
+  config()["mounts"].push_back({{"destination", "/mnt/shared"},
+                                {"type", "bind"},
+                                {"source", shared},
+                                {"options", {"rbind", "ro", "nosuid"}}});
+  set_shell("cat /mnt/shared/file; echo; touch /mnt/shared/x 2>&1; echo rc=$?");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("from the host"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, UserNamespaceMapping) {
+  config()["linux"]["namespaces"].push_back({{"type", "user"}});
+  config()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  set_shell("cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -l /dev/null");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0     100000      65536"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1,   3"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, RlimitsOomScoreAndSysctl) {
+  config()["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 512}, {"hard", 768}}};
+  config()["process"]["oomScoreAdj"] = 500;
+  config()["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  set_shell("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "512\n768\n500\n1\n");
+}
+
+TEST_F(InsideView, OomScoreBelowTheRuntimeOwnIsRaisedToItWithAWarning) {
+  // Without CAP_SYS_RESOURCE the score cannot go below the runtime's own: it stays there.
+  int own = std::stoi(isolate::read_file("/proc/self/oom_score_adj"));
+  config()["process"]["oomScoreAdj"] = -999;
+  set_shell("cat /proc/self/oom_score_adj");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int inside = std::stoi(r.out);
+  EXPECT_TRUE(inside == -999 || inside == own) << r.out;
+  if (inside != -999) EXPECT_NE(r.err.find("oomScoreAdj"), std::string::npos) << r.err;
+}
+
+TEST_F(InsideView, DevicesAndDevLinks) {
+  config()["linux"]["devices"] = {{{"path", "/dev/fuse-like"},
+                                   {"type", "c"},
+                                   {"major", 1},
+                                   {"minor", 7},
+                                   {"fileMode", 0640},
+                                   {"uid", 0},
+                                   {"gid", 0}}};
+  set_shell("ls -l /dev/fuse-like /dev/null /dev/zero /dev/urandom /dev/tty; readlink /dev/fd; readlink /dev/ptmx");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("crw-r-----"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/proc/self/fd"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pts/ptmx"), std::string::npos) << r.out;
+}
+
+TEST_F(InsideView, OnlyStdioReachesTheProcess) {
+  set_shell("ls /proc/1/fd | tr '\\n' ' '");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0 1 2 ");
+}
+
+TEST_F(InsideView, EnvAndCwd) {
+  config()["process"]["env"] = {"PATH=/bin:/usr/bin", "GREETING=hi there"};
+  config()["process"]["cwd"] = "/etc/fixture-data";
+  set_shell("echo \"$GREETING\"; pwd; cat hello.txt");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hi there\n/etc/fixture-data\nhello from the fixture\n");
+}
+
+}  // namespace
+}  // namespace hanok::test
