@@ -62,36 +62,55 @@ UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
 
 UniqueFd ensure_in_root(int root_fd, const std::string& path, NodeKind kind, unsigned mode) {
   std::string clean = clean_absolute_path(path);
-  std::string relative = clean == "/" ? "." : clean.substr(1);
-  UniqueFd existing(openat2_in_root(root_fd, relative, O_PATH));
+  UniqueFd existing(openat2_in_root(root_fd, clean == "/" ? "." : clean.substr(1), O_PATH));
   if (existing) return existing;
   if (errno != ENOENT) throw_sys("open inside the rootfs", path);
 
-  UniqueFd parent(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
-  if (!parent) throw_sys("dup rootfs fd", path);
-  std::string walked;
-  auto parts = components(clean);
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const std::string& name = parts[i];
-    walked += "/" + name;
-    bool last = i + 1 == parts.size();
-    int flags = last ? O_PATH : O_PATH | O_DIRECTORY;
-    UniqueFd next(openat2_in_root(root_fd, walked.substr(1), flags));
-    if (!next && errno == ENOENT) {
-      if (last && kind == NodeKind::File) {
-        UniqueFd created(::openat(parent.get(), name.c_str(),
-                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0666));
-        if (!created && errno != EEXIST) throw_sys("create inside the rootfs", walked);
-      } else if (::mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
-        throw_sys("mkdir inside the rootfs", walked);
+  // Walk component by component, creating what is missing. A dangling symlink on the way is
+  // followed as the kernel would inside the root: its target (taken as inside the root) is what
+  // gets created, and the walk starts again from there.
+  for (int symlinks = 0; symlinks <= 40; ++symlinks) {
+    UniqueFd parent(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
+    if (!parent) throw_sys("dup rootfs fd", path);
+    std::string walked;
+    auto parts = components(clean);
+    bool restarted = false;
+    for (size_t i = 0; i < parts.size() && !restarted; ++i) {
+      const std::string& name = parts[i];
+      std::string parent_path = walked.empty() ? "/" : walked;
+      walked += "/" + name;
+      bool last = i + 1 == parts.size();
+      int flags = last ? O_PATH : O_PATH | O_DIRECTORY;
+      UniqueFd next(openat2_in_root(root_fd, walked.substr(1), flags));
+      if (!next && errno == ENOENT) {
+        char target[4096];
+        ssize_t length = ::readlinkat(parent.get(), name.c_str(), target, sizeof target - 1);
+        if (length > 0) {
+          target[length] = '\0';
+          std::string rest;
+          for (size_t j = i + 1; j < parts.size(); ++j) rest += "/" + parts[j];
+          std::string base = target[0] == '/' ? "" : parent_path + "/";
+          clean = clean_absolute_path(base + target + rest);
+          restarted = true;
+          continue;
+        }
+        if (last && kind == NodeKind::File) {
+          UniqueFd created(::openat(parent.get(), name.c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    mode & 0666));
+          if (!created && errno != EEXIST) throw_sys("create inside the rootfs", walked);
+        } else if (::mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
+          throw_sys("mkdir inside the rootfs", walked);
+        }
+        // Re-resolve within the root: the new entry (or a racing symlink) stays confined to it.
+        next.reset(openat2_in_root(root_fd, walked.substr(1), flags));
       }
-      // Re-resolve within the root: the new entry (or a racing symlink) stays confined to it.
-      next.reset(openat2_in_root(root_fd, walked.substr(1), flags));
+      if (!next) throw_sys("open inside the rootfs", walked);
+      parent = std::move(next);
     }
-    if (!next) throw_sys("open inside the rootfs", walked);
-    parent = std::move(next);
+    if (!restarted) return parent;
   }
-  return parent;
+  throw_sys("open inside the rootfs", path, ELOOP);
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }

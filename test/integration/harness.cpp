@@ -175,6 +175,16 @@ std::string ContainerTest::private_rootfs() {
   return copy;
 }
 
+bool process_running(pid_t pid) {
+  try {
+    std::string stat = isolate::read_file("/proc/" + std::to_string(pid) + "/stat");
+    size_t close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string status_field(const std::string& status_text, const std::string& key) {
   std::istringstream lines(status_text);
   std::string line;

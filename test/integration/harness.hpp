@@ -59,6 +59,8 @@ class ContainerTest : public ::testing::Test {
 
 std::string fixture_rootfs();
 std::string hanok_binary();
+// The process exists and is not a zombie (an exited container init may wait for its reaper).
+bool process_running(pid_t pid);
 // The value of a "Key:\tvalue" line of /proc/<pid>/status text.
 std::string status_field(const std::string& status_text, const std::string& key);
 
