@@ -67,9 +67,10 @@ int print_json(const nlohmann::json& doc) {
 
 oci::Process exec_process(const oci::Runtime& runtime, const CommandOptions& o) {
   if (!o.process_file.empty()) {
-    nlohmann::json config = {{"ociVersion", "1.2.0"},
-                             {"root", {{"path", "rootfs"}}},
-                             {"process", nlohmann::json::parse(isolate::read_file(o.process_file))}};
+    nlohmann::json config = {
+        {"ociVersion", "1.2.0"},
+        {"root", {{"path", "rootfs"}}},
+        {"process", nlohmann::json::parse(isolate::read_file(o.process_file))}};
     return *oci::parse_spec(config.dump()).process;
   }
   if (o.exec_args.empty()) throw std::invalid_argument("exec: no command given");
@@ -222,7 +223,9 @@ bool Command::enters_container() const {
   return o.create->parsed() || o.run->parsed() || o.exec->parsed();
 }
 
-int Command::preserve_fds() const { return options_->preserve_fds; }
+int Command::preserve_fds() const {
+  return options_->preserve_fds;
+}
 
 int Command::run(const GlobalOptions& global) const {
   const CommandOptions& o = *options_;

@@ -39,8 +39,8 @@ int open_log(const GlobalOptions& global) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hanok: an OCI container runtime", "hanok"};
-  app.set_version_flag("-v,--version", std::string("hanok version ") + HANOK_VERSION +
-                                           "\nspec: 1.2.0");
+  app.set_version_flag("-v,--version",
+                       std::string("hanok version ") + HANOK_VERSION + "\nspec: 1.2.0");
   app.require_subcommand(1);
   GlobalOptions global;
   app.add_option("--root", global.root, "state directory")->capture_default_str();
@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
   }
 
   int log = open_log(global);
-  hanok::isolate::configure_log(log, global.log_format == "json",
-                                global.debug ? hanok::isolate::LogLevel::Debug
-                                             : hanok::isolate::LogLevel::Warning);
+  hanok::isolate::configure_log(
+      log, global.log_format == "json",
+      global.debug ? hanok::isolate::LogLevel::Debug : hanok::isolate::LogLevel::Warning);
   try {
     if (command.enters_container()) {
       // A container must never reach the binary on the host through /proc/<pid>/exe.

@@ -144,8 +144,8 @@ void apply_capability_sets(const CapabilitySets& sets) {
       // Not both permitted and inheritable: runc warns and goes on, and configs written for it
       // (`runc spec` lists ambient capabilities without inheritable ones) rely on that.
       if (errno == EPERM) {
-        log_warning("cannot raise ambient capability " + display_name(cap) +
-                    ": it is not both permitted and inheritable");
+        log_debug("cannot raise ambient capability " + display_name(cap) +
+                  ": it is not both permitted and inheritable");
         continue;
       }
       throw_sys("raise ambient capability " + display_name(cap));

@@ -81,7 +81,8 @@ void remove_entries(int dir_fd, const std::string& path, dev_t device) {
     if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
       if (st.st_dev != device) continue;  // a mount point: never descend into it
-      UniqueFd child(::openat(dir_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd child(
+          ::openat(dir_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (child) remove_entries(child.get(), path + "/" + entry->d_name, device);
       ::unlinkat(dir_fd, entry->d_name, AT_REMOVEDIR);
     } else {

@@ -113,6 +113,8 @@ UniqueFd ensure_in_root(int root_fd, const std::string& path, NodeKind kind, uns
   throw_sys("open inside the rootfs", path, ELOOP);
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fd_path(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
 
 }  // namespace hanok::isolate

@@ -74,7 +74,9 @@ void configure_log(int fd, bool json, LogLevel min_level) {
   g_min = min_level;
 }
 
-int log_fd() { return g_fd; }
+int log_fd() {
+  return g_fd;
+}
 
 void log_line(LogLevel level, std::string_view message) {
   if (level < g_min) return;

@@ -2,8 +2,8 @@
 
 #include <linux/close_range.h>
 #include <linux/sched.h>
-#include <sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>

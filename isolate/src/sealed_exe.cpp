@@ -32,7 +32,8 @@ void reexec_from_sealed_copy(char** argv, char** envp) {
   if (!copy) throw_sys("memfd_create", "hanok");
   off_t offset = 0;
   while (offset < st.st_size) {
-    ssize_t n = ::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(st.st_size - offset));
+    ssize_t n =
+        ::sendfile(copy.get(), self.get(), &offset, static_cast<size_t>(st.st_size - offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw_sys("copy the runtime binary into a memfd", "/proc/self/exe");
   }

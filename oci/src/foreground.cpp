@@ -14,7 +14,9 @@ SignalBlock::SignalBlock() {
   ::sigprocmask(SIG_BLOCK, &all, &previous_);
 }
 
-SignalBlock::~SignalBlock() { ::sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+SignalBlock::~SignalBlock() {
+  ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
+}
 
 int forward_signals_until_exit(pid_t pid) {
   sigset_t all;

@@ -30,7 +30,8 @@ void run_one(const Hook& hook, const char* kind, const std::string& state_json) 
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", what);
   isolate::UniqueFd read_end(pipe_fds[0]);
   isolate::UniqueFd write_end(pipe_fds[1]);
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<std::string> args =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto argv = c_strings(args);
   auto envp = c_strings(hook.env);
 

@@ -17,13 +17,13 @@
 namespace hanok::oci::launch {
 
 // Messages on the sync channel.
-inline constexpr char kGo = 'G';           // runtime -> child: ids mapped, begin
-inline constexpr char kHookPoint = 'H';    // child -> runtime: rootfs mounted, run runtime hooks
-inline constexpr char kHooksDone = 'h';    // runtime -> child: payload = state JSON
-inline constexpr char kReady = 'R';        // child -> runtime: created, waiting for start
-inline constexpr char kStart = 'S';        // runtime -> child: payload = state JSON
-inline constexpr char kError = 'E';        // child -> runtime: payload = error text
-inline constexpr char kPid = 'P';          // intermediate -> runtime: payload = the child's pid
+inline constexpr char kGo = 'G';         // runtime -> child: ids mapped, begin
+inline constexpr char kHookPoint = 'H';  // child -> runtime: rootfs mounted, run runtime hooks
+inline constexpr char kHooksDone = 'h';  // runtime -> child: payload = state JSON
+inline constexpr char kReady = 'R';      // child -> runtime: created, waiting for start
+inline constexpr char kStart = 'S';      // runtime -> child: payload = state JSON
+inline constexpr char kError = 'E';      // child -> runtime: payload = error text
+inline constexpr char kPid = 'P';        // intermediate -> runtime: payload = the child's pid
 
 struct Plan {
   const Spec* spec = nullptr;

@@ -29,8 +29,8 @@ void setup_terminal(const Plan& plan, bool bind_console) {
   isolate::Pty pty = isolate::open_pty("/dev/ptmx");
   if (bind_console) {
     isolate::UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    isolate::UniqueFd console = isolate::ensure_in_root(root.get(), "/dev/console",
-                                                        isolate::NodeKind::File, 0600);
+    isolate::UniqueFd console =
+        isolate::ensure_in_root(root.get(), "/dev/console", isolate::NodeKind::File, 0600);
     isolate::mount_onto_fd(pty.slave_path, console.get(), "", MS_BIND, "", "/dev/console");
   }
   if (plan.process->console_size) {
@@ -57,7 +57,9 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
-void warn(const char* message) { isolate::log_warning(message); }
+void warn(const char* message) {
+  isolate::log_warning(message);
+}
 
 void apply_oom_score_adj(int wanted) {
   const std::string path = "/proc/self/oom_score_adj";
@@ -94,8 +96,8 @@ std::string resolve_executable(const Process& process) {
   if (name.find('/') != std::string::npos) {
     std::string path = name[0] == '/' ? name : process.cwd + "/" + name;
     if (!is_executable_file(path)) {
-      throw std::runtime_error("exec: \"" + name + "\": " +
-                               isolate::errno_text(errno == 0 ? EACCES : errno));
+      throw std::runtime_error("exec: \"" + name +
+                               "\": " + isolate::errno_text(errno == 0 ? EACCES : errno));
     }
     return path;
   }

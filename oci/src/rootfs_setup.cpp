@@ -41,8 +41,8 @@ void bind_mount(int root_fd, const std::string& source, const std::string& desti
                 const isolate::MountOptions& options, bool recursive) {
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) isolate::throw_sys("bind mount source", source);
-  UniqueFd target =
-      isolate::ensure_in_root(root_fd, destination, S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
+  UniqueFd target = isolate::ensure_in_root(
+      root_fd, destination, S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
   isolate::mount_onto_fd(source, target.get(), "", MS_BIND | (recursive ? MS_REC : 0), "",
                          destination);
   UniqueFd mounted = isolate::open_in_root(root_fd, destination, O_PATH);
@@ -86,8 +86,8 @@ void mount_one(const Plan& plan, int root_fd, const Mount& mount) {
   } catch (const isolate::SysError& e) {
     // Inside a user namespace without its own network or ipc namespace, sysfs and mqueue cannot
     // be mounted anew: give the container the host's, as runc does.
-    bool fallback = e.error_code() == EPERM && plan.in_user_namespace &&
-                    (type == "sysfs" || type == "mqueue");
+    bool fallback =
+        e.error_code() == EPERM && plan.in_user_namespace && (type == "sysfs" || type == "mqueue");
     if (!fallback) throw;
     bind_mount(root_fd, type == "sysfs" ? "/sys" : "/dev/mqueue", mount.destination, mount.parsed,
                true);
@@ -106,8 +106,9 @@ void create_device(int root_fd, const isolate::DeviceNode& device, bool bind_fro
   }
   mode_t kind = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
   mode_t mode = kind | (device.file_mode.value_or(0666) & 07777);
-  if (::mknodat(parent_dir.get(), name.c_str(), mode,
-                makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor))) != 0) {
+  if (::mknodat(
+          parent_dir.get(), name.c_str(), mode,
+          makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor))) != 0) {
     if (errno == EEXIST && skip_existing) return;
     isolate::throw_sys("mknod", device.path);
   }

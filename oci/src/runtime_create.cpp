@@ -62,8 +62,8 @@ void prepare_time_namespace(const Spec& spec) {
   if (::unshare(CLONE_NEWTIME) != 0) isolate::throw_sys("unshare the time namespace", "");
   std::string offsets;
   for (const auto& [clock, offset] : spec.linux.time_offsets) {
-    offsets += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) +
-               "\n";
+    offsets +=
+        clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
   }
   isolate::write_existing_file("/proc/self/timens_offsets", offsets);
 }
@@ -152,9 +152,9 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
     if (!ns.path.empty()) {
       UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) {
-        isolate::throw_sys(std::string("linux.namespaces: open the ") +
-                               isolate::oci_name(ns.type) + " namespace",
-                           ns.path);
+        isolate::throw_sys(
+            std::string("linux.namespaces: open the ") + isolate::oci_name(ns.type) + " namespace",
+            ns.path);
       }
       joins.push_back({ns.type, fd.get()});
       join_fds.push_back(std::move(fd));
@@ -201,14 +201,16 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   return Launched{std::move(state), std::move(spec), std::move(runtime_end)};
 }
 
-void Runtime::create(const CreateOptions& options) { launch(options, false); }
+void Runtime::create(const CreateOptions& options) {
+  launch(options, false);
+}
 
 void Runtime::start(const std::string& id) {
   ContainerState state = store_.load(id);
   Status status = store_.status_of(state);
   if (status != Status::Created) {
-    throw std::runtime_error("cannot start container \"" + id + "\": it is " +
-                             status_name(status) + ", not created");
+    throw std::runtime_error("cannot start container \"" + id + "\": it is " + status_name(status) +
+                             ", not created");
   }
   std::string socket_path = store_.start_socket_of(id);
   UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -217,8 +219,9 @@ void Runtime::start(const std::string& id) {
   std::memcpy(address.sun_path, socket_path.c_str(),
               std::min(socket_path.size() + 1, sizeof address.sun_path - 1));
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw std::runtime_error("cannot start container \"" + id + "\": it is not waiting for start (" +
-                             isolate::errno_text(errno) + ")");
+    throw std::runtime_error("cannot start container \"" + id +
+                             "\": it is not waiting for start (" + isolate::errno_text(errno) +
+                             ")");
   }
   ::unlink(socket_path.c_str());
   isolate::SyncChannel channel(std::move(fd));
@@ -231,8 +234,7 @@ void Runtime::start(const std::string& id) {
 }
 
 void Runtime::finish_start(const ContainerState& state, const Spec& spec) {
-  run_hooks_warn_only(spec.hooks.poststart, "poststart",
-                      state_json(state, Status::Running).dump());
+  run_hooks_warn_only(spec.hooks.poststart, "poststart", state_json(state, Status::Running).dump());
 }
 
 int Runtime::run(const CreateOptions& options, bool detach) {

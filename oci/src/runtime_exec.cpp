@@ -20,7 +20,8 @@ using isolate::UniqueFd;
 
 namespace {
 bool is_own_namespace(const std::string& path, const char* name) {
-  struct stat theirs {}, ours {};
+  struct stat theirs {
+  }, ours{};
   std::string own = std::string("/proc/self/ns/") + name;
   return ::stat(path.c_str(), &theirs) == 0 && ::stat(own.c_str(), &ours) == 0 &&
          theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
@@ -69,8 +70,8 @@ int Runtime::exec(const ExecOptions& options) {
   std::optional<SignalBlock> blocked;
   if (!options.detach) blocked.emplace();
   auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
-  pid_t pid = launch::spawn(joins, 0, runtime_end, child_end,
-                            [&] { launch::exec_main(plan, child_end); });
+  pid_t pid =
+      launch::spawn(joins, 0, runtime_end, child_end, [&] { launch::exec_main(plan, child_end); });
   runtime_end.send(launch::kGo);
   auto outcome = runtime_end.receive();
   if (outcome.tag == launch::kError) {

@@ -16,13 +16,16 @@ namespace hanok::oci {
 
 namespace {
 bool same_namespace(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
          sa.st_dev == sb.st_dev;
 }
 }  // namespace
 
-Spec Runtime::spec_of(const std::string& id) const { return parse_spec(store_.load(id).config_json); }
+Spec Runtime::spec_of(const std::string& id) const {
+  return parse_spec(store_.load(id).config_json);
+}
 
 std::vector<pid_t> Runtime::pids(const std::string& id) const {
   ContainerState state = store_.load(id);

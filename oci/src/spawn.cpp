@@ -40,9 +40,8 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags,
         for (const auto& join : joins) {
           if (join_order(join.type) != pass) continue;
           if (::setns(join.fd, static_cast<int>(isolate::clone_flag(join.type))) != 0) {
-            isolate::throw_sys(std::string("join the ") + isolate::oci_name(join.type) +
-                                   " namespace",
-                               "");
+            isolate::throw_sys(
+                std::string("join the ") + isolate::oci_name(join.type) + " namespace", "");
           }
         }
       }

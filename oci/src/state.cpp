@@ -43,7 +43,9 @@ void validate_container_id(const std::string& id) {
 
 StateStore::StateStore(std::string root) : root_(std::move(root)) {}
 
-std::string StateStore::dir_of(const std::string& id) const { return root_ + "/" + id; }
+std::string StateStore::dir_of(const std::string& id) const {
+  return root_ + "/" + id;
+}
 
 std::string StateStore::start_socket_of(const std::string& id) const {
   return dir_of(id) + "/start.sock";
@@ -106,7 +108,9 @@ bool StateStore::exists(const std::string& id) const {
   return isolate::path_exists(dir_of(id) + "/state.json");
 }
 
-void StateStore::remove(const std::string& id) const { isolate::remove_tree(dir_of(id)); }
+void StateStore::remove(const std::string& id) const {
+  isolate::remove_tree(dir_of(id));
+}
 
 std::vector<std::string> StateStore::list_ids() const {
   std::vector<std::string> ids;

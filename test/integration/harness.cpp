@@ -19,8 +19,12 @@ extern char** environ;
 
 namespace hanok::test {
 
-std::string fixture_rootfs() { return HANOK_FIXTURE_ROOTFS; }
-std::string hanok_binary() { return HANOK_BINARY; }
+std::string fixture_rootfs() {
+  return HANOK_FIXTURE_ROOTFS;
+}
+std::string hanok_binary() {
+  return HANOK_BINARY;
+}
 
 namespace {
 std::vector<char*> c_argv(const std::vector<std::string>& argv) {

@@ -26,8 +26,8 @@ TEST_F(InsideView, HostnameAndDomainnameAreSet) {
 }
 
 TEST_F(InsideView, UserGroupsAndUmask) {
-  config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {2000, 3000}},
-                                 {"umask", 027}};
+  config()["process"]["user"] = {
+      {"uid", 1000}, {"gid", 1000}, {"additionalGids", {2000, 3000}}, {"umask", 027}};
   set_shell("grep -E '^(Uid|Gid|Groups)' /proc/self/status; umask");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -70,15 +70,17 @@ TEST_F(InsideView, RootGetsItsBoundingSetAndNoNewPrivileges) {
 }
 
 TEST_F(InsideView, SeccompDeniesWithTheConfiguredErrno) {
-  config()["linux"]["seccomp"] = {
-      {"defaultAction", "SCMP_ACT_ALLOW"},
-      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
-      {"syscalls",
-       {{{"names", {"mkdir", "mkdirat", "no_such_syscall_anywhere"}},
-         {"action", "SCMP_ACT_ERRNO"},
-         {"errnoRet", 38}}}}};
-  config()["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-  set_shell("grep ^Seccomp: /proc/self/status; mkdir /scratch/d 2>&1; echo rc=$?; touch /scratch/f && echo touched");
+  config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                  {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+                                  {"syscalls",
+                                   {{{"names", {"mkdir", "mkdirat", "no_such_syscall_anywhere"}},
+                                     {"action", "SCMP_ACT_ERRNO"},
+                                     {"errnoRet", 38}}}}};
+  config()["mounts"].push_back(
+      {{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  set_shell(
+      "grep ^Seccomp: /proc/self/status; mkdir /scratch/d 2>&1; echo rc=$?; touch /scratch/f && "
+      "echo touched");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
@@ -138,11 +140,13 @@ TEST_F(InsideView, MaskedAndReadOnlyPaths) {
 }
 
 TEST_F(InsideView, TmpfsMountOptions) {
-  config()["mounts"].push_back({{"destination", "/scratch"},
-                                {"type", "tmpfs"},
-                                {"source", "tmpfs"},
-                                {"options", {"nosuid", "nodev", "noexec", "size=1m", "mode=1770"}}});
-  set_shell("grep ' /scratch ' /proc/self/mountinfo; stat -c %a /scratch; df -k /scratch | tail -1");
+  config()["mounts"].push_back(
+      {{"destination", "/scratch"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
+       {"options", {"nosuid", "nodev", "noexec", "size=1m", "mode=1770"}}});
+  set_shell(
+      "grep ' /scratch ' /proc/self/mountinfo; stat -c %a /scratch; df -k /scratch | tail -1");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("nosuid,nodev,noexec"), std::string::npos) << r.out;
@@ -207,7 +211,9 @@ TEST_F(InsideView, DevicesAndDevLinks) {
                                    {"fileMode", 0640},
                                    {"uid", 0},
                                    {"gid", 0}}};
-  set_shell("ls -l /dev/fuse-like /dev/null /dev/zero /dev/urandom /dev/tty; readlink /dev/fd; readlink /dev/ptmx");
+  set_shell(
+      "ls -l /dev/fuse-like /dev/null /dev/zero /dev/urandom /dev/tty; readlink /dev/fd; readlink "
+      "/dev/ptmx");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("crw-r-----"), std::string::npos) << r.out;

@@ -52,7 +52,8 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
   EXPECT_EQ(created["rootfs"], fixture_rootfs());
   EXPECT_EQ(std::to_string(created["pid"].get<int>()), isolate::read_file(pid_file));
   // The init is waiting before exec: it still runs the runtime's image, not sleep.
-  std::string comm = isolate::read_file("/proc/" + std::to_string(created["pid"].get<int>()) + "/comm");
+  std::string comm =
+      isolate::read_file("/proc/" + std::to_string(created["pid"].get<int>()) + "/comm");
   EXPECT_NE(comm, "sleep\n");
 
   Result start = hanok({"start", "lc"});
@@ -114,7 +115,9 @@ TEST_F(Lifecycle, ExecIntoARunningContainer) {
   Result exec = hanok({"exec", "--env", "X=42", "--cwd", "/etc", "-u", "1000:1000", "ex", "sh",
                        "-c", "echo $X $(pwd) $(id -u); cat /proc/1/cmdline; exit 5"});
   EXPECT_EQ(exec.exit_code, 5) << exec.err;
-  EXPECT_EQ(exec.out, std::string("42 /etc 1000\nsleep\0" "100\0", 23));
+  EXPECT_EQ(exec.out, std::string("42 /etc 1000\nsleep\0"
+                                  "100\0",
+                                  23));
   Result missing = hanok({"exec", "ex", "no-such-binary"});
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.err.find("executable file not found"), std::string::npos) << missing.err;

@@ -13,7 +13,9 @@ namespace {
 
 using Safety = ContainerTest;
 
-std::string host_mounts() { return isolate::read_file("/proc/self/mountinfo"); }
+std::string host_mounts() {
+  return isolate::read_file("/proc/self/mountinfo");
+}
 
 void expect_nothing_left(const std::string& state_root, const std::string& id,
                          const std::string& rootfs, const std::string& mounts_before) {
@@ -91,7 +93,8 @@ TEST_F(Safety, RuntimeRunsFromASealedCopyOfItsBinary) {
   pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "sealed"});
   ASSERT_TRUE(wait_for_status("sealed", "running"));
   char target[256] = {};
-  ssize_t n = ::readlink(("/proc/" + std::to_string(runner) + "/exe").c_str(), target, sizeof target - 1);
+  ssize_t n =
+      ::readlink(("/proc/" + std::to_string(runner) + "/exe").c_str(), target, sizeof target - 1);
   ASSERT_GT(n, 0);
   EXPECT_EQ(std::string(target).rfind("/memfd:hanok", 0), 0u) << target;
   ASSERT_EQ(hanok({"kill", "sealed", "KILL"}).exit_code, 0);

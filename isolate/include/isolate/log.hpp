@@ -11,9 +11,15 @@ enum class LogLevel { Debug, Info, Warning, Error };
 // fd < 0: stderr. Lines below `min_level` are dropped.
 void configure_log(int fd, bool json, LogLevel min_level);
 void log_line(LogLevel level, std::string_view message);
-inline void log_debug(std::string_view message) { log_line(LogLevel::Debug, message); }
-inline void log_warning(std::string_view message) { log_line(LogLevel::Warning, message); }
-inline void log_error(std::string_view message) { log_line(LogLevel::Error, message); }
+inline void log_debug(std::string_view message) {
+  log_line(LogLevel::Debug, message);
+}
+inline void log_warning(std::string_view message) {
+  log_line(LogLevel::Warning, message);
+}
+inline void log_error(std::string_view message) {
+  log_line(LogLevel::Error, message);
+}
 // The configured fd (or -1 for stderr), to keep it open across a clone.
 int log_fd();
 

@@ -7,12 +7,12 @@
 namespace hanok::isolate {
 
 struct MountOptions {
-  unsigned long flags = 0;         // MS_RDONLY, MS_NOSUID, ... (set)
-  unsigned long clear_flags = 0;   // flags explicitly turned off ("rw", "suid", "dev", ...)
-  unsigned long propagation = 0;   // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
-  bool bind = false;               // "bind" or "rbind"
-  bool recursive = false;          // "rbind"
-  std::string data;                // the filesystem-specific part, comma separated
+  unsigned long flags = 0;        // MS_RDONLY, MS_NOSUID, ... (set)
+  unsigned long clear_flags = 0;  // flags explicitly turned off ("rw", "suid", "dev", ...)
+  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+  bool bind = false;              // "bind" or "rbind"
+  bool recursive = false;         // "rbind"
+  std::string data;               // the filesystem-specific part, comma separated
 };
 
 // Options the kernel knows as flags are taken out; the rest (mode=755, size=...) go to data.

@@ -10,8 +10,8 @@ namespace hanok::isolate {
 enum class NamespaceType { Pid, Network, Mount, Ipc, Uts, User, Cgroup, Time };
 
 inline constexpr NamespaceType kAllNamespaceTypes[] = {
-    NamespaceType::Pid,  NamespaceType::Network, NamespaceType::Mount,  NamespaceType::Ipc,
-    NamespaceType::Uts,  NamespaceType::User,    NamespaceType::Cgroup, NamespaceType::Time};
+    NamespaceType::Pid, NamespaceType::Network, NamespaceType::Mount,  NamespaceType::Ipc,
+    NamespaceType::Uts, NamespaceType::User,    NamespaceType::Cgroup, NamespaceType::Time};
 
 // OCI names: "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time".
 std::optional<NamespaceType> namespace_from_oci_name(std::string_view name);

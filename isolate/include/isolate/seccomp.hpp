@@ -13,7 +13,15 @@
 namespace hanok::isolate {
 
 enum class SeccompAction { KillThread, KillProcess, Trap, Errno, Trace, Allow, Log, Notify };
-enum class SeccompOperator { NotEqual, LessThan, LessEqual, EqualTo, GreaterEqual, GreaterThan, MaskedEqual };
+enum class SeccompOperator {
+  NotEqual,
+  LessThan,
+  LessEqual,
+  EqualTo,
+  GreaterEqual,
+  GreaterThan,
+  MaskedEqual
+};
 
 struct SeccompArg {
   unsigned index = 0;

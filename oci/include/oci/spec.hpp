@@ -101,7 +101,8 @@ struct Linux {
   std::vector<isolate::IdMapping> gid_mappings;
   std::vector<isolate::DeviceNode> devices;
   std::string cgroups_path;
-  nlohmann::json resources;  // linux.resources as given (null when absent); typed by the cgroup layer
+  nlohmann::json
+      resources;  // linux.resources as given (null when absent); typed by the cgroup layer
   std::string rootfs_propagation;  // "", "shared", "slave", "private", "unbindable" (+ "r" forms)
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;

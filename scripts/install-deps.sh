@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hanok builds, tests and benchmarks with. Idempotent: apt runs
+# only when a package is missing.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config ca-certificates python3
+  libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  busybox-static
+)
+if [ "${1:-}" = "--bench" ]; then packages+=(crun runc); fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
