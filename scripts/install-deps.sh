@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ca-certificates python3
   libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-  busybox-static
+  busybox-static qemu-system-x86
 )
 if [ "${1:-}" = "--bench" ]; then packages+=(crun runc); fi
 missing=()

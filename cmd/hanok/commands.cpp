@@ -5,10 +5,14 @@
 
 #include <cstdio>
 #include <iostream>
+#include <iterator>
+#include <map>
 
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
 #include "oci/features.hpp"
+#include "oci/resources.hpp"
+#include "oci/update_flags.hpp"
 #include "oci/runtime.hpp"
 
 namespace hanok::cli {
@@ -25,6 +29,10 @@ struct CommandOptions {
   CLI::App* ps = nullptr;
   CLI::App* spec = nullptr;
   CLI::App* features = nullptr;
+  CLI::App* pause = nullptr;
+  CLI::App* resume = nullptr;
+  CLI::App* update = nullptr;
+  CLI::App* events = nullptr;
 
   std::string id;
   std::string bundle = ".";
@@ -46,6 +54,12 @@ struct CommandOptions {
   std::string cwd;
   std::string user;
   std::vector<std::string> exec_args;
+  // update
+  std::string resources_file;
+  std::map<std::string, std::string> update_flags;
+  // events
+  bool stats_once = false;
+  std::string interval = "5s";
 };
 
 namespace {
@@ -148,6 +162,28 @@ int write_default_spec(const CommandOptions& o) {
   return 0;
 }
 
+// Go-style durations as runc takes them: "5s", "250ms", "1m".
+int interval_ms(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  if (digits == 0) throw std::invalid_argument("--interval " + text + ": not a duration");
+  long value = std::stol(text.substr(0, digits));
+  long factor = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : 0;
+  if (factor == 0 || value <= 0) throw std::invalid_argument("--interval " + text + ": not a duration");
+  return static_cast<int>(value * factor);
+}
+
+isolate::cgroup::Resources update_resources(const CommandOptions& o) {
+  if (!o.resources_file.empty()) {
+    std::string text = o.resources_file == "-"
+                           ? std::string(std::istreambuf_iterator<char>(std::cin), {})
+                           : isolate::read_file(o.resources_file);
+    return oci::parse_resources(nlohmann::json::parse(text), "resources");
+  }
+  return oci::resources_from_update_flags(o.update_flags);
+}
+
 oci::CreateOptions create_options(const CommandOptions& o) {
   oci::CreateOptions options;
   options.id = o.id;
@@ -215,6 +251,30 @@ Command register_commands(CLI::App& app) {
   o.spec->add_option("-b,--bundle", o.bundle, "bundle directory")->capture_default_str();
 
   o.features = app.add_subcommand("features", "print the implemented features as JSON");
+
+  o.pause = app.add_subcommand("pause", "freeze every process of a container");
+  o.pause->add_option("id", o.id, "container id")->required();
+  o.resume = app.add_subcommand("resume", "thaw a paused container");
+  o.resume->add_option("id", o.id, "container id")->required();
+
+  o.update = app.add_subcommand("update", "change a running container's resource limits");
+  o.update->add_option("-r,--resources", o.resources_file,
+                       "linux.resources JSON file (- for stdin)");
+  for (const char* flag :
+       {"blkio-weight", "cpu-period", "cpu-quota", "cpu-burst", "cpu-share", "cpu-rt-period",
+        "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "memory", "memory-reservation",
+        "memory-swap", "pids-limit", "l3-cache-schema", "mem-bw-schema"}) {
+    std::string name = flag;
+    o.update->add_option_function<std::string>(
+        "--" + name, [&o, name](const std::string& value) { o.update_flags[name] = value; },
+        "as runc update");
+  }
+  o.update->add_option("id", o.id, "container id")->required();
+
+  o.events = app.add_subcommand("events", "stream stats and OOM events as JSON lines");
+  o.events->add_flag("--stats", o.stats_once, "print the stats once and exit");
+  o.events->add_option("--interval", o.interval, "stats interval")->capture_default_str();
+  o.events->add_option("id", o.id, "container id")->required();
   return Command(options);
 }
 
@@ -229,7 +289,7 @@ int Command::preserve_fds() const {
 
 int Command::run(const GlobalOptions& global) const {
   const CommandOptions& o = *options_;
-  oci::Runtime runtime(global.root);
+  oci::Runtime runtime(global.root, global.systemd_cgroup);
   if (o.create->parsed()) {
     runtime.create(create_options(o));
     return 0;
@@ -266,6 +326,24 @@ int Command::run(const GlobalOptions& global) const {
   if (o.ps->parsed()) return list_processes(runtime, o);
   if (o.spec->parsed()) return write_default_spec(o);
   if (o.features->parsed()) return print_json(oci::features_json());
+  if (o.pause->parsed()) {
+    runtime.pause(o.id);
+    return 0;
+  }
+  if (o.resume->parsed()) {
+    runtime.resume(o.id);
+    return 0;
+  }
+  if (o.update->parsed()) {
+    runtime.update(o.id, update_resources(o));
+    return 0;
+  }
+  if (o.events->parsed()) {
+    runtime.events(o.id, interval_ms(o.interval), o.stats_once, [](const nlohmann::json& event) {
+      std::cout << event.dump() << std::endl;
+    });
+    return 0;
+  }
   return 1;
 }
 

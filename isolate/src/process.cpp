@@ -16,9 +16,13 @@
 
 namespace hanok::isolate {
 
-pid_t clone_process(uint64_t flags) {
+pid_t clone_process(uint64_t flags, int cgroup_fd) {
   clone_args args{};
   args.flags = flags;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
   // With CLONE_PARENT the child inherits the caller's exit signal; clone3 wants 0 here.
   args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);

@@ -1,4 +1,5 @@
 // The code that runs in the cloned container process, from clone to execve.
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,6 +91,11 @@ void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
   const Spec& spec = *plan.spec;
   try {
     wait_for_go(channel);
+    // In its cgroup by now (born there on v2, moved before kGo on v1): that becomes the root of
+    // its cgroup namespace.
+    if (plan.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) != 0) {
+      isolate::throw_sys("unshare the cgroup namespace", "");
+    }
     become_namespace_root(plan);
     ::umask(0);
     if (::setsid() < 0) isolate::throw_sys("setsid", "");

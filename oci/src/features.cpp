@@ -23,8 +23,7 @@ nlohmann::json features_json() {
       {"linux",
        {{"namespaces", namespaces},
         {"capabilities", isolate::known_capability_names()},
-        // Cgroup limits are not applied yet: the cgroup manager is a later piece of work.
-        {"cgroup", {{"v1", false}, {"v2", false}, {"systemd", false}, {"systemdUser", false}}},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", false}}},
         {"seccomp",
          {{"enabled", true},
           {"actions", isolate::seccomp_action_names()},

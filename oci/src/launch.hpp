@@ -35,7 +35,8 @@ struct Plan {
   std::string keyring_name;
   bool in_user_namespace = false;  // a new or joined user namespace (mknod is not allowed)
   bool new_user_namespace = false;
-  bool pause_for_hooks = false;  // prestart/createRuntime/createContainer hooks exist
+  bool pause_for_hooks = false;
+  bool new_cgroup_namespace = false;  // unshared once the process is in its cgroup  // prestart/createRuntime/createContainer hooks exist
   int preserve_fds = 0;
   int console_socket = -1;
   int start_listener = -1;  // create: SOCK_SEQPACKET listener `start` connects to; run: -1
@@ -55,7 +56,8 @@ struct NamespaceToJoin {
 // Clones the container process: new namespaces from `new_flags`; when `joins` is not empty, an
 // intermediate process enters those first (user first, mount last) and the final process is
 // born as a child of the caller (CLONE_PARENT). Returns the final pid; the child runs `body`.
-pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags,
+// With `cgroup_fd` >= 0 the final process is born in that cgroup v2.
+pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int cgroup_fd,
             isolate::SyncChannel& runtime_end, isolate::SyncChannel& child_end,
             const std::function<void()>& body);
 

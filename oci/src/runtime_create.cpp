@@ -16,7 +16,9 @@
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
 #include "isolate/process.hpp"
+#include "container_cgroup.hpp"
 #include "launch.hpp"
+#include "oci/resources.hpp"
 #include "oci/hooks.hpp"
 #include "oci/runtime.hpp"
 
@@ -30,7 +32,8 @@ struct Runtime::Launched {
   isolate::SyncChannel channel;
 };
 
-Runtime::Runtime(std::string state_root) : store_(std::move(state_root)) {}
+Runtime::Runtime(std::string state_root, bool systemd_cgroup)
+    : store_(std::move(state_root)), systemd_cgroup_(systemd_cgroup) {}
 
 namespace {
 std::string absolute_existing(const std::string& path, const std::string& field) {
@@ -68,7 +71,8 @@ void prepare_time_namespace(const Spec& spec) {
   isolate::write_existing_file("/proc/self/timens_offsets", offsets);
 }
 
-// Kills and reaps a half-created container and removes its state when creation fails.
+// Kills and reaps a half-created container and removes its cgroup and state when creation
+// fails.
 class CreationGuard {
  public:
   CreationGuard(const StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
@@ -81,6 +85,14 @@ class CreationGuard {
       } catch (...) {
       }
     }
+    if (cgroup_ != nullptr) {
+      try {
+        cgroup_->kill_all(SIGKILL);
+        cgroup_->destroy();
+      } catch (const std::exception& e) {
+        isolate::log_warning(std::string("removing the cgroup of a failed create: ") + e.what());
+      }
+    }
     try {
       store_.remove(id_);
     } catch (const std::exception& e) {
@@ -88,12 +100,14 @@ class CreationGuard {
     }
   }
   void set_pid(pid_t pid) { pid_ = pid; }
+  void set_cgroup(isolate::cgroup::Cgroup* cgroup) { cgroup_ = cgroup; }
   void commit() { committed_ = true; }
 
  private:
   const StateStore& store_;
   std::string id_;
   pid_t pid_ = 0;
+  isolate::cgroup::Cgroup* cgroup_ = nullptr;
   bool committed_ = false;
 };
 
@@ -112,9 +126,17 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   }
   std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
   std::string rootfs = absolute_existing(root_path, "root.path");
+  isolate::cgroup::Resources resources = container_resources(spec);
+  std::string cgroup_path = cgroup_path_for(spec, options.id, systemd_cgroup_);
+
+  auto cgroup = isolate::cgroup::open_cgroup(cgroup_path);  // outlives the guard that may remove it
 
   store_.create_dir(options.id);
   CreationGuard guard(store_, options.id);
+  bool cgroup_existed = cgroup->exists();
+  if (!cgroup_existed) guard.set_cgroup(cgroup.get());
+  cgroup->create();
+  cgroup->apply(resources);
 
   launch::Plan plan;
   plan.spec = &spec;
@@ -158,6 +180,8 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
       }
       joins.push_back({ns.type, fd.get()});
       join_fds.push_back(std::move(fd));
+    } else if (ns.type == isolate::NamespaceType::Cgroup) {
+      plan.new_cgroup_namespace = true;
     } else if (ns.type != isolate::NamespaceType::Time || spec.linux.time_offsets.empty()) {
       new_flags |= isolate::clone_flag(ns.type);
     }
@@ -165,9 +189,11 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   prepare_time_namespace(spec);
 
   auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
-  pid_t pid = launch::spawn(joins, new_flags, runtime_end, child_end,
+  int cgroup_fd = cgroup->clone_into_fd();
+  pid_t pid = launch::spawn(joins, new_flags, cgroup_fd, runtime_end, child_end,
                             [&] { launch::container_init_main(plan, child_end); });
   guard.set_pid(pid);
+  if (cgroup_fd < 0) cgroup->add_process(pid);
   join_fds.clear();
   start_listener.reset();
   console.reset();
@@ -186,6 +212,8 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   state.created = rfc3339_now();
   state.annotations = spec.annotations;
   state.config_json = std::move(config_text);
+  state.cgroup_path = cgroup_path;
+  state.resources = resources_to_json(resources);
 
   if (plan.pause_for_hooks) {
     launch::expect(runtime_end, launch::kHookPoint, "mounting the rootfs");
@@ -207,7 +235,7 @@ void Runtime::create(const CreateOptions& options) {
 
 void Runtime::start(const std::string& id) {
   ContainerState state = store_.load(id);
-  Status status = store_.status_of(state);
+  Status status = this->status(state);
   if (status != Status::Created) {
     throw std::runtime_error("cannot start container \"" + id + "\": it is " + status_name(status) +
                              ", not created");

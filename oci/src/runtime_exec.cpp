@@ -11,6 +11,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
+#include "container_cgroup.hpp"
 #include "launch.hpp"
 #include "oci/runtime.hpp"
 
@@ -30,7 +31,7 @@ bool is_own_namespace(const std::string& path, const char* name) {
 
 int Runtime::exec(const ExecOptions& options) {
   ContainerState state = store_.load(options.id);
-  Status status = store_.status_of(state);
+  Status status = this->status(state);
   if (status != Status::Running && status != Status::Created) {
     throw std::runtime_error("cannot exec in container \"" + options.id + "\": it is " +
                              status_name(status));
@@ -70,8 +71,13 @@ int Runtime::exec(const ExecOptions& options) {
   std::optional<SignalBlock> blocked;
   if (!options.detach) blocked.emplace();
   auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
-  pid_t pid =
-      launch::spawn(joins, 0, runtime_end, child_end, [&] { launch::exec_main(plan, child_end); });
+  // The process joins the container's cgroup: born there on v2, moved before it runs on v1.
+  auto cgroup = open_container_cgroup(state);
+  if (cgroup && !cgroup->exists()) cgroup.reset();
+  int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
+  pid_t pid = launch::spawn(joins, 0, cgroup_fd, runtime_end, child_end,
+                            [&] { launch::exec_main(plan, child_end); });
+  if (cgroup && cgroup_fd < 0) cgroup->add_process(pid);
   runtime_end.send(launch::kGo);
   auto outcome = runtime_end.receive();
   if (outcome.tag == launch::kError) {

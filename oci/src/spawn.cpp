@@ -18,11 +18,11 @@ int join_order(isolate::NamespaceType type) {
 }
 }  // namespace
 
-pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags,
+pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int cgroup_fd,
             isolate::SyncChannel& runtime_end, isolate::SyncChannel& child_end,
             const std::function<void()>& body) {
   if (joins.empty()) {
-    pid_t pid = isolate::clone_process(new_flags);
+    pid_t pid = isolate::clone_process(new_flags, cgroup_fd);
     if (pid == 0) {
       runtime_end.close();
       body();
@@ -45,7 +45,7 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags,
           }
         }
       }
-      pid_t pid = isolate::clone_process(new_flags | CLONE_PARENT);
+      pid_t pid = isolate::clone_process(new_flags | CLONE_PARENT, cgroup_fd);
       if (pid == 0) {
         body();
         ::_exit(1);

@@ -70,7 +70,9 @@ void StateStore::save(const ContainerState& state) const {
                         {"created", state.created},
                         {"owner", state.owner},
                         {"annotations", state.annotations},
-                        {"config", state.config_json}};
+                        {"config", state.config_json},
+                        {"cgroupPath", state.cgroup_path},
+                        {"resources", state.resources}};
   isolate::write_file_atomic(dir_of(state.id) + "/state.json", doc.dump());
 }
 
@@ -98,6 +100,8 @@ ContainerState StateStore::load(const std::string& id) const {
     state.owner = doc.value("owner", "");
     state.annotations = doc.value("annotations", std::map<std::string, std::string>{});
     state.config_json = doc.value("config", "");
+    state.cgroup_path = doc.value("cgroupPath", "");
+    state.resources = doc.value("resources", nlohmann::json());
     return state;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": corrupt state: " + e.what());

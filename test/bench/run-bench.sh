@@ -2,7 +2,9 @@
 # Executor benchmark: time `<runtime> run` of a /bin/true container for hanok,
 # crun and runc on the same bundle, and compare.
 #
-# Usage: test/bench/run-bench.sh [--runs N] [--pause MS] [--hanok PATH] [--rootfs DIR]
+# Usage: test/bench/run-bench.sh [--runs N] [--pause MS] [--hanok PATH] [--rootfs DIR] [--limits]
+#   --limits      set memory (256 MiB), cpu (shares 512, quota 50 ms per 100 ms) and pids (64)
+#                 limits in linux.resources, so every runtime also writes its cgroup limits
 #
 #   --runs N      timed runs per runtime (default 50)
 #   --pause MS    idle time before each timed run, in milliseconds (default 50)
@@ -23,7 +25,7 @@ die() {
 
 usage() {
     cat >&2 <<USAGE
-usage: $prog [--runs N] [--pause MS] [--hanok PATH] [--rootfs DIR]
+usage: $prog [--runs N] [--pause MS] [--hanok PATH] [--rootfs DIR] [--limits]
   --runs N      timed runs per runtime (default 50)
   --pause MS    idle time before each timed run, in milliseconds (default 50)
   --hanok PATH  the hanok binary (default: build/cmd/hanok in the repository)
@@ -34,6 +36,7 @@ USAGE
 
 runs=50
 pause=50
+limits=${HANOK_BENCH_LIMITS:-0}
 hanok=$repo/build/cmd/hanok
 rootfs=$repo/build/fixtures/busybox-rootfs
 
@@ -47,6 +50,7 @@ while [[ $# -gt 0 ]]; do
         --hanok=*) hanok=${1#*=}; shift ;;
         --rootfs) [[ $# -ge 2 ]] || usage; rootfs=$2; shift 2 ;;
         --rootfs=*) rootfs=${1#*=}; shift ;;
+        --limits) limits=1; shift ;;
         -h | --help) usage ;;
         *) echo "$prog: unknown argument: $1" >&2; usage ;;
     esac
@@ -70,7 +74,7 @@ rootfs=$(readlink -m -- "$rootfs")
 # namespace where the unified mount is gone; the host's mounts stay untouched.
 if [[ ${HANOK_BENCH_PRIVATE_NS:-} != 1 ]]; then
     exec unshare -m --propagation private \
-        env HANOK_BENCH_PRIVATE_NS=1 "$self" --runs "$runs" --pause "$pause" --hanok "$hanok" --rootfs "$rootfs"
+        env HANOK_BENCH_PRIVATE_NS=1 HANOK_BENCH_LIMITS="$limits" "$self" --runs "$runs" --pause "$pause" --hanok "$hanok" --rootfs "$rootfs"
 fi
 unset HANOK_BENCH_PRIVATE_NS
 if mountpoint -q /sys/fs/cgroup/unified; then
@@ -129,10 +133,10 @@ done
 # The default spec of runc, with the process and root changed; namespaces pid,
 # ipc, uts, mount and network.
 runc spec --bundle "$bundle"
-python3 - "$bundle/config.json" "$rootfs" <<'PY'
+python3 - "$bundle/config.json" "$rootfs" "$limits" <<'PY'
 import json, sys
 
-path, rootfs = sys.argv[1], sys.argv[2]
+path, rootfs, limits = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 with open(path) as f:
     spec = json.load(f)
 spec["process"]["args"] = ["/bin/true"]
@@ -140,6 +144,11 @@ spec["process"]["terminal"] = False
 spec["root"]["path"] = rootfs
 linux = spec.setdefault("linux", {})
 linux["namespaces"] = [ns for ns in linux.get("namespaces", []) if ns.get("type") != "cgroup"]
+if limits:
+    resources = linux.setdefault("resources", {})
+    resources["memory"] = {"limit": 256 << 20}
+    resources["cpu"] = {"shares": 512, "quota": 50000, "period": 100000}
+    resources["pids"] = {"limit": 64}
 with open(path, "w") as f:
     json.dump(spec, f, indent="\t")
     f.write("\n")
@@ -296,7 +305,8 @@ def percentile(sorted_values, p):
 
 
 print(f"executor benchmark: {runs} runs each of `<runtime> run` (/bin/true), "
-      f"order alternated, pause {pause_ms} ms")
+      f"order alternated, pause {pause_ms} ms"
+      + (", with memory/cpu/pids limits" if os.environ.get("HANOK_BENCH_LIMITS") == "1" else ""))
 medians = {}
 for name in names:
     ok_runs = len(times[name])
@@ -324,6 +334,6 @@ sys.exit(1 if any(failures.values()) else 0)
 PY
 
 rc=0
-python3 -u "$work/driver.py" "$runs" "$pause" "$bundle" "$state_base" "$work/run-once" "$work" \
+HANOK_BENCH_LIMITS=$limits python3 -u "$work/driver.py" "$runs" "$pause" "$bundle" "$state_base" "$work/run-once" "$work" \
     "hanok=$hanok" "crun=${runtime_path[crun]}" "runc=${runtime_path[runc]}" || rc=$?
 exit "$rc"

@@ -12,6 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include <algorithm>
+
+#include "isolate/cgroup.hpp"
 #include "isolate/files.hpp"
 #include "oci/spec.hpp"
 
@@ -95,6 +98,7 @@ void ContainerTest::SetUp() {
   bundle_ = ::mkdtemp(bundle_template);
   char state_template[] = "/run/hanok-it-XXXXXX";
   state_root_ = ::mkdtemp(state_template);
+  cgroup_parent_ = "/" + state_root_.substr(state_root_.rfind('/') + 1);
   config_ = oci::default_spec_json();
   config_["root"]["path"] = fixture_rootfs();
   config_["process"]["terminal"] = false;
@@ -110,6 +114,14 @@ void ContainerTest::TearDown() {
     for (const auto& id : ids_) hanok({"delete", "--force", id});
     isolate::remove_tree(state_root_);
   }
+  extra_cgroups_.push_back(cgroup_parent_);
+  for (const auto& path : extra_cgroups_) {
+    try {
+      isolate::cgroup::open_cgroup(path)->destroy();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "removing test cgroup " << path << ": " << e.what();
+    }
+  }
   if (!bundle_.empty()) isolate::remove_tree(bundle_);
 }
 
@@ -117,7 +129,19 @@ void ContainerTest::write_config() {
   isolate::write_file_atomic(bundle_ + "/config.json", config_.dump(2), 0644);
 }
 
+void ContainerTest::prepare_config_for(const std::vector<std::string>& args) {
+  bool creates = std::find(args.begin(), args.end(), "run") != args.end() ||
+                 std::find(args.begin(), args.end(), "create") != args.end();
+  if (!creates) return;
+  auto& linux = config_["linux"];
+  std::string current = linux.value("cgroupsPath", "");
+  if (current.empty() || current.rfind(cgroup_parent_ + "/", 0) == 0) {
+    linux["cgroupsPath"] = cgroup_parent_ + "/" + args.back();
+  }
+}
+
 Result ContainerTest::hanok(const std::vector<std::string>& args) {
+  prepare_config_for(args);
   write_config();
   std::vector<std::string> argv = {hanok_binary(), "--root", state_root_};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -131,7 +155,8 @@ Result ContainerTest::run_container(const std::string& id) {
   return hanok({"run", "--bundle", bundle_, id});
 }
 
-pid_t ContainerTest::spawn_hanok(const std::vector<std::string>& args) {
+pid_t ContainerTest::spawn_hanok(const std::vector<std::string>& args, int* stdout_fd) {
+  prepare_config_for(args);
   write_config();
   std::vector<std::string> argv = {hanok_binary(), "--root", state_root_};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -139,11 +164,20 @@ pid_t ContainerTest::spawn_hanok(const std::vector<std::string>& args) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  int out[2] = {-1, -1};
+  if (stdout_fd != nullptr && ::pipe2(out, O_CLOEXEC) == 0) {
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  }
   pid_t pid = -1;
   auto c_args = c_argv(argv);
   posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (stdout_fd != nullptr) {
+    ::close(out[1]);
+    *stdout_fd = out[0];
+  }
   background_.push_back(pid);
   return pid;
 }

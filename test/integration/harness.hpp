@@ -38,11 +38,18 @@ class ContainerTest : public ::testing::Test {
   // `hanok run ID` of the current config.
   Result run_container(const std::string& id = "c");
   // Starts `hanok run ID` in the background; returns its pid (reaped by wait_background).
-  pid_t spawn_hanok(const std::vector<std::string>& args);
+  // With `stdout_fd`, the read end of a pipe that receives its stdout.
+  pid_t spawn_hanok(const std::vector<std::string>& args, int* stdout_fd = nullptr);
   int wait_background(pid_t pid);
   nlohmann::json state(const std::string& id);
   // Polls `state` until the status matches (up to 5 s).
   bool wait_for_status(const std::string& id, const std::string& status);
+
+  // Containers get the cgroup "/<test parent>/<id>" unless a test sets linux.cgroupsPath itself;
+  // TearDown removes the parent.
+  const std::string& cgroup_parent() const { return cgroup_parent_; }
+  // Extra cgroups (below the hierarchy root) that TearDown removes, deepest first.
+  void remove_cgroup_after(const std::string& path) { extra_cgroups_.push_back(path); }
 
   const std::string& bundle() const { return bundle_; }
   const std::string& state_root() const { return state_root_; }
@@ -55,6 +62,9 @@ class ContainerTest : public ::testing::Test {
   nlohmann::json config_;
   std::vector<std::string> ids_;
   std::vector<pid_t> background_;
+  void prepare_config_for(const std::vector<std::string>& args);
+  std::string cgroup_parent_;
+  std::vector<std::string> extra_cgroups_;
 };
 
 std::string fixture_rootfs();

@@ -12,8 +12,9 @@
 namespace hanok::isolate {
 
 // clone3 without a new stack (a fork with namespace flags). Returns 0 in the child, the pid in
-// the parent. The caller must be single-threaded. Throws SysError in the parent.
-pid_t clone_process(uint64_t flags);
+// the parent. With `cgroup_fd` >= 0 the child is born in that cgroup v2 (CLONE_INTO_CGROUP).
+// The caller must be single-threaded. Throws SysError in the parent.
+pid_t clone_process(uint64_t flags, int cgroup_fd = -1);
 
 // Field 22 of /proc/<pid>/stat (start time in clock ticks); nullopt if there is no such process.
 std::optional<uint64_t> process_start_time(pid_t pid);

@@ -3,12 +3,14 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "isolate/cgroup.hpp"
 #include "oci/spec.hpp"
 #include "oci/state.hpp"
 
@@ -35,7 +37,8 @@ struct ExecOptions {
 
 class Runtime {
  public:
-  explicit Runtime(std::string state_root);
+  // `systemd_cgroup`: cgroupsPath is "slice:prefix:name" (runc's --systemd-cgroup).
+  explicit Runtime(std::string state_root, bool systemd_cgroup = false);
 
   // Everything up to the process's execve; the init then waits for start. State "created".
   void create(const CreateOptions& options);
@@ -59,6 +62,18 @@ class Runtime {
   // The config.json the container was created with.
   Spec spec_of(const std::string& id) const;
 
+  // Freezes / thaws every process of the container (cgroup freezer).
+  void pause(const std::string& id);
+  void resume(const std::string& id);
+  // Changes live limits: fields set in `update` replace the current ones.
+  void update(const std::string& id, const isolate::cgroup::Resources& update);
+  isolate::cgroup::Stats stats(const std::string& id) const;
+  // runc's events: {"type":"stats",...} every `interval_ms` (once with once=true), and
+  // {"type":"oom",...} when the cgroup's oom_kill count rises; ends when the container stops.
+  void events(const std::string& id, int interval_ms, bool once,
+              const std::function<void(const nlohmann::json&)>& emit) const;
+  Status status(const ContainerState& state) const;
+
   const StateStore& store() const { return store_; }
 
  private:
@@ -68,6 +83,7 @@ class Runtime {
   void destroy(const ContainerState& state, const Spec& spec);
 
   StateStore store_;
+  bool systemd_cgroup_ = false;
 };
 
 }  // namespace hanok::oci

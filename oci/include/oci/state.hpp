@@ -26,6 +26,8 @@ struct ContainerState {
   std::string owner;
   std::map<std::string, std::string> annotations;
   std::string config_json;  // the config.json the container was created from
+  std::string cgroup_path;  // below the hierarchy root; empty: no cgroup
+  nlohmann::json resources;  // linux.resources as applied now (config + updates)
 };
 
 class StateStore {

@@ -1,0 +1,894 @@
+// cgroup v1: one directory per mounted controller hierarchy (co-mounted controllers such as
+// "cpu,cpuacct" share one), plus the cgroup2 "unified" hierarchy on hybrid hosts.
+#include "cgroup_v1.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/log.hpp"
+#include "isolate/unique_fd.hpp"
+
+namespace hanok::isolate::cgroup {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kDefaultRoot = "/sys/fs/cgroup";
+constexpr std::string_view kPreferredUnified = "/sys/fs/cgroup/unified";
+
+// The v1 controllers a cgroup is created in and joined; name=systemd is left to systemd.
+constexpr std::string_view kControllers[] = {
+    "cpu",  "cpuacct", "cpuset",  "memory",   "devices",    "freezer", "blkio",
+    "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma"};
+
+bool is_controller(std::string_view name) {
+  return std::find(std::begin(kControllers), std::end(kControllers), name) !=
+         std::end(kControllers);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text and files
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  size_t begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(kSpace);
+  return text.substr(begin, end - begin + 1);
+}
+
+std::vector<std::string_view> split(std::string_view text, std::string_view separators) {
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find_first_of(separators, pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > pos) parts.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return parts;
+}
+
+std::optional<uint64_t> parse_u64(std::string_view text) {
+  text = trim(text);
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::string join(const std::string& dir, std::string_view name) {
+  std::string path = dir;
+  path += '/';
+  path += name;
+  return path;
+}
+
+// One write of the whole value, as cgroupfs wants it. "<file>: write <value>: <errno text>".
+void write_knob(const std::string& file, std::string_view value) {
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  ssize_t n = -1;
+  if (fd) {
+    do {
+      n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+  }
+  if (n < 0) {
+    int err = errno;
+    throw SysError(file + ": write " + std::string(value), {}, err);
+  }
+}
+
+// A file that may be absent (an older kernel, a controller option, a fake tree).
+std::optional<std::string> read_optional(const std::string& file) {
+  try {
+    return read_file(file);
+  } catch (const SysError& e) {
+    int err = e.error_code();
+    if (err == ENOENT || err == ENODEV || err == EOPNOTSUPP) return std::nullopt;
+    throw;
+  }
+}
+
+std::optional<uint64_t> read_u64(const std::string& dir, std::string_view name) {
+  std::optional<std::string> text = read_optional(join(dir, name));
+  if (!text) return std::nullopt;
+  return parse_u64(*text);
+}
+
+// "key value" lines (memory.stat, cpu.stat, memory.oom_control).
+std::map<std::string, uint64_t> read_key_values(const std::string& file) {
+  std::map<std::string, uint64_t> values;
+  std::optional<std::string> text = read_optional(file);
+  if (!text) return values;
+  for (std::string_view line : split(*text, "\n")) {
+    std::vector<std::string_view> fields = split(line, " \t");
+    if (fields.size() != 2) continue;
+    if (auto value = parse_u64(fields[1])) values[std::string(fields[0])] = *value;
+  }
+  return values;
+}
+
+std::vector<std::string> list_dir(const std::string& dir, bool directories) {
+  std::vector<std::string> names;
+  DIR* stream = ::opendir(dir.c_str());
+  if (stream == nullptr) {
+    if (errno == ENOENT) return names;
+    throw_sys("opendir", dir);
+  }
+  while (dirent* entry = ::readdir(stream)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    bool is_dir = entry->d_type == DT_DIR;
+    if (entry->d_type == DT_UNKNOWN || entry->d_type == DT_LNK) {
+      struct stat st {};
+      is_dir = ::stat(join(dir, name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (is_dir == directories) names.emplace_back(name);
+  }
+  ::closedir(stream);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool file_exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+// cgroup.procs of `dir` and of every cgroup below it.
+void collect_pids(const std::string& dir, std::set<pid_t>& pids) {
+  std::optional<std::string> text = read_optional(join(dir, "cgroup.procs"));
+  if (!text) return;
+  for (std::string_view line : split(*text, "\n")) {
+    if (auto pid = parse_u64(line)) pids.insert(static_cast<pid_t>(*pid));
+  }
+  for (const std::string& child : list_dir(dir, true)) collect_pids(join(dir, child), pids);
+}
+
+// rmdir `dir`, its child cgroups first; EBUSY (tasks still exiting) is retried for about 1 s.
+void remove_cgroup_dir(const std::string& dir) {
+  for (const std::string& child : list_dir(dir, true)) remove_cgroup_dir(join(dir, child));
+  auto deadline = Clock::now() + 1s;
+  for (;;) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY || Clock::now() >= deadline) throw_sys("rmdir", dir);
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hierarchies
+
+struct Hierarchies {
+  std::map<std::string, std::string, std::less<>> mounts;  // controller -> hierarchy root
+  std::string unified;                                     // cgroup2 root, "" when none
+};
+
+// mountinfo escapes ' ', '\t', '\n' and '\\' as octal "\040".
+std::string unescape_mount(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size()) {
+      std::string_view digits = text.substr(i + 1, 3);
+      if (digits.size() == 3 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+        out +=
+            static_cast<char>((digits[0] - '0') * 64 + (digits[1] - '0') * 8 + (digits[2] - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+bool under_default_root(const std::string& mount_point) {
+  return mount_point.starts_with(std::string(kDefaultRoot) + "/");
+}
+
+// The v1 mounts of /proc/self/mountinfo; when a hierarchy is mounted twice, the mount below
+// /sys/fs/cgroup wins.
+Hierarchies hierarchies_from_mountinfo() {
+  Hierarchies found;
+  std::string text = read_file("/proc/self/mountinfo");
+  for (std::string_view line : split(text, "\n")) {
+    std::vector<std::string_view> fields = split(line, " ");
+    // id parent maj:min root mount-point options [optional...] - fstype source super-options
+    if (fields.size() < 10) continue;
+    auto dash = std::find(fields.begin() + 6, fields.end(), std::string_view("-"));
+    if (fields.end() - dash < 4) continue;
+    std::string mount_point = unescape_mount(fields[4]);
+    std::string_view fstype = dash[1];
+    std::string_view super_options = dash[3];
+    if (fstype == "cgroup2") {
+      if (found.unified.empty() || mount_point == kPreferredUnified) found.unified = mount_point;
+      continue;
+    }
+    if (fstype != "cgroup") continue;
+    for (std::string_view option : split(super_options, ",")) {
+      if (!is_controller(option)) continue;
+      auto [it, inserted] = found.mounts.emplace(std::string(option), mount_point);
+      if (!inserted && !under_default_root(it->second) && under_default_root(mount_point)) {
+        it->second = mount_point;
+      }
+    }
+  }
+  return found;
+}
+
+// A fake tree: <root>/<controller[,controller...]> directories, <root>/unified for cgroup2.
+Hierarchies hierarchies_from_tree(const std::string& root) {
+  Hierarchies found;
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) throw_sys("cgroup root", root);
+  for (const std::string& name : list_dir(root, true)) {
+    if (name == "unified") {
+      found.unified = join(root, name);
+      continue;
+    }
+    for (std::string_view controller : split(name, ",")) {
+      if (is_controller(controller))
+        found.mounts.emplace(std::string(controller), join(root, name));
+    }
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of what apply() is given, before anything is written
+
+[[noreturn]] void invalid(const std::string& field, const std::string& why) {
+  throw std::invalid_argument(field + ": " + why);
+}
+
+void validate(const Resources& r, Mode mode) {
+  for (size_t i = 0; i < r.devices.size(); ++i) {
+    const DeviceRule& d = r.devices[i];
+    std::string field = "linux.resources.devices[" + std::to_string(i) + "]";
+    if (d.type != 'a' && d.type != 'c' && d.type != 'b') {
+      invalid(field + ".type", "\"" + std::string(1, d.type) + "\" is not a, c or b");
+    }
+    if (d.access.empty() || d.access.find_first_not_of("rwm") != std::string::npos) {
+      invalid(field + ".access", "\"" + d.access + "\" is not a combination of r, w and m");
+    }
+  }
+  if (r.memory) {
+    const Resources::Memory& m = *r.memory;
+    if (m.swappiness && *m.swappiness > 100) {
+      invalid("linux.resources.memory.swappiness",
+              std::to_string(*m.swappiness) + " is out of the range 0-100");
+    }
+    if (m.limit && m.swap && *m.limit > 0 && *m.swap > 0 && *m.swap < *m.limit) {
+      invalid("linux.resources.memory.swap", std::to_string(*m.swap) +
+                                                 " (memory+swap) is below the memory limit " +
+                                                 std::to_string(*m.limit));
+    }
+  }
+  for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+    const std::string& size = r.hugepage_limits[i].page_size;
+    if (size.empty() || !std::all_of(size.begin(), size.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        })) {
+      invalid("linux.resources.hugepageLimits[" + std::to_string(i) + "].pageSize",
+              "\"" + size + "\" is not a page size such as 2MB");
+    }
+  }
+  if (!r.unified.empty() && mode == Mode::Legacy) {
+    invalid("linux.resources.unified", "requires cgroup v2");
+  }
+  for (const auto& [key, value] : r.unified) {
+    if (key.empty() || key == "." || key == ".." || key.find('/') != std::string::npos) {
+      invalid("linux.resources.unified", "\"" + key + "\" is not a cgroup file name");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing each controller's limits
+
+std::string device_rule(const DeviceRule& d) {
+  std::string rule(1, d.type);
+  rule += ' ';
+  rule += d.major < 0 ? std::string("*") : std::to_string(d.major);
+  rule += ':';
+  rule += d.minor < 0 ? std::string("*") : std::to_string(d.minor);
+  rule += ' ';
+  rule += d.access;
+  return rule;
+}
+
+// runc's semantics: a deny-all first rule resets the list ("a" to devices.deny), then each rule
+// is written in order to devices.allow or devices.deny.
+void apply_devices(const std::string& dir, const std::vector<DeviceRule>& rules) {
+  size_t first = 0;
+  if (rules.front().type == 'a' && !rules.front().allow) {
+    write_knob(join(dir, "devices.deny"), "a");
+    first = 1;
+  }
+  for (size_t i = first; i < rules.size(); ++i) {
+    write_knob(join(dir, rules[i].allow ? "devices.allow" : "devices.deny"), device_rule(rules[i]));
+  }
+}
+
+void write_memory_limit(const std::string& dir, int64_t limit) {
+  std::string file = join(dir, "memory.limit_in_bytes");
+  try {
+    write_knob(file, std::to_string(limit));
+  } catch (const SysError& e) {
+    if (e.error_code() != EBUSY) throw;
+    uint64_t usage = read_u64(dir, "memory.usage_in_bytes").value_or(0);
+    uint64_t peak = read_u64(dir, "memory.max_usage_in_bytes").value_or(0);
+    throw SysError(file + ": write " + std::to_string(limit) + " (current usage " +
+                       std::to_string(usage) + ", peak " + std::to_string(peak) + ")",
+                   {}, EBUSY);
+  }
+}
+
+// memory.limit_in_bytes and memory.memsw.limit_in_bytes: the kernel wants limit <= memsw at
+// every instant, so a limit raised above the current memsw goes after the new memsw.
+void apply_memory_and_swap(const std::string& dir, const Resources::Memory& m) {
+  // runc: 0 means "not set" for these.
+  std::optional<int64_t> limit = m.limit && *m.limit != 0 ? m.limit : std::nullopt;
+  std::optional<int64_t> swap = m.swap && *m.swap != 0 ? m.swap : std::nullopt;
+  std::string memsw_file = join(dir, "memory.memsw.limit_in_bytes");
+  bool has_memsw = file_exists(memsw_file);
+  if (limit == -1 && !swap && has_memsw) swap = -1;  // unlimited memory: unlimited swap too
+  if (swap && !has_memsw) {
+    if (*swap == -1 || swap == limit) {
+      swap.reset();  // no swap accounting, and nothing to limit
+    } else {
+      throw SysError(memsw_file + ": write " + std::to_string(*swap), {}, ENOENT);
+    }
+  }
+  if (m.check_before_update.value_or(false) && limit && *limit > 0) {
+    uint64_t usage = read_u64(dir, "memory.usage_in_bytes").value_or(0);
+    if (usage > static_cast<uint64_t>(*limit)) {
+      throw std::runtime_error("linux.resources.memory.limit: " + std::to_string(*limit) +
+                               " is below the cgroup's current usage " + std::to_string(usage));
+    }
+  }
+  if (limit && swap) {
+    uint64_t new_limit = *limit < 0 ? UINT64_MAX : static_cast<uint64_t>(*limit);
+    uint64_t current_memsw = read_u64(dir, "memory.memsw.limit_in_bytes").value_or(UINT64_MAX);
+    if (new_limit > current_memsw) {
+      write_knob(memsw_file, std::to_string(*swap));
+      write_memory_limit(dir, *limit);
+    } else {
+      write_memory_limit(dir, *limit);
+      write_knob(memsw_file, std::to_string(*swap));
+    }
+  } else if (limit) {
+    write_memory_limit(dir, *limit);
+  } else if (swap) {
+    write_knob(memsw_file, std::to_string(*swap));
+  }
+}
+
+void apply_memory(const std::string& dir, const Resources::Memory& m) {
+  apply_memory_and_swap(dir, m);
+  if (m.kernel && *m.kernel != 0) {
+    log_warning("linux.resources.memory.kernel is deprecated and ignored, as runc does");
+  }
+  if (m.kernel_tcp && *m.kernel_tcp != 0) {
+    write_knob(join(dir, "memory.kmem.tcp.limit_in_bytes"), std::to_string(*m.kernel_tcp));
+  }
+  if (m.reservation && *m.reservation != 0) {
+    write_knob(join(dir, "memory.soft_limit_in_bytes"), std::to_string(*m.reservation));
+  }
+  if (m.swappiness) write_knob(join(dir, "memory.swappiness"), std::to_string(*m.swappiness));
+  if (m.disable_oom_killer) {
+    write_knob(join(dir, "memory.oom_control"), *m.disable_oom_killer ? "1" : "0");
+  }
+  if (m.use_hierarchy) {
+    // Modern kernels always use the hierarchy and refuse "0": write only a change.
+    std::string wanted = *m.use_hierarchy ? "1" : "0";
+    std::optional<std::string> current = read_optional(join(dir, "memory.use_hierarchy"));
+    if (!current || trim(*current) != wanted) write_knob(join(dir, "memory.use_hierarchy"), wanted);
+  }
+}
+
+// A write that the kernel may refuse with EINVAL until a companion value is written (period vs
+// quota, rt period vs rt runtime): false means "retry after the companion".
+bool write_or_defer(const std::string& file, const std::string& value, bool companion_follows) {
+  try {
+    write_knob(file, value);
+    return true;
+  } catch (const SysError& e) {
+    if (e.error_code() != EINVAL || !companion_follows) throw;
+    return false;
+  }
+}
+
+void apply_cpu(const std::string& dir, const Resources::Cpu& c) {
+  if (c.shares && *c.shares != 0) {
+    write_knob(join(dir, "cpu.shares"), std::to_string(*c.shares));
+    // The kernel clamps out-of-range shares silently: read back, as runc does.
+    if (auto actual = read_u64(dir, "cpu.shares"); actual && *actual != *c.shares) {
+      throw std::invalid_argument("linux.resources.cpu.shares: " + std::to_string(*c.shares) +
+                                  " is out of the kernel's range (it would be " +
+                                  std::to_string(*actual) + ")");
+    }
+  }
+  bool quota = c.quota && *c.quota != 0;
+  bool period_pending = false;
+  if (c.period && *c.period != 0) {
+    period_pending =
+        !write_or_defer(join(dir, "cpu.cfs_period_us"), std::to_string(*c.period), quota);
+  }
+  bool burst_pending = false;
+  if (c.burst) {
+    std::string file = join(dir, "cpu.cfs_burst_us");
+    if (file_exists(file)) {  // older kernels have no burst: ignored, as runc does
+      burst_pending = !write_or_defer(file, std::to_string(*c.burst), quota);
+    }
+  }
+  if (quota) {
+    write_knob(join(dir, "cpu.cfs_quota_us"), std::to_string(*c.quota));
+    if (period_pending) write_knob(join(dir, "cpu.cfs_period_us"), std::to_string(*c.period));
+    if (burst_pending) write_knob(join(dir, "cpu.cfs_burst_us"), std::to_string(*c.burst));
+  }
+  if (c.idle) write_knob(join(dir, "cpu.idle"), std::to_string(*c.idle));
+
+  bool runtime = c.realtime_runtime && *c.realtime_runtime != 0;
+  bool rt_period_pending = false;
+  if (c.realtime_period && *c.realtime_period != 0) {
+    rt_period_pending =
+        !write_or_defer(join(dir, "cpu.rt_period_us"), std::to_string(*c.realtime_period), runtime);
+  }
+  if (runtime) {
+    write_knob(join(dir, "cpu.rt_runtime_us"), std::to_string(*c.realtime_runtime));
+    if (rt_period_pending) {
+      write_knob(join(dir, "cpu.rt_period_us"), std::to_string(*c.realtime_period));
+    }
+  }
+}
+
+bool cpu_needs_cpu_controller(const Resources::Cpu& c) {
+  return c.shares || c.quota || c.period || c.burst || c.idle || c.realtime_runtime ||
+         c.realtime_period;
+}
+
+std::string device_value(int64_t major, int64_t minor, uint64_t value) {
+  return std::to_string(major) + ":" + std::to_string(minor) + " " + std::to_string(value);
+}
+
+// blkio.weight exists with CFQ; with BFQ it is blkio.bfq.weight; with neither (mq-deadline,
+// none) a weight cannot be set.
+std::string weight_file(const std::string& dir, std::string_view knob) {
+  std::string plain = join(dir, "blkio." + std::string(knob));
+  if (file_exists(plain)) return plain;
+  std::string bfq = join(dir, "blkio.bfq." + std::string(knob));
+  if (file_exists(bfq)) return bfq;
+  return plain;  // the write fails and names it
+}
+
+void apply_blkio(const std::string& dir, const Resources::BlockIo& b) {
+  if (b.weight) write_knob(weight_file(dir, "weight"), std::to_string(*b.weight));
+  if (b.leaf_weight) write_knob(join(dir, "blkio.leaf_weight"), std::to_string(*b.leaf_weight));
+  for (const WeightDevice& wd : b.weight_devices) {
+    if (wd.weight) {
+      write_knob(weight_file(dir, "weight_device"), device_value(wd.major, wd.minor, *wd.weight));
+    }
+    if (wd.leaf_weight) {
+      write_knob(join(dir, "blkio.leaf_weight_device"),
+                 device_value(wd.major, wd.minor, *wd.leaf_weight));
+    }
+  }
+  auto throttle = [&](const std::vector<ThrottleDevice>& devices, std::string_view knob) {
+    for (const ThrottleDevice& td : devices) {
+      write_knob(join(dir, "blkio.throttle." + std::string(knob)),
+                 device_value(td.major, td.minor, td.rate));
+    }
+  };
+  throttle(b.throttle_read_bps, "read_bps_device");
+  throttle(b.throttle_write_bps, "write_bps_device");
+  throttle(b.throttle_read_iops, "read_iops_device");
+  throttle(b.throttle_write_iops, "write_iops_device");
+}
+
+bool blkio_has_values(const Resources::BlockIo& b) {
+  return b.weight || b.leaf_weight || !b.weight_devices.empty() || !b.throttle_read_bps.empty() ||
+         !b.throttle_write_bps.empty() || !b.throttle_read_iops.empty() ||
+         !b.throttle_write_iops.empty();
+}
+
+// hugetlb.<size>.<limit_file>, and its .rsvd twin where the kernel has one (runc does the same).
+void apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& limits,
+                   std::string_view limit_file) {
+  bool rsvd = true;
+  for (const HugepageLimit& h : limits) {
+    std::string prefix = "hugetlb." + h.page_size;
+    std::string value = std::to_string(h.limit);
+    write_knob(join(dir, prefix + "." + std::string(limit_file)), value);
+    if (!rsvd) continue;
+    std::string rsvd_file = join(dir, prefix + ".rsvd." + std::string(limit_file));
+    if (file_exists(rsvd_file)) {
+      write_knob(rsvd_file, value);
+    } else {
+      rsvd = false;
+    }
+  }
+}
+
+// "8:0 Read 4096" lines; the "Total N" summary line is skipped.
+std::vector<Stats::IoEntry> read_io_entries(const std::string& dir, std::string_view name) {
+  std::vector<Stats::IoEntry> entries;
+  std::optional<std::string> text = read_optional(join(dir, std::string(name) + "_recursive"));
+  if (!text) text = read_optional(join(dir, name));
+  if (!text) return entries;
+  for (std::string_view line : split(*text, "\n")) {
+    std::vector<std::string_view> fields = split(line, " \t");
+    if (fields.size() != 3) continue;
+    std::vector<std::string_view> numbers = split(fields[0], ":");
+    auto major = numbers.size() == 2 ? parse_u64(numbers[0]) : std::nullopt;
+    auto minor = numbers.size() == 2 ? parse_u64(numbers[1]) : std::nullopt;
+    auto value = parse_u64(fields[2]);
+    if (!major || !minor || !value) continue;
+    entries.push_back({static_cast<int64_t>(*major), static_cast<int64_t>(*minor),
+                       std::string(fields[1]), *value});
+  }
+  return entries;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class CgroupV1 final : public Cgroup {
+ public:
+  CgroupV1(std::string path, Mode mode, Hierarchies hierarchies)
+      : path_(std::move(path)), mode_(mode), mounts_(std::move(hierarchies.mounts)) {
+    for (const auto& [controller, mount] : mounts_) dirs_[controller] = below(mount);
+    if (mode_ == Mode::Hybrid && !hierarchies.unified.empty()) {
+      unified_mount_ = hierarchies.unified;
+      unified_dir_ = below(unified_mount_);
+    }
+  }
+
+  const std::string& path() const override { return path_; }
+  Mode mode() const override { return mode_; }
+
+  void create() override {
+    for (const std::string& dir : all_dirs()) make_dirs(dir);
+    if (auto it = mounts_.find("cpuset"); it != mounts_.end()) fill_cpusets(it->second);
+  }
+
+  void apply(const Resources& r) override {
+    validate(r, mode_);
+    if (r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty())) {
+      const std::string& dir = need("cpuset", "linux.resources.cpu.cpus/mems");
+      if (!r.cpu->cpus.empty()) write_knob(join(dir, "cpuset.cpus"), r.cpu->cpus);
+      if (!r.cpu->mems.empty()) write_knob(join(dir, "cpuset.mems"), r.cpu->mems);
+    }
+    if (!r.devices.empty()) apply_devices(need("devices", "linux.resources.devices"), r.devices);
+    if (r.memory) apply_memory(need("memory", "linux.resources.memory"), *r.memory);
+    if (r.cpu && cpu_needs_cpu_controller(*r.cpu)) {
+      apply_cpu(need("cpu", "linux.resources.cpu"), *r.cpu);
+    }
+    if (r.pids_limit) {
+      write_knob(join(need("pids", "linux.resources.pids"), "pids.max"),
+                 *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit));
+    }
+    if (r.block_io && blkio_has_values(*r.block_io)) {
+      apply_blkio(need("blkio", "linux.resources.blockIO"), *r.block_io);
+    }
+    if (!r.hugepage_limits.empty()) apply_hugepages(r.hugepage_limits);
+    if (!r.unified.empty()) apply_unified(r.unified);
+  }
+
+  int clone_into_fd() override { return -1; }
+
+  void add_process(pid_t pid) override {
+    std::string text = std::to_string(pid);
+    for (const std::string& dir : all_dirs()) write_knob(join(dir, "cgroup.procs"), text);
+  }
+
+  std::vector<pid_t> processes() const override {
+    std::set<pid_t> pids;
+    if (const std::string* dir = process_dir()) collect_pids(*dir, pids);
+    return {pids.begin(), pids.end()};
+  }
+
+  // As runc: write FROZEN until the kernel reports FROZEN (v1 may linger in FREEZING while
+  // tasks fork), thawing briefly now and then; give up (thawed) after about 5 s.
+  void freeze() override {
+    std::string file = join(need("freezer", "freezing"), "freezer.state");
+    auto deadline = Clock::now() + 5s;
+    for (int attempt = 0;; ++attempt) {
+      if (attempt % 50 == 49) {
+        write_knob(file, "THAWED");
+        std::this_thread::sleep_for(10ms);
+      }
+      write_knob(file, "FROZEN");
+      std::string state(trim(read_file(file)));
+      if (state == "FROZEN") return;
+      if (state != "FREEZING") {
+        throw std::runtime_error(file + ": unexpected state \"" + state + "\" while freezing");
+      }
+      if (Clock::now() >= deadline) break;
+      if (attempt >= 10) std::this_thread::sleep_for(1ms);
+    }
+    write_knob(file, "THAWED");
+    throw std::runtime_error(file + ": still FREEZING after 5 s; thawed again");
+  }
+
+  void thaw() override {
+    std::string file = join(need("freezer", "thawing"), "freezer.state");
+    auto deadline = Clock::now() + 5s;
+    for (;;) {
+      write_knob(file, "THAWED");
+      std::string state(trim(read_file(file)));
+      if (state == "THAWED") return;
+      if (Clock::now() >= deadline) {
+        throw std::runtime_error(file + ": still " + state + " after 5 s");
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+
+  // FROZEN through an ancestor only (freezer.self_freezing 0) is not this cgroup's own pause.
+  bool frozen() const override {
+    const std::string* dir = dir_of("freezer");
+    if (dir == nullptr) return false;
+    std::optional<std::string> state = read_optional(join(*dir, "freezer.state"));
+    if (!state || trim(*state) != "FROZEN") return false;
+    std::optional<uint64_t> self = read_u64(*dir, "freezer.self_freezing");
+    return !self || *self == 1;
+  }
+
+  void kill_all(int signal) override {
+    bool froze = false;
+    if (dir_of("freezer") != nullptr && exists()) {
+      try {
+        freeze();
+        froze = true;
+      } catch (const std::exception& e) {
+        log_warning(std::string("kill_all: signalling without freezing: ") + e.what());
+      }
+    }
+    int failure = 0;
+    pid_t failed_pid = 0;
+    for (pid_t pid : processes()) {
+      if (::kill(pid, signal) != 0 && errno != ESRCH && failure == 0) {
+        failure = errno;
+        failed_pid = pid;
+      }
+    }
+    if (froze) thaw();
+    if (failure != 0) throw_sys("kill", std::to_string(failed_pid), failure);
+  }
+
+  Stats stats() const override {
+    Stats s;
+    if (const std::string* dir = dir_of("cpuacct")) read_cpuacct(*dir, s.cpu);
+    if (const std::string* dir = dir_of("cpu")) {
+      auto values = read_key_values(join(*dir, "cpu.stat"));
+      s.cpu.throttling_periods = values["nr_periods"];
+      s.cpu.throttled_periods = values["nr_throttled"];
+      s.cpu.throttled_time_ns = values["throttled_time"];
+    }
+    if (const std::string* dir = dir_of("memory")) {
+      read_memory(*dir, s.memory);
+      s.oom_kills = read_key_values(join(*dir, "memory.oom_control"))["oom_kill"];
+    }
+    if (const std::string* dir = dir_of("pids")) {
+      s.pids.current = read_u64(*dir, "pids.current").value_or(0);
+      s.pids.limit = read_u64(*dir, "pids.max").value_or(0);  // "max": 0
+    }
+    read_hugetlb(s.hugetlb);
+    if (const std::string* dir = dir_of("blkio")) {
+      s.io_service_bytes = read_io_entries(*dir, "blkio.throttle.io_service_bytes");
+      s.io_serviced = read_io_entries(*dir, "blkio.throttle.io_serviced");
+    }
+    return s;
+  }
+
+  uint64_t oom_kill_count() const override {
+    const std::string* dir = dir_of("memory");
+    if (dir == nullptr) return 0;
+    return read_key_values(join(*dir, "memory.oom_control"))["oom_kill"];
+  }
+
+  bool exists() const override {
+    const std::string* dir = process_dir();
+    struct stat st {};
+    return dir != nullptr && ::stat(dir->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+
+  void destroy() override {
+    if (path_ == "/") return;  // never a hierarchy's root
+    std::exception_ptr first_error;
+    for (const std::string& dir : all_dirs()) {
+      try {
+        remove_cgroup_dir(dir);
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+    if (first_error) std::rethrow_exception(first_error);
+  }
+
+ private:
+  std::string below(const std::string& mount) const { return path_ == "/" ? mount : mount + path_; }
+
+  const std::string* dir_of(std::string_view controller) const {
+    auto it = dirs_.find(controller);
+    return it == dirs_.end() ? nullptr : &it->second;
+  }
+
+  const std::string& need(std::string_view controller, std::string_view for_what) const {
+    if (const std::string* dir = dir_of(controller)) return *dir;
+    throw std::runtime_error("cgroup v1: no " + std::string(controller) +
+                             " hierarchy is mounted (needed for " + std::string(for_what) + ")");
+  }
+
+  // Where processes are listed: memory, else pids, else any hierarchy.
+  const std::string* process_dir() const {
+    if (const std::string* dir = dir_of("memory")) return dir;
+    if (const std::string* dir = dir_of("pids")) return dir;
+    if (!dirs_.empty()) return &dirs_.begin()->second;
+    if (!unified_dir_.empty()) return &unified_dir_;
+    return nullptr;
+  }
+
+  // Each hierarchy's cgroup directory once (co-mounted controllers share one), then the
+  // unified one on hybrid hosts.
+  std::vector<std::string> all_dirs() const {
+    std::vector<std::string> dirs;
+    for (const auto& [controller, dir] : dirs_) {
+      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    }
+    if (!unified_dir_.empty()) dirs.push_back(unified_dir_);
+    return dirs;
+  }
+
+  // A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and a task cannot join
+  // it: copy the parent's values down each level that is still empty.
+  void fill_cpusets(const std::string& mount) const {
+    std::string parent = mount;
+    for (std::string_view component : split(path_, "/")) {
+      std::string child = join(parent, component);
+      for (std::string_view knob : {"cpuset.cpus", "cpuset.mems"}) {
+        std::optional<std::string> mine = read_optional(join(child, knob));
+        if (!mine || !trim(*mine).empty()) continue;
+        std::optional<std::string> theirs = read_optional(join(parent, knob));
+        if (theirs && !trim(*theirs).empty()) write_knob(join(child, knob), trim(*theirs));
+      }
+      parent = child;
+    }
+  }
+
+  // v1 hugetlb where mounted; on hybrid hosts that have it only in cgroup2, the unified cgroup
+  // (with hugetlb enabled in every ancestor's cgroup.subtree_control).
+  void apply_hugepages(const std::vector<HugepageLimit>& limits) {
+    if (const std::string* dir = dir_of("hugetlb")) {
+      apply_hugetlb(*dir, limits, "limit_in_bytes");
+      return;
+    }
+    if (unified_dir_.empty() || !unified_has("hugetlb")) {
+      throw std::runtime_error(
+          "linux.resources.hugepageLimits: the hugetlb controller is not available (no v1 "
+          "hierarchy" +
+          std::string(mode_ == Mode::Hybrid ? " and not in the unified cgroup2)" : ")"));
+    }
+    enable_in_unified("hugetlb");
+    apply_hugetlb(unified_dir_, limits, "max");
+  }
+
+  bool unified_has(std::string_view controller) const {
+    std::optional<std::string> text = read_optional(join(unified_mount_, "cgroup.controllers"));
+    if (!text) return false;
+    std::vector<std::string_view> names = split(*text, " \n");
+    return std::find(names.begin(), names.end(), controller) != names.end();
+  }
+
+  void enable_in_unified(std::string_view controller) const {
+    std::string dir = unified_mount_;
+    for (std::string_view component : split(path_, "/")) {
+      std::string file = join(dir, "cgroup.subtree_control");
+      std::optional<std::string> enabled = read_optional(file);
+      std::vector<std::string_view> names = split(enabled.value_or(""), " \n");
+      if (std::find(names.begin(), names.end(), controller) == names.end()) {
+        write_knob(file, "+" + std::string(controller));
+      }
+      dir = join(dir, component);
+    }
+  }
+
+  void apply_unified(const std::map<std::string, std::string>& values) {
+    if (unified_dir_.empty()) invalid("linux.resources.unified", "no cgroup2 hierarchy is mounted");
+    for (const auto& [key, value] : values) {
+      std::string file = join(unified_dir_, key);
+      if (!file_exists(file)) {
+        invalid("linux.resources.unified", "\"" + key + "\" does not exist in " + unified_dir_);
+      }
+      write_knob(file, value);
+    }
+  }
+
+  static void read_cpuacct(const std::string& dir, Stats::Cpu& cpu) {
+    cpu.usage_total_ns = read_u64(dir, "cpuacct.usage").value_or(0);
+    if (std::optional<std::string> text = read_optional(join(dir, "cpuacct.usage_percpu"))) {
+      for (std::string_view field : split(*text, " \n")) {
+        if (auto value = parse_u64(field)) cpu.usage_per_cpu_ns.push_back(*value);
+      }
+    }
+    // cpuacct.stat counts USER_HZ ticks.
+    auto ticks = read_key_values(join(dir, "cpuacct.stat"));
+    long hz = ::sysconf(_SC_CLK_TCK);
+    uint64_t ns_per_tick = hz > 0 ? 1000000000ull / static_cast<uint64_t>(hz) : 10000000ull;
+    cpu.usage_user_ns = ticks["user"] * ns_per_tick;
+    cpu.usage_kernel_ns = ticks["system"] * ns_per_tick;
+  }
+
+  static void read_memory(const std::string& dir, Stats::Memory& memory) {
+    memory.usage = read_u64(dir, "memory.usage_in_bytes").value_or(0);
+    memory.max_usage = read_u64(dir, "memory.max_usage_in_bytes").value_or(0);
+    memory.limit = read_u64(dir, "memory.limit_in_bytes").value_or(0);
+    memory.failcnt = read_u64(dir, "memory.failcnt").value_or(0);
+    memory.swap_usage = read_u64(dir, "memory.memsw.usage_in_bytes").value_or(0);
+    memory.swap_limit = read_u64(dir, "memory.memsw.limit_in_bytes").value_or(0);
+    memory.raw = read_key_values(join(dir, "memory.stat"));
+    if (auto it = memory.raw.find("cache"); it != memory.raw.end()) memory.cache = it->second;
+  }
+
+  void read_hugetlb(std::map<std::string, Stats::Hugetlb>& out) const {
+    const std::string* v1 = dir_of("hugetlb");
+    const std::string& dir = v1 != nullptr ? *v1 : unified_dir_;
+    if (dir.empty()) return;
+    std::string_view usage_suffix = v1 != nullptr ? ".usage_in_bytes" : ".current";
+    for (const std::string& name : list_dir(dir, false)) {
+      if (!name.starts_with("hugetlb.") || !name.ends_with(usage_suffix)) continue;
+      std::string size = name.substr(8, name.size() - 8 - usage_suffix.size());
+      if (size.empty() || size.find('.') != std::string::npos) continue;  // skips ".rsvd"
+      std::string prefix = "hugetlb." + size;
+      Stats::Hugetlb& h = out[size];
+      h.usage = read_u64(dir, name).value_or(0);
+      if (v1 != nullptr) {
+        h.max_usage = read_u64(dir, prefix + ".max_usage_in_bytes").value_or(0);
+        h.failcnt = read_u64(dir, prefix + ".failcnt").value_or(0);
+      } else {
+        h.failcnt = read_key_values(join(dir, prefix + ".events"))["max"];
+      }
+    }
+  }
+
+  std::string path_;
+  Mode mode_;
+  std::map<std::string, std::string, std::less<>> mounts_;  // controller -> hierarchy root
+  std::map<std::string, std::string, std::less<>> dirs_;    // controller -> this cgroup's dir
+  std::string unified_mount_;                               // hybrid only
+  std::string unified_dir_;                                 // hybrid only
+};
+
+}  // namespace
+
+std::unique_ptr<Cgroup> make_cgroup_v1(const std::string& path, const std::string& root,
+                                       Mode mode) {
+  std::string clean_root = root;
+  while (clean_root.size() > 1 && clean_root.back() == '/') clean_root.pop_back();
+  Hierarchies hierarchies =
+      clean_root == kDefaultRoot ? hierarchies_from_mountinfo() : hierarchies_from_tree(clean_root);
+  return std::make_unique<CgroupV1>(path, mode, std::move(hierarchies));
+}
+
+}  // namespace hanok::isolate::cgroup
