@@ -117,6 +117,7 @@ void write_pid_file(const std::string& path, pid_t pid) {
 }  // namespace
 
 Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
+  validate_container_id(options.id);
   std::string bundle = absolute_existing(options.bundle, "bundle");
   std::string config_text = isolate::read_file(bundle + "/config.json");
   Spec spec = parse_spec(config_text);
