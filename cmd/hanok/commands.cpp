@@ -263,7 +263,8 @@ Command register_commands(CLI::App& app) {
   for (const char* flag :
        {"blkio-weight", "cpu-period", "cpu-quota", "cpu-burst", "cpu-share", "cpu-rt-period",
         "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "memory", "memory-reservation",
-        "memory-swap", "pids-limit", "l3-cache-schema", "mem-bw-schema"}) {
+        "memory-swap", "pids-limit", "cpu-idle", "kernel-memory", "kernel-memory-tcp",
+        "l3-cache-schema", "mem-bw-schema"}) {
     std::string name = flag;
     o.update->add_option_function<std::string>(
         "--" + name, [&o, name](const std::string& value) { o.update_flags[name] = value; },
