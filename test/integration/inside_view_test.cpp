@@ -200,7 +200,9 @@ TEST_F(InsideView, OomScoreBelowTheRuntimeOwnIsRaisedToItWithAWarning) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   int inside = std::stoi(r.out);
   EXPECT_TRUE(inside == -999 || inside == own) << r.out;
-  if (inside != -999) EXPECT_NE(r.err.find("oomScoreAdj"), std::string::npos) << r.err;
+  if (inside != -999) {
+    EXPECT_NE(r.err.find("oomScoreAdj"), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(InsideView, DevicesAndDevLinks) {
