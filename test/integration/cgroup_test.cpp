@@ -36,7 +36,8 @@ class Cgroups : public ContainerTest {
   }
   void limits(int64_t memory, uint64_t shares, int64_t quota, int64_t pids) {
     config()["linux"]["resources"]["memory"] = {{"limit", memory}};
-    config()["linux"]["resources"]["cpu"] = {{"shares", shares}, {"quota", quota}, {"period", 100000}};
+    config()["linux"]["resources"]["cpu"] = {
+        {"shares", shares}, {"quota", quota}, {"period", 100000}};
     config()["linux"]["resources"]["pids"] = {{"limit", pids}};
   }
 };
@@ -45,13 +46,15 @@ TEST_F(Cgroups, LimitsReadBackOutsideAndInside) {
   limits(64 << 20, 512, 50000, 10);
   if (v2()) {
     config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
-    set_shell("cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max "
-              "/sys/fs/cgroup/cpu.weight /sys/fs/cgroup/pids.max; sleep 100");
+    set_shell(
+        "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max "
+        "/sys/fs/cgroup/cpu.weight /sys/fs/cgroup/pids.max; sleep 100");
   } else {
-    set_shell("p=$(grep :memory: /proc/self/cgroup | cut -d: -f3); "
-              "cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes; "
-              "q=$(grep :pids: /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$q/pids.max; "
-              "sleep 100");
+    set_shell(
+        "p=$(grep :memory: /proc/self/cgroup | cut -d: -f3); "
+        "cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes; "
+        "q=$(grep :pids: /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$q/pids.max; "
+        "sleep 100");
   }
   int out = -1;
   pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "lim"}, &out);
@@ -114,16 +117,16 @@ TEST_F(Cgroups, ForkBombStopsAtPidsMax) {
   set_args({"sleep", "100"});
   ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "bomb"}).exit_code, 0);
   // The shell gives up at the first fork the kernel refuses; what it started stays.
-  Result bomb = hanok({"exec", "bomb", "sh", "-c",
-                       "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 100 & done"});
+  Result bomb = hanok(
+      {"exec", "bomb", "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 100 & done"});
   EXPECT_NE(bomb.err.find("can't fork"), std::string::npos) << bomb.err;
   Result ps = hanok({"ps", "--format", "json", "bomb"});
   ASSERT_EQ(ps.exit_code, 0) << ps.err;
   auto pids = nlohmann::json::parse(ps.out);
   // At the refused fork: init + the exec'd shell + 6 sleeps = pids.max. The shell has gone since.
   EXPECT_EQ(pids.size(), 7u) << ps.out;
-  std::string events = v2() ? host_file("bomb", "", "pids.events")
-                            : host_file("bomb", "pids", "pids.events");
+  std::string events =
+      v2() ? host_file("bomb", "", "pids.events") : host_file("bomb", "pids", "pids.events");
   EXPECT_NE(read_trimmed(events), "max 0");
 }
 
@@ -132,8 +135,9 @@ TEST_F(Cgroups, PauseStopsACounterAndResumeRestartsIt) {
   ::mkdir(shared.c_str(), 0777);
   config()["mounts"].push_back(
       {{"destination", "/shared"}, {"type", "bind"}, {"source", shared}, {"options", {"rbind"}}});
-  set_shell("i=0; while true; do i=$((i+1)); echo $i > /shared/n.tmp; mv /shared/n.tmp /shared/n; "
-            "sleep 0.02; done");
+  set_shell(
+      "i=0; while true; do i=$((i+1)); echo $i > /shared/n.tmp; mv /shared/n.tmp /shared/n; "
+      "sleep 0.02; done");
   ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "ctr"}).exit_code, 0);
   auto counter = [&] { return std::stoi(isolate::read_file(shared + "/n")); };
   auto wait_counter = [&] {
@@ -184,9 +188,11 @@ TEST_F(Cgroups, DeniedDeviceCannotBeOpened) {
   config()["process"]["capabilities"]["bounding"].push_back("CAP_MKNOD");
   config()["process"]["capabilities"]["effective"].push_back("CAP_MKNOD");
   config()["process"]["capabilities"]["permitted"].push_back("CAP_MKNOD");
-  config()["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-  set_shell("head -c 1 /dev/zero | wc -c; mknod /scratch/mem c 1 1 && echo made; "
-            "head -c 1 /scratch/mem 2>&1; echo rc=$?");
+  config()["mounts"].push_back(
+      {{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  set_shell(
+      "head -c 1 /dev/zero | wc -c; mknod /scratch/mem c 1 1 && echo made; "
+      "head -c 1 /scratch/mem 2>&1; echo rc=$?");
   Result r = run_container("dev");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("1\nmade\n", 0), 0u) << r.out;
@@ -198,7 +204,8 @@ TEST_F(Cgroups, SystemdStylePathLandsWhereTheKubeletExpects) {
   std::string pod = "hanoktest" + std::to_string(::getpid());
   std::string slice = pod + "-burstable-podabc.slice";
   config()["linux"]["cgroupsPath"] = slice + ":cri-hanok:ctr1";
-  std::string expected = "/" + pod + ".slice/" + pod + "-burstable.slice/" + slice + "/cri-hanok-ctr1.scope";
+  std::string expected =
+      "/" + pod + ".slice/" + pod + "-burstable.slice/" + slice + "/cri-hanok-ctr1.scope";
   remove_cgroup_after("/" + pod + ".slice/" + pod + "-burstable.slice/" + slice);
   remove_cgroup_after("/" + pod + ".slice/" + pod + "-burstable.slice");
   remove_cgroup_after("/" + pod + ".slice");
@@ -218,8 +225,8 @@ TEST_F(Cgroups, NoCgroupLeftAfterDeleteOrAFailedCreate) {
   EXPECT_FALSE(cgroup_exists("gone"));
 
   // Fails after the cgroup was made (the mount comes later): it must go again.
-  config()["mounts"].push_back({{"destination", "/x"}, {"type", "bind"}, {"source", "/no/such"},
-                                {"options", {"bind"}}});
+  config()["mounts"].push_back(
+      {{"destination", "/x"}, {"type", "bind"}, {"source", "/no/such"}, {"options", {"bind"}}});
   Result late = hanok({"create", "--bundle", bundle(), "late"});
   EXPECT_NE(late.exit_code, 0);
   EXPECT_FALSE(cgroup_exists("late"));

@@ -1,0 +1,212 @@
+#include "images/snapshots.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+
+namespace hanok::images {
+
+namespace {
+
+// Overlay mount data is limited to one page, the terminating NUL included.
+constexpr size_t kMountDataLimit = 4095;
+
+void check_container_id(const std::string& id) {
+  if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos) {
+    throw std::invalid_argument("invalid container id \"" + id + "\"");
+  }
+}
+
+void make_dir(const std::string& path, unsigned mode) {
+  if (::mkdir(path.c_str(), mode) != 0) isolate::throw_sys("mkdir", path);
+}
+
+// Mounts overlay with `data` naming lowers relative to `cwd`, from a child that chdirs there, so
+// the daemon's own working directory (shared by all its threads) never changes.
+void mount_overlay_from(const std::string& cwd, const std::string& target,
+                        const std::string& data) {
+  pid_t pid = ::fork();
+  if (pid < 0) isolate::throw_sys("fork for overlay mount", target);
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(errno);
+    if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) != 0) ::_exit(errno);
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) isolate::throw_sys("wait for overlay mount", target);
+  }
+  if (!WIFEXITED(status)) throw std::runtime_error("mount overlay on " + target + ": child died");
+  if (WEXITSTATUS(status) != 0) isolate::throw_sys("mount overlay", target, WEXITSTATUS(status));
+}
+
+}  // namespace
+
+Digest chain_id(const std::vector<Digest>& diff_ids) {
+  if (diff_ids.empty()) throw std::invalid_argument("chain id of no layers");
+  return chain_ids(diff_ids).back();
+}
+
+std::vector<Digest> chain_ids(const std::vector<Digest>& diff_ids) {
+  std::vector<Digest> chains;
+  chains.reserve(diff_ids.size());
+  for (const auto& diff_id : diff_ids) {
+    if (chains.empty()) {
+      chains.push_back(diff_id);
+    } else {
+      chains.push_back(sha256_of(chains.back().str() + " " + diff_id.str()));
+    }
+  }
+  return chains;
+}
+
+SnapshotStore::SnapshotStore(std::string root) : root_(std::move(root)) {
+  isolate::make_dirs(root_ + "/snapshots", 0700);
+  isolate::make_dirs(root_ + "/index", 0700);
+  isolate::make_dirs(root_ + "/containers", 0700);
+}
+
+std::string SnapshotStore::index_path(const Digest& chain, bool preparing) const {
+  return root_ + "/index/" + std::string(chain.hex()) + (preparing ? ".prep" : "");
+}
+
+std::string SnapshotStore::read_index(const std::string& link) const {
+  char target[PATH_MAX];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n < 0) {
+    if (errno == ENOENT) return "";
+    isolate::throw_sys("readlink", link);
+  }
+  return std::string(target, static_cast<size_t>(n));
+}
+
+std::string SnapshotStore::prepare_layer_dir(const Digest& chain) {
+  std::lock_guard lock(mutex_);
+  if (!read_index(index_path(chain, false)).empty()) {
+    throw std::runtime_error("layer " + chain.str() + " is already committed");
+  }
+  std::string prep = index_path(chain, true);
+  if (std::string stale = read_index(prep); !stale.empty()) {
+    isolate::remove_tree(root_ + "/snapshots/" + stale);
+    if (::unlink(prep.c_str()) != 0 && errno != ENOENT) isolate::throw_sys("unlink", prep);
+  }
+  // The lowest free number (mkdir is the atomic claim).
+  for (unsigned long n = 1;; ++n) {
+    std::string name = std::to_string(n);
+    std::string dir = root_ + "/snapshots/" + name;
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      if (errno == EEXIST) continue;
+      isolate::throw_sys("mkdir", dir);
+    }
+    make_dir(dir + "/fs", 0755);
+    if (::symlink(name.c_str(), prep.c_str()) != 0) isolate::throw_sys("symlink", prep);
+    return dir + "/fs";
+  }
+}
+
+void SnapshotStore::commit_layer(const Digest& chain) {
+  std::lock_guard lock(mutex_);
+  std::string prep = index_path(chain, true);
+  if (read_index(prep).empty()) {
+    throw std::runtime_error("layer " + chain.str() + " is not being prepared");
+  }
+  std::string committed = index_path(chain, false);
+  if (::rename(prep.c_str(), committed.c_str()) != 0) isolate::throw_sys("rename", prep);
+}
+
+bool SnapshotStore::has_layer(const Digest& chain) const {
+  return !read_index(index_path(chain, false)).empty();
+}
+
+std::string SnapshotStore::layer_dir(const Digest& chain) const {
+  std::string name = read_index(index_path(chain, false));
+  if (name.empty()) throw std::runtime_error("no snapshot for layer " + chain.str());
+  return root_ + "/snapshots/" + name + "/fs";
+}
+
+void SnapshotStore::remove_layer(const Digest& chain) {
+  std::lock_guard lock(mutex_);
+  for (bool preparing : {false, true}) {
+    std::string link = index_path(chain, preparing);
+    std::string name = read_index(link);
+    if (name.empty()) continue;
+    // Unlink the index first: a crash leaves an orphan directory, never a dangling index.
+    if (::unlink(link.c_str()) != 0 && errno != ENOENT) isolate::throw_sys("unlink", link);
+    isolate::remove_tree(root_ + "/snapshots/" + name);
+  }
+}
+
+RootfsMount SnapshotStore::prepare_container_rootfs(const std::string& container_id,
+                                                    const std::vector<Digest>& chain_ids) {
+  check_container_id(container_id);
+  std::vector<std::string> relative;  // top first, relative to root/snapshots
+  for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
+    std::string name = read_index(index_path(*it, false));
+    if (name.empty()) throw std::runtime_error("no snapshot for layer " + it->str());
+    relative.push_back(name + "/fs");
+  }
+  std::string dir = root_ + "/containers/" + container_id;
+  make_dir(dir, 0700);
+  RootfsMount mount{dir + "/rootfs", dir + "/upper", dir + "/work", {}};
+  try {
+    make_dir(mount.upper, 0755);
+    make_dir(mount.work, 0700);
+    make_dir(mount.rootfs, 0755);
+    if (relative.empty()) {  // an image without layers: an empty lower
+      make_dir(dir + "/empty", 0755);
+      mount.lowers.push_back(dir + "/empty");
+    }
+    for (const auto& rel : relative) mount.lowers.push_back(root_ + "/snapshots/" + rel);
+
+    auto join = [](const std::vector<std::string>& dirs) {
+      std::string joined;
+      for (const auto& d : dirs) joined += (joined.empty() ? "" : ":") + d;
+      return joined;
+    };
+    std::string tail = ",upperdir=" + mount.upper + ",workdir=" + mount.work;
+    std::string data = "lowerdir=" + join(mount.lowers) + tail;
+    if (data.size() <= kMountDataLimit) {
+      if (::mount("overlay", mount.rootfs.c_str(), "overlay", 0, data.c_str()) != 0) {
+        isolate::throw_sys("mount overlay", mount.rootfs);
+      }
+    } else {
+      std::string short_data = "lowerdir=" + join(relative) + tail;
+      if (short_data.size() > kMountDataLimit) {
+        throw std::runtime_error("mount overlay on " + mount.rootfs + ": " +
+                                 std::to_string(relative.size()) +
+                                 " layers do not fit in the mount options");
+      }
+      mount_overlay_from(root_ + "/snapshots", mount.rootfs, short_data);
+    }
+  } catch (...) {
+    try {
+      isolate::remove_tree(dir);
+    } catch (...) {
+      // Keep the mount error.
+    }
+    throw;
+  }
+  return mount;
+}
+
+void SnapshotStore::remove_container_rootfs(const std::string& container_id) {
+  check_container_id(container_id);
+  std::string dir = root_ + "/containers/" + container_id;
+  std::string rootfs = dir + "/rootfs";
+  if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    isolate::throw_sys("unmount", rootfs);
+  }
+  isolate::remove_tree(dir);
+}
+
+}  // namespace hanok::images

@@ -1,0 +1,240 @@
+// Pulls from real registries (Debian's docker-registry on 127.0.0.1, started by the fixture
+// scripts) into a private image root: HTTP, HTTPS with a private CA, basic auth, by tag and by
+// digest, an index, whiteouts, shared layers, space accounting, removal and crash repair.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "images/image_store.hpp"
+#include "isolate/files.hpp"
+
+namespace hanok::test {
+namespace {
+
+using images::Credentials;
+using images::ImageStore;
+using images::RegistryClient;
+using images::RegistryHost;
+
+const char* kHttp = "127.0.0.1:5151";
+const char* kHttps = "127.0.0.1:5152";
+const char* kAuth = "127.0.0.1:5153";
+
+std::string registry_state;
+
+std::string script(const std::string& name) {
+  return std::string(HANOK_FIXTURES_SCRIPTS) + "/" + name;
+}
+
+class ImageStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0 || !isolate::path_exists("/usr/bin/docker-registry")) return;
+    char state_template[] = "/var/tmp/hanok-registry-XXXXXX";
+    registry_state = ::mkdtemp(state_template);
+    ::setenv("HANOK_REGISTRY_HTTP_PORT", "5151", 1);
+    ::setenv("HANOK_REGISTRY_HTTPS_PORT", "5152", 1);
+    ::setenv("HANOK_REGISTRY_AUTH_PORT", "5153", 1);
+    Result start = run_program({script("registry.sh"), "start", registry_state});
+    ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+    Result push = run_program({script("push-images.sh"), HANOK_FIXTURE_IMAGES, registry_state});
+    ASSERT_EQ(push.exit_code, 0) << push.out << push.err;
+  }
+  static void TearDownTestSuite() {
+    if (registry_state.empty()) return;
+    run_program({script("registry.sh"), "stop", registry_state});
+    isolate::remove_tree(registry_state);
+    registry_state.clear();
+  }
+
+  void SetUp() override {
+    if (registry_state.empty()) GTEST_SKIP() << "needs root and docker-registry";
+    char root_template[] = "/var/tmp/hanok-images-XXXXXX";
+    root_ = ::mkdtemp(root_template);
+  }
+  void TearDown() override {
+    for (const auto& id : mounted_) store().snapshots().remove_container_rootfs(id);
+    store_.reset();
+    client_.reset();
+    if (!root_.empty()) isolate::remove_tree(root_);
+  }
+
+  RegistryClient& client() {
+    if (!client_) {
+      std::vector<RegistryHost> hosts = {{kHttp, {}, true, ""},
+                                         {kAuth, {}, true, ""},
+                                         {kHttps, {}, false, registry_state + "/certs/ca.pem"}};
+      client_ = std::make_unique<RegistryClient>(hosts);
+    }
+    return *client_;
+  }
+  ImageStore& store() {
+    if (!store_) store_ = std::make_unique<ImageStore>(root_, client());
+    return *store_;
+  }
+  // Mounts the image's rootfs and returns its path.
+  std::string rootfs_of(const images::ImageInfo& image, const std::string& id) {
+    mounted_.push_back(id);
+    return store().snapshots().prepare_container_rootfs(id, image.chain_ids).rootfs;
+  }
+  static std::string manifest_digest(const std::string& image) {
+    auto index = nlohmann::json::parse(
+        isolate::read_file(std::string(HANOK_FIXTURE_IMAGES) + "/" + image + "/index.json"));
+    return index["manifests"][0]["digest"];
+  }
+  uint64_t du_bytes() {
+    Result du = run_program({"/usr/bin/du", "-s", "-B1", root_ + "/blobs", root_ + "/snapshots"});
+    uint64_t total = 0;
+    std::istringstream lines(du.out);
+    std::string line;
+    while (std::getline(lines, line)) total += std::stoull(line);
+    return total;
+  }
+
+  std::string root_;
+  std::unique_ptr<RegistryClient> client_;
+  std::unique_ptr<ImageStore> store_;
+  std::vector<std::string> mounted_;
+};
+
+TEST_F(ImageStoreTest, PullByTagOverHttpAndRunnableRootfs) {
+  auto image = store().pull(std::string(kHttp) + "/hanok/busybox-entrypoint:latest");
+  ASSERT_EQ(image.repo_tags.size(), 1u);
+  EXPECT_EQ(image.repo_tags[0], std::string(kHttp) + "/hanok/busybox-entrypoint:latest");
+  EXPECT_EQ(image.repo_digests[0], std::string(kHttp) + "/hanok/busybox-entrypoint@" +
+                                       manifest_digest("busybox-entrypoint"));
+  auto config = nlohmann::json::parse(image.config_json);
+  EXPECT_EQ(config["config"]["WorkingDir"], "/tmp");
+  EXPECT_EQ(config["config"]["Entrypoint"][0], "/bin/sh");
+  std::string rootfs = rootfs_of(image, "c1");
+  EXPECT_TRUE(isolate::path_exists(rootfs + "/bin/busybox"));
+  EXPECT_EQ(isolate::read_file(rootfs + "/etc/fixture-data/hello.txt"), "hello from the fixture\n");
+  EXPECT_TRUE(store().find("sha256:" + image.id.substr(7, 12)).has_value());
+  EXPECT_TRUE(store().find(std::string(kHttp) + "/hanok/busybox-entrypoint").has_value());
+}
+
+TEST_F(ImageStoreTest, PullByDigestAndFromAnIndex) {
+  std::string digest = manifest_digest("busybox");
+  auto by_digest = store().pull(std::string(kHttp) + "/hanok/busybox@" + digest);
+  EXPECT_TRUE(by_digest.repo_tags.empty());
+  EXPECT_EQ(by_digest.repo_digests[0], std::string(kHttp) + "/hanok/busybox@" + digest);
+  // The index's linux/amd64 entry is the busybox manifest: the same image.
+  auto from_index = store().pull(std::string(kHttp) + "/hanok/busybox-index:latest");
+  EXPECT_EQ(from_index.id, by_digest.id);
+  EXPECT_EQ(store().list().size(), 1u);
+}
+
+TEST_F(ImageStoreTest, HttpsWithAPrivateCaAndZstdLayers) {
+  auto image = store().pull(std::string(kHttps) + "/hanok/busybox:latest");
+  EXPECT_TRUE(isolate::path_exists(rootfs_of(image, "tls") + "/bin/sh"));
+  auto zstd = store().pull(std::string(kHttp) + "/hanok/busybox-zstd:latest");
+  EXPECT_TRUE(isolate::path_exists(rootfs_of(zstd, "zst") + "/bin/sh"));
+}
+
+TEST_F(ImageStoreTest, BasicAuthRightAndWrongPassword) {
+  images::PullOptions wrong;
+  wrong.credentials = Credentials{"hanok", "not-the-password", "", "", ""};
+  try {
+    store().pull(std::string(kAuth) + "/hanok/busybox:latest", wrong);
+    ADD_FAILURE() << "a wrong password pulled";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("unauthorized"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(store().list().empty());
+  images::PullOptions right;
+  right.credentials = Credentials{"hanok", "hanok-pass", "", "", ""};
+  auto image = store().pull(std::string(kAuth) + "/hanok/busybox:latest", right);
+  EXPECT_FALSE(image.id.empty());
+}
+
+TEST_F(ImageStoreTest, WhiteoutsAndOpaqueDirsAreHonoured) {
+  for (const char* name : {"multilayer", "multilayer-zstd"}) {
+    auto image = store().pull(std::string(kHttp) + "/hanok/" + name + ":latest");
+    ASSERT_EQ(image.chain_ids.size(), 3u);
+    std::string rootfs = rootfs_of(image, name);
+    EXPECT_FALSE(isolate::path_exists(rootfs + "/data/a")) << name;
+    EXPECT_EQ(isolate::read_file(rootfs + "/data/b"), "b\n");
+    EXPECT_FALSE(isolate::path_exists(rootfs + "/data/dir/x")) << name;
+    EXPECT_EQ(isolate::read_file(rootfs + "/data/dir/y"), "y\n");
+  }
+}
+
+TEST_F(ImageStoreTest, SharedLayersAreStoredOnceAndRemovalFreesSpace) {
+  auto busybox = store().pull(std::string(kHttp) + "/hanok/busybox:latest");
+  auto user = store().pull(std::string(kHttp) + "/hanok/busybox-user:latest");
+  auto multi = store().pull(std::string(kHttp) + "/hanok/multilayer:latest");
+  EXPECT_NE(busybox.id, user.id);
+  EXPECT_EQ(busybox.chain_ids, user.chain_ids);
+  EXPECT_EQ(multi.chain_ids[0], busybox.chain_ids[0]);
+  // One snapshot of the busybox layer for all three images.
+  int layer_dirs = 0;
+  for (int n = 1; n < 20; ++n) {
+    if (isolate::path_exists(root_ + "/snapshots/" + std::to_string(n))) ++layer_dirs;
+  }
+  EXPECT_EQ(layer_dirs, 3);  // busybox base + multilayer's two
+
+  auto usage = store().usage();
+  EXPECT_EQ(usage.used_bytes, du_bytes());
+  Result inodes =
+      run_program({"/usr/bin/du", "-s", "--inodes", root_ + "/blobs", root_ + "/snapshots"});
+  uint64_t du_inodes = 0;
+  std::istringstream lines(inodes.out);
+  std::string line;
+  while (std::getline(lines, line)) du_inodes += std::stoull(line);
+  EXPECT_EQ(usage.inodes_used, du_inodes);
+
+  ASSERT_TRUE(store().remove(multi.id));
+  auto after = store().usage();
+  EXPECT_LT(after.used_bytes, usage.used_bytes);
+  EXPECT_EQ(after.used_bytes, du_bytes());
+  EXPECT_FALSE(store().find(multi.id).has_value());
+  // The shared base stays for the other two.
+  EXPECT_TRUE(store().snapshots().has_layer(busybox.chain_ids[0]));
+  ASSERT_TRUE(store().remove(std::string(kHttp) + "/hanok/busybox:latest"));
+  ASSERT_TRUE(store().remove(user.id));
+  EXPECT_FALSE(store().snapshots().has_layer(busybox.chain_ids[0]));
+  EXPECT_TRUE(store().content().list().empty());
+  EXPECT_FALSE(store().remove(user.id));
+}
+
+TEST_F(ImageStoreTest, APullKilledHalfWayIsRepairedOnRestart) {
+  std::string ref = std::string(kHttp) + "/hanok/big:latest";
+  store_.reset();
+  client_.reset();
+  pid_t child = ::fork();
+  if (child == 0) {
+    // "localhost": libcurl's connections to 127.0.0.1 inherited from this process are not
+    // touched by the child.
+    RegistryClient client({{"localhost:5151", {}, true, ""}});
+    ImageStore store(root_, client);
+    store.pull("localhost:5151/hanok/big:latest");
+    ::_exit(0);
+  }
+  // Kill it as soon as a download is under way (a temp blob in ingest/).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool downloading = false;
+  while (!downloading && std::chrono::steady_clock::now() < deadline) {
+    downloading = !run_program({"/bin/ls", "-A", root_ + "/ingest"}).out.empty();
+    if (!downloading) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(child, SIGKILL);
+  EXPECT_TRUE(downloading);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  auto image = store().pull(ref);  // opening repaired the store; the pull completes
+  EXPECT_EQ(image.chain_ids.size(), 5u);
+  std::string rootfs = rootfs_of(image, "big");
+  EXPECT_TRUE(isolate::path_exists(rootfs + "/big/layer4/file-24"));
+  Result ingest = run_program({"/bin/ls", "-A", root_ + "/ingest"});
+  EXPECT_EQ(ingest.out, "");
+}
+
+}  // namespace
+}  // namespace hanok::test
