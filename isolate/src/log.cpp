@@ -1,5 +1,7 @@
 #include "isolate/log.hpp"
 
+#include "isolate/clock.hpp"
+
 #include <time.h>
 #include <unistd.h>
 
@@ -25,17 +27,6 @@ const char* level_name(LogLevel level) {
       return "error";
   }
   return "error";
-}
-
-std::string timestamp() {
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  ::gmtime_r(&now.tv_sec, &utc);
-  char buffer[64];
-  size_t n = ::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buffer + n, sizeof buffer - n, ".%09ldZ", now.tv_nsec);
-  return buffer;
 }
 
 std::string json_escape(std::string_view text) {
@@ -83,9 +74,9 @@ void log_line(LogLevel level, std::string_view message) {
   std::string line;
   if (g_json) {
     line = "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":\"" +
-           json_escape(message) + "\",\"time\":\"" + timestamp() + "\"}\n";
+           json_escape(message) + "\",\"time\":\"" + rfc3339_now() + "\"}\n";
   } else if (g_fd >= 0) {
-    line = timestamp() + " " + level_name(level) + ": " + std::string(message) + "\n";
+    line = rfc3339_now() + " " + level_name(level) + ": " + std::string(message) + "\n";
   } else {
     line = "hanok: " + std::string(message) + "\n";
   }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "foreground.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/console.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
@@ -210,7 +211,7 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   state.pid_start_time = isolate::process_start_time(pid).value_or(0);
   state.bundle = bundle;
   state.rootfs = rootfs;
-  state.created = rfc3339_now();
+  state.created = isolate::rfc3339_now();
   state.annotations = spec.annotations;
   state.config_json = std::move(config_text);
   state.cgroup_path = cgroup_path;

@@ -59,6 +59,5 @@ void validate_container_id(const std::string& id);
 // The state JSON of runtime-spec runtime.md (also what hooks read on stdin).
 nlohmann::json state_json(const ContainerState& state, Status status);
 
-std::string rfc3339_now();
 
 }  // namespace hanok::oci
