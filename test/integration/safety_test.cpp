@@ -78,14 +78,19 @@ TEST_F(Safety, MountThroughAnEscapingSymlinkStaysInsideTheRootfs) {
 }
 
 TEST_F(Safety, PreservedFdsReachTheContainerAndNothingElse) {
-  set_shell("ls /proc/1/fd | tr '\\n' ' '");
+  set_args({"sleep", "100"});
+  config()["linux"]["cgroupsPath"] = cgroup_parent() + "/pfd";
   write_config();
-  // fd 3 of the runtime is an inherited file; --preserve-fds 1 passes it on.
-  std::string script = "exec 3</etc/hostname; exec " + hanok_binary() + " --root " + state_root() +
-                       " run --preserve-fds 1 --bundle " + bundle() + " pfd";
-  Result r = run_program({"/bin/sh", "-c", script});
+  // fd 3 of the runtime is an inherited file; --preserve-fds 1 passes it on, fd 4 is not passed.
+  std::string script = "exec 3</etc/hostname 4</etc/hostname; exec " + hanok_binary() +
+                       " --root " + state_root() + " run -d --preserve-fds 1 --bundle " + bundle() +
+                       " pfd";
+  Result run = run_program({"/bin/sh", "-c", script});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  Result r = hanok({"exec", "pfd", "ls", "/proc/1/fd"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "0 1 2 3 ");
+  EXPECT_EQ(r.out, "0\n1\n2\n3\n");
+  hanok({"delete", "--force", "pfd"});
 }
 
 TEST_F(Safety, RuntimeRunsFromASealedCopyOfItsBinary) {
