@@ -195,7 +195,6 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   pid_t pid = launch::spawn(joins, new_flags, cgroup_fd, runtime_end, child_end,
                             [&] { launch::container_init_main(plan, child_end); });
   guard.set_pid(pid);
-  if (cgroup_fd < 0) cgroup->add_process(pid);
   join_fds.clear();
   start_listener.reset();
   console.reset();
@@ -203,7 +202,14 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   if (plan.new_user_namespace) {
     isolate::write_id_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings, false);
   }
+  // On v1 the init is moved into its cgroup. Moving waits for an RCU grace period, so it runs
+  // while the init builds its rootfs; it is done before the init may fork a hook or execute
+  // (both wait for a message sent after this). A new cgroup namespace must see the cgroup at
+  // once, so then the move comes first.
+  bool move_first = cgroup_fd < 0 && plan.new_cgroup_namespace;
+  if (move_first) cgroup->add_process(pid);
   runtime_end.send(launch::kGo);
+  if (cgroup_fd < 0 && !move_first) cgroup->add_process(pid);
 
   ContainerState state;
   state.id = options.id;
