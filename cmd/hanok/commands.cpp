@@ -12,8 +12,8 @@
 #include "isolate/process.hpp"
 #include "oci/features.hpp"
 #include "oci/resources.hpp"
-#include "oci/update_flags.hpp"
 #include "oci/runtime.hpp"
+#include "oci/update_flags.hpp"
 
 namespace hanok::cli {
 
@@ -170,7 +170,8 @@ int interval_ms(const std::string& text) {
   if (digits == 0) throw std::invalid_argument("--interval " + text + ": not a duration");
   long value = std::stol(text.substr(0, digits));
   long factor = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : 0;
-  if (factor == 0 || value <= 0) throw std::invalid_argument("--interval " + text + ": not a duration");
+  if (factor == 0 || value <= 0)
+    throw std::invalid_argument("--interval " + text + ": not a duration");
   return static_cast<int>(value * factor);
 }
 
@@ -340,9 +341,8 @@ int Command::run(const GlobalOptions& global) const {
     return 0;
   }
   if (o.events->parsed()) {
-    runtime.events(o.id, interval_ms(o.interval), o.stats_once, [](const nlohmann::json& event) {
-      std::cout << event.dump() << std::endl;
-    });
+    runtime.events(o.id, interval_ms(o.interval), o.stats_once,
+                   [](const nlohmann::json& event) { std::cout << event.dump() << std::endl; });
     return 0;
   }
   return 1;

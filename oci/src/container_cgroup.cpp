@@ -40,9 +40,9 @@ isolate::cgroup::Resources container_resources(const Spec& spec) {
     const char* access;
   };
   static constexpr Allowed kAllowed[] = {
-      {'c', -1, -1, "m"},    {'b', -1, -1, "m"},    {'c', 1, 3, "rwm"},  {'c', 1, 8, "rwm"},
-      {'c', 1, 7, "rwm"},    {'c', 5, 0, "rwm"},    {'c', 1, 5, "rwm"},  {'c', 1, 9, "rwm"},
-      {'c', 5, 1, "rwm"},    {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"},  {'c', 10, 200, "rwm"}};
+      {'c', -1, -1, "m"}, {'b', -1, -1, "m"},    {'c', 1, 3, "rwm"}, {'c', 1, 8, "rwm"},
+      {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},    {'c', 1, 5, "rwm"}, {'c', 1, 9, "rwm"},
+      {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"}};
   for (const auto& allowed : kAllowed) {
     resources.devices.push_back({true, allowed.type, allowed.major, allowed.minor, allowed.access});
   }

@@ -36,7 +36,8 @@ struct Plan {
   bool in_user_namespace = false;  // a new or joined user namespace (mknod is not allowed)
   bool new_user_namespace = false;
   bool pause_for_hooks = false;
-  bool new_cgroup_namespace = false;  // unshared once the process is in its cgroup  // prestart/createRuntime/createContainer hooks exist
+  bool new_cgroup_namespace = false;  // unshared once the process is in its cgroup  //
+                                      // prestart/createRuntime/createContainer hooks exist
   int preserve_fds = 0;
   int console_socket = -1;
   int start_listener = -1;  // create: SOCK_SEQPACKET listener `start` connects to; run: -1

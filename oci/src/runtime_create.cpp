@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "container_cgroup.hpp"
 #include "foreground.hpp"
 #include "isolate/clock.hpp"
 #include "isolate/console.hpp"
@@ -17,10 +18,9 @@
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
 #include "isolate/process.hpp"
-#include "container_cgroup.hpp"
 #include "launch.hpp"
-#include "oci/resources.hpp"
 #include "oci/hooks.hpp"
+#include "oci/resources.hpp"
 #include "oci/runtime.hpp"
 
 namespace hanok::oci {

@@ -6,12 +6,12 @@
 #include <optional>
 #include <stdexcept>
 
+#include "container_cgroup.hpp"
 #include "foreground.hpp"
 #include "isolate/console.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
-#include "container_cgroup.hpp"
 #include "launch.hpp"
 #include "oci/runtime.hpp"
 

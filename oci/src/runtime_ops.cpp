@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "container_cgroup.hpp"
 #include "isolate/error.hpp"
 #include "isolate/log.hpp"
 #include "isolate/process.hpp"
-#include "container_cgroup.hpp"
 #include "oci/hooks.hpp"
 #include "oci/resources.hpp"
 #include "oci/runtime.hpp"

@@ -44,12 +44,13 @@ double ms_since(Clock::time_point start) {
 }
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "hanok_image_bench: %s\n"
-               "usage: hanok_image_bench pull     --root DIR --registry HOST:PORT --image NAME:TAG\n"
-               "       hanok_image_bench download --root DIR --registry HOST:PORT --image NAME:TAG\n"
-               "       hanok_image_bench unpack   --layout DIR --root DIR\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "hanok_image_bench: %s\n"
+      "usage: hanok_image_bench pull     --root DIR --registry HOST:PORT --image NAME:TAG\n"
+      "       hanok_image_bench download --root DIR --registry HOST:PORT --image NAME:TAG\n"
+      "       hanok_image_bench unpack   --layout DIR --root DIR\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -100,8 +101,8 @@ int run_download(const std::string& root, const std::string& registry, const std
   auto chosen = top;
   if (images::is_index_media_type(top.media_type)) {
     images::Index index = images::parse_index(top.body, top.media_type);
-    chosen = client.fetch_manifest_by_digest(ref, images::select_platform(index).digest,
-                                             std::nullopt);
+    chosen =
+        client.fetch_manifest_by_digest(ref, images::select_platform(index).digest, std::nullopt);
     content.put(chosen.digest, chosen.body);
   }
   images::Manifest manifest = images::parse_manifest(chosen.body, chosen.media_type);
@@ -137,8 +138,8 @@ images::Manifest layout_manifest(const std::string& layout) {
   if (index.manifests.empty()) throw std::runtime_error(layout + "/index.json: no manifests");
   images::Descriptor desc = index.manifests.front();
   if (images::is_index_media_type(desc.media_type)) {
-    images::Index nested = images::parse_index(isolate::read_file(blob(desc.digest)),
-                                                desc.media_type);
+    images::Index nested =
+        images::parse_index(isolate::read_file(blob(desc.digest)), desc.media_type);
     desc = images::select_platform(nested);
   }
   return images::parse_manifest(isolate::read_file(blob(desc.digest)), desc.media_type);

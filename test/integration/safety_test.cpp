@@ -82,9 +82,8 @@ TEST_F(Safety, PreservedFdsReachTheContainerAndNothingElse) {
   config()["linux"]["cgroupsPath"] = cgroup_parent() + "/pfd";
   write_config();
   // fd 3 of the runtime is an inherited file; --preserve-fds 1 passes it on, fd 4 is not passed.
-  std::string script = "exec 3</etc/hostname 4</etc/hostname; exec " + hanok_binary() +
-                       " --root " + state_root() + " run -d --preserve-fds 1 --bundle " + bundle() +
-                       " pfd";
+  std::string script = "exec 3</etc/hostname 4</etc/hostname; exec " + hanok_binary() + " --root " +
+                       state_root() + " run -d --preserve-fds 1 --bundle " + bundle() + " pfd";
   Result run = run_program({"/bin/sh", "-c", script});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   Result r = hanok({"exec", "pfd", "ls", "/proc/1/fd"});

@@ -175,7 +175,8 @@ std::unique_ptr<Cgroup> open_cgroup(const std::string& path, Mode mode = detect_
 //   -> "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-hanok-abc.scope"
 // An empty slice means "system.slice". Throws std::invalid_argument naming what is wrong.
 std::string systemd_cgroup_path(const std::string& slice_prefix_name);
-// "kubepods-burstable-pod1.slice" -> "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"
+// "kubepods-burstable-pod1.slice" ->
+// "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"
 std::string expand_slice(const std::string& slice);
 
 // cpu.shares (v1, 2..262144) -> cpu.weight (v2, 1..10000), as runc, crun and the kubelet do.

@@ -25,8 +25,8 @@ struct ContainerState {
   std::string created;  // RFC 3339 with nanoseconds, UTC
   std::string owner;
   std::map<std::string, std::string> annotations;
-  std::string config_json;  // the config.json the container was created from
-  std::string cgroup_path;  // below the hierarchy root; empty: no cgroup
+  std::string config_json;   // the config.json the container was created from
+  std::string cgroup_path;   // below the hierarchy root; empty: no cgroup
   nlohmann::json resources;  // linux.resources as applied now (config + updates)
 };
 
@@ -58,6 +58,5 @@ void validate_container_id(const std::string& id);
 
 // The state JSON of runtime-spec runtime.md (also what hooks read on stdin).
 nlohmann::json state_json(const ContainerState& state, Status status);
-
 
 }  // namespace hanok::oci
