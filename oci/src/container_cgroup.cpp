@@ -21,7 +21,8 @@ std::string cgroup_path_for(const Spec& spec, const std::string& id, bool system
       throw SpecError(e.what());
     }
   }
-  if (wanted.empty()) return "/hanok/" + id;
+  // Flat, as runc names its default: nothing stays behind once the container is deleted.
+  if (wanted.empty()) return "/hanok-" + id;
   if (wanted.find(':') != std::string::npos) {
     throw SpecError("linux.cgroupsPath: \"" + wanted +
                     "\" is a systemd name; use --systemd-cgroup or a cgroupfs path");

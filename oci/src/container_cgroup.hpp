@@ -11,7 +11,7 @@
 namespace hanok::oci {
 
 // linux.cgroupsPath resolved: "slice:prefix:name" with the systemd driver, a path otherwise;
-// when empty, "/hanok/<id>" (cgroupfs) or "system.slice:hanok:<id>" (systemd).
+// when empty, "/hanok-<id>" (cgroupfs) or "system.slice:hanok:<id>" (systemd).
 std::string cgroup_path_for(const Spec& spec, const std::string& id, bool systemd);
 
 // linux.resources typed, with the device rules every container gets appended after the

@@ -119,9 +119,6 @@ cleanup() {
         done
     done
     rm -rf -- "$work" "$state_base"
-    # hanok's default cgroup parent (/hanok/<id>), once its containers are gone; rmdir leaves
-    # it if anything else still uses it.
-    rmdir /sys/fs/cgroup/hanok /sys/fs/cgroup/*/hanok 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
