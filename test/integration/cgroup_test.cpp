@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -59,11 +60,21 @@ TEST_F(Cgroups, LimitsReadBackOutsideAndInside) {
   int out = -1;
   pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "lim"}, &out);
   ASSERT_TRUE(wait_for_status("lim", "running"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  char buffer[4096] = {};
-  ssize_t n = ::read(out, buffer, sizeof buffer - 1);
+  // Everything the container prints before its sleep: 5 lines on v2, 2 on v1 (the VM is slow,
+  // so read until then, not once).
+  size_t lines_expected = v2() ? 5 : 2;
+  std::string inside;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  pollfd entry{out, POLLIN, 0};
+  while (static_cast<size_t>(std::count(inside.begin(), inside.end(), '\n')) < lines_expected &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (::poll(&entry, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = ::read(out, buffer, sizeof buffer);
+    if (n <= 0) break;
+    inside.append(buffer, static_cast<size_t>(n));
+  }
   ::close(out);
-  std::string inside(buffer, n > 0 ? static_cast<size_t>(n) : 0);
   if (v2()) {
     EXPECT_EQ(read_trimmed(host_file("lim", "", "memory.max")), "67108864");
     EXPECT_EQ(read_trimmed(host_file("lim", "", "cpu.max")), "50000 100000");
