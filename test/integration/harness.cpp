@@ -65,7 +65,15 @@ Result run_program(const std::vector<std::string>& argv) {
   char buffer[4096];
   int status = 0;
   bool exited = false;
+  // Bounded: a program that never ends fails the test instead of hanging the suite.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   for (;;) {
+    if (!exited && std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << argv[0] << " did not end within 120 s; killing it";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      exited = true;
+    }
     int ready = ::poll(fds, 2, exited ? 0 : 20);
     if (ready < 0 && errno != EINTR) break;
     bool got_data = false;
@@ -183,8 +191,19 @@ pid_t ContainerTest::spawn_hanok(const std::vector<std::string>& args, int* stdo
 }
 
 int ContainerTest::wait_background(pid_t pid) {
+  // Bounded: a container that never ends fails the test instead of hanging the suite.
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "hanok (pid " << pid << ") did not end within 60 s; killing it";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      std::erase(background_, pid);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   std::erase(background_, pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -1,5 +1,6 @@
 // create/start/state/kill/delete, run's exit status, exec, list and ps.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,8 +34,15 @@ TEST_F(Lifecycle, RunForwardsSignalsToTheContainer) {
   set_shell("trap 'exit 3' TERM; while true; do sleep 0.05; done");
   pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "fwd"});
   ASSERT_TRUE(wait_for_status("fwd", "running"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ::kill(runner, SIGTERM);
+  // Until the shell has set its trap, SIGTERM to a pid-namespace init is ignored: send it again
+  // until it is taken (a slow machine may need a while).
+  for (int i = 0; i < 100; ++i) {
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(runner), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (info.si_pid != 0) break;  // ended (not reaped yet)
+    ::kill(runner, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(wait_background(runner), 3);
 }
 

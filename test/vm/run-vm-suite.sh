@@ -22,6 +22,6 @@ cd "$build"
 exec "$vm" bash -c '
   set -e
   [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "VM is not cgroup v2"; exit 1; }
-  ./test/hanok_unit_tests --gtest_filter="CgroupV2Live*:*Live*" --gtest_brief=1
-  ./test/hanok_integration_tests --gtest_filter="Cgroups.*:Lifecycle.*" --gtest_brief=1
+  timeout -k 10 600 ./test/hanok_unit_tests --gtest_filter="CgroupV2Live*:*Live*"
+  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="Cgroups.*:Lifecycle.*"
 '
