@@ -1,6 +1,8 @@
 // Linux namespace kinds: OCI names, /proc/<pid>/ns names and clone flags.
 #include "isolate/namespaces.hpp"
 
+#include <sys/stat.h>
+
 #include <sched.h>
 
 #ifndef CLONE_NEWTIME
@@ -59,6 +61,13 @@ const char* proc_ns_name(NamespaceType type) {
 
 unsigned long clone_flag(NamespaceType type) {
   return info(type).flag;
+}
+
+bool same_namespace(const std::string& a, const std::string& b) {
+  struct stat sa {
+  }, sb{};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
 }
 
 }  // namespace hanok::isolate

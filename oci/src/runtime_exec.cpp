@@ -19,16 +19,6 @@ namespace hanok::oci {
 
 using isolate::UniqueFd;
 
-namespace {
-bool is_own_namespace(const std::string& path, const char* name) {
-  struct stat theirs {
-  }, ours{};
-  std::string own = std::string("/proc/self/ns/") + name;
-  return ::stat(path.c_str(), &theirs) == 0 && ::stat(own.c_str(), &ours) == 0 &&
-         theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
-}
-}  // namespace
-
 int Runtime::exec(const ExecOptions& options) {
   ContainerState state = store_.load(options.id);
   Status status = this->status(state);
@@ -57,7 +47,7 @@ int Runtime::exec(const ExecOptions& options) {
   for (const auto& ns : spec.linux.namespaces) {
     const char* name = isolate::proc_ns_name(ns.type);
     std::string path = "/proc/" + std::to_string(state.pid) + "/ns/" + name;
-    if (is_own_namespace(path, name)) continue;
+    if (isolate::same_namespace(path, std::string("/proc/self/ns/") + name)) continue;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) isolate::throw_sys("open the container's namespace", path);
     if (ns.type == isolate::NamespaceType::User) plan.in_user_namespace = true;

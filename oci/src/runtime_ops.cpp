@@ -9,21 +9,13 @@
 #include "container_cgroup.hpp"
 #include "isolate/error.hpp"
 #include "isolate/log.hpp"
+#include "isolate/namespaces.hpp"
 #include "isolate/process.hpp"
 #include "oci/hooks.hpp"
 #include "oci/resources.hpp"
 #include "oci/runtime.hpp"
 
 namespace hanok::oci {
-
-namespace {
-bool same_namespace(const std::string& a, const std::string& b) {
-  struct stat sa {
-  }, sb{};
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
-         sa.st_dev == sb.st_dev;
-}
-}  // namespace
 
 Spec Runtime::spec_of(const std::string& id) const {
   return parse_spec(store_.load(id).config_json);
@@ -48,14 +40,14 @@ std::vector<pid_t> Runtime::pids(const std::string& id) const {
   std::string init_ns = "/proc/" + std::to_string(state.pid) + "/ns/pid";
   // A container with its own pid namespace: every process in that namespace. One that shares
   // the host's: its init only (cgroup membership refines this).
-  if (same_namespace(init_ns, "/proc/self/ns/pid")) return {state.pid};
+  if (isolate::same_namespace(init_ns, "/proc/self/ns/pid")) return {state.pid};
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) isolate::throw_sys("opendir", "/proc");
   while (dirent* entry = ::readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
     if (pid <= 0 || *end != '\0') continue;
-    if (same_namespace("/proc/" + std::string(entry->d_name) + "/ns/pid", init_ns)) {
+    if (isolate::same_namespace("/proc/" + std::string(entry->d_name) + "/ns/pid", init_ns)) {
       result.push_back(static_cast<pid_t>(pid));
     }
   }

@@ -20,4 +20,7 @@ const char* oci_name(NamespaceType type);
 const char* proc_ns_name(NamespaceType type);
 unsigned long clone_flag(NamespaceType type);
 
+// Two /proc/<pid>/ns/<name> files name the same namespace (same device and inode).
+bool same_namespace(const std::string& a, const std::string& b);
+
 }  // namespace hanok::isolate
