@@ -1,9 +1,16 @@
-// The CLI's subcommands: their flags (runc's) and what each one calls in oci::Runtime.
+// The CLI's subcommands: each one's flags (runc's) in a struct of its own, and what it calls in
+// oci::Runtime.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+namespace hanok::oci {
+class Runtime;
+}
 
 namespace hanok::cli {
 
@@ -17,20 +24,18 @@ struct GlobalOptions {
   std::string criu_path;
 };
 
-struct CommandOptions;
-
-class Command {
- public:
-  explicit Command(std::shared_ptr<CommandOptions> options) : options_(std::move(options)) {}
-  // create, run and exec put a process into a container.
-  bool enters_container() const;
-  int preserve_fds() const;
-  int run(const GlobalOptions& global) const;
-
- private:
-  std::shared_ptr<CommandOptions> options_;
+// One registered subcommand.
+struct Command {
+  CLI::App* app = nullptr;
+  bool enters_container = false;                  // create, run, exec: re-executed sealed
+  std::function<int()> preserve_fds = [] { return 0; };
+  std::function<int(oci::Runtime&)> run;
+  // runc's exec reports its own failures as "exec failed: ..." with status 255.
+  std::string error_prefix;
+  int error_status = 1;
 };
 
-Command register_commands(CLI::App& app);
+// Registers every subcommand on `app`; their flags live as long as the returned commands.
+std::vector<std::shared_ptr<Command>> register_commands(CLI::App& app);
 
 }  // namespace hanok::cli

@@ -5,19 +5,20 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <iostream>
 
 #include "commands.hpp"
 #include "isolate/log.hpp"
 #include "isolate/sealed_exe.hpp"
+#include "oci/runtime.hpp"
 
 extern char** environ;
 
 namespace {
 using namespace hanok::cli;
 
-// Fills gaps among the preserved fds 3..3+n-1 with /dev/null, so that no fd the runtime opens
-// later can land on one of them and leak into the container.
+// Fills gaps among the preserved fds 3..3+n-1 with /dev/null before the runtime opens anything
+// (its log first), so that nothing of the runtime's can land on one of them and leak into the
+// container.
 void reserve_preserved_fds(int count) {
   for (int fd = 3; fd < 3 + count; ++fd) {
     if (::fcntl(fd, F_GETFD) >= 0) continue;
@@ -52,28 +53,35 @@ int main(int argc, char** argv) {
   app.add_flag("--rootless", global.rootless_flag, "accepted for runc compatibility");
   app.add_option("--criu", global.criu_path, "accepted for runc compatibility");
 
-  Command command = register_commands(app);
+  auto commands = register_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  std::shared_ptr<Command> command;
+  for (const auto& candidate : commands) {
+    if (candidate->app->parsed()) command = candidate;
+  }
+  if (!command) return 1;
+  if (command->enters_container) reserve_preserved_fds(command->preserve_fds());
 
   int log = open_log(global);
   hanok::isolate::configure_log(
       log, global.log_format == "json",
       global.debug ? hanok::isolate::LogLevel::Debug : hanok::isolate::LogLevel::Warning);
   try {
-    if (command.enters_container()) {
+    if (command->enters_container) {
       // A container must never reach the binary on the host through /proc/<pid>/exe.
       hanok::isolate::reexec_from_sealed_copy(argv, environ);
       ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-      reserve_preserved_fds(command.preserve_fds());
     }
-    return command.run(global);
+    hanok::oci::Runtime runtime(global.root, global.systemd_cgroup);
+    return command->run(runtime);
   } catch (const std::exception& e) {
-    if (log >= 0) hanok::isolate::log_error(e.what());
-    std::fprintf(stderr, "hanok: %s\n", e.what());
-    return 1;
+    std::string message = command->error_prefix + e.what();
+    if (log >= 0) hanok::isolate::log_error(message);
+    std::fprintf(stderr, "hanok: %s\n", message.c_str());
+    return command->error_status;
   }
 }

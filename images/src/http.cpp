@@ -1,5 +1,7 @@
 #include "http.hpp"
 
+#include "isolate/text.hpp"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -70,11 +72,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   if (colon == std::string::npos) return size * n;
   std::string name = line.substr(0, colon);
   for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string value = line.substr(colon + 1);
-  auto b = value.find_first_not_of(" \t");
-  auto e = value.find_last_not_of(" \t\r\n");
-  value = b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
-  t->response.headers[name] = value;
+  t->response.headers[name] = std::string(isolate::trim(std::string_view(line).substr(colon + 1)));
   return size * n;
 }
 

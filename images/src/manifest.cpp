@@ -1,6 +1,8 @@
 // OCI image manifest/index and Docker schema2 manifest/manifest list parsing.
 #include "images/manifest.hpp"
 
+#include "isolate/text.hpp"
+
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -35,10 +37,7 @@ bool is_generic_media_type(std::string_view mt) {
 
 // Strips parameters ("; charset=utf-8") and surrounding blanks from a Content-Type.
 std::string bare_media_type(const std::string& mt) {
-  std::string out = mt.substr(0, mt.find(';'));
-  size_t b = out.find_first_not_of(" \t");
-  size_t e = out.find_last_not_of(" \t");
-  return b == std::string::npos ? std::string{} : out.substr(b, e - b + 1);
+  return std::string(isolate::trim(std::string_view(mt).substr(0, mt.find(';'))));
 }
 
 json parse_document(const std::string& text, const std::string& kind) {

@@ -11,6 +11,8 @@
 #include "cgroup_v1.hpp"
 #include "cgroup_v2.hpp"
 #include "isolate/cgroup.hpp"
+#include "isolate/files.hpp"
+#include "isolate/text.hpp"
 
 namespace hanok::isolate::cgroup {
 
@@ -48,17 +50,6 @@ std::string clean_cgroup_path(const std::string& path) {
     pos = end + 1;
   }
   return clean.empty() ? "/" : clean;
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  for (;;) {
-    size_t end = text.find(separator, pos);
-    parts.push_back(text.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-    if (end == std::string::npos) return parts;
-    pos = end + 1;
-  }
 }
 
 constexpr std::string_view kSliceSuffix = ".slice";
@@ -110,9 +101,80 @@ const char* mode_name(Mode mode) {
 }
 
 std::unique_ptr<Cgroup> open_cgroup(const std::string& path, Mode mode, const std::string& root) {
-  std::string clean = clean_cgroup_path(path);
+  return open_cgroup(Location{path, {}}, mode, root);
+}
+
+std::unique_ptr<Cgroup> open_cgroup(const Location& location, Mode mode, const std::string& root) {
+  std::string clean = clean_cgroup_path(location.path);
   if (mode == Mode::Unified) return make_cgroup_v2(clean, root);
-  return make_cgroup_v1(clean, root, mode);
+  std::map<std::string, std::string> controller_paths;
+  for (const auto& [controller, path] : location.controller_paths) {
+    controller_paths[controller] = clean_cgroup_path(path);
+  }
+  return make_cgroup_v1(clean, controller_paths, root, mode);
+}
+
+namespace {
+// "/a/b" + "c/d" -> "/a/b/c/d", refusing ".." and a result that is the hierarchy root.
+std::string below(const std::string& base, const std::string& relative,
+                  const std::string& cgroups_path) {
+  std::string joined = clean_cgroup_path((base == "/" ? "" : base) + "/" + relative);
+  if (joined == "/") invalid_path(cgroups_path, "is the root of the hierarchy");
+  return joined;
+}
+
+std::string parent_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+}  // namespace
+
+Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::string& self_cgroup) {
+  if (cgroups_path.find("..") != std::string::npos) {
+    for (std::string_view part : split(cgroups_path, "/")) {
+      if (part == "..") invalid_path(cgroups_path, "must not contain \"..\"");
+    }
+  }
+  if (!cgroups_path.empty() && cgroups_path[0] == '/') {
+    std::string clean = clean_cgroup_path(cgroups_path);
+    if (clean == "/") invalid_path(cgroups_path, "is the root of the hierarchy");
+    return Location{clean, {}};
+  }
+  // /proc/self/cgroup: "hierarchy-id:controller[,controller]:path"; "0::path" is cgroup v2.
+  std::map<std::string, std::string> own;
+  for (std::string_view line : split(self_cgroup, "\n")) {
+    size_t first = line.find(':');
+    size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+    if (second == std::string_view::npos) continue;
+    std::string_view controllers = line.substr(first + 1, second - first - 1);
+    std::string path(line.substr(second + 1));
+    if (controllers.empty()) {
+      own[""] = path;
+      continue;
+    }
+    for (std::string_view controller : split(controllers, ",")) {
+      if (controller.rfind("name=", 0) != 0) own[std::string(controller)] = path;
+    }
+  }
+  if (mode == Mode::Unified) {
+    return Location{below(parent_of(own.count("") ? own[""] : "/"), cgroups_path, cgroups_path), {}};
+  }
+  Location location;
+  for (const auto& [controller, path] : own) {
+    location.controller_paths[controller] = below(path, cgroups_path, cgroups_path);
+  }
+  // The path shown for the cgroup: the memory hierarchy's, where processes are listed.
+  auto memory = location.controller_paths.find("memory");
+  location.path = memory != location.controller_paths.end() ? memory->second
+                                                             : below("/", cgroups_path, cgroups_path);
+  return location;
+}
+
+Location locate_cgroup(const std::string& cgroups_path) {
+  std::string self = cgroups_path.empty() || cgroups_path[0] != '/'
+                         ? read_file("/proc/self/cgroup")
+                         : std::string();
+  return locate_cgroup(cgroups_path, detect_mode(), self);
 }
 
 // systemd: "the name consists of a dash-separated series of names, which describes the path to
@@ -132,7 +194,7 @@ std::string expand_slice(const std::string& slice) {
 
   std::string path;
   std::string prefix;
-  for (const std::string& component : split(base, '-')) {
+  for (const std::string& component : split_exact(base, '-')) {
     path += '/';
     path += prefix;
     path += component;
@@ -146,7 +208,7 @@ std::string expand_slice(const std::string& slice) {
 // runc: the unit is "<prefix>-<name>.scope", or "<name>" itself when it is a slice; either way
 // it lives directly in the expanded parent slice.
 std::string systemd_cgroup_path(const std::string& slice_prefix_name) {
-  std::vector<std::string> parts = split(slice_prefix_name, ':');
+  std::vector<std::string> parts = split_exact(slice_prefix_name, ':');
   if (parts.size() != 3) {
     throw std::invalid_argument("linux.cgroupsPath: expected \"slice:prefix:name\" for the " +
                                 std::string("systemd cgroup driver, got \"") + slice_prefix_name +

@@ -1,6 +1,7 @@
 // cgroup v1: one directory per mounted controller hierarchy (co-mounted controllers such as
 // "cpu,cpuacct" share one), plus the cgroup2 "unified" hierarchy on hybrid hosts.
 #include "cgroup_v1.hpp"
+#include "cgroup_v1_devices.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <map>
@@ -24,6 +24,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/text.hpp"
 #include "isolate/unique_fd.hpp"
 
 namespace hanok::isolate::cgroup {
@@ -49,34 +50,6 @@ bool is_controller(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // Text and files
 
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
-}
-
-std::vector<std::string_view> split(std::string_view text, std::string_view separators) {
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find_first_of(separators, pos);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > pos) parts.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return parts;
-}
-
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  text = trim(text);
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
 std::string join(const std::string& dir, std::string_view name) {
   std::string path = dir;
   path += '/';
@@ -84,34 +57,8 @@ std::string join(const std::string& dir, std::string_view name) {
   return path;
 }
 
-// One write of the whole value, as cgroupfs wants it. "<file>: write <value>: <errno text>".
-void write_knob(const std::string& file, std::string_view value) {
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  ssize_t n = -1;
-  if (fd) {
-    do {
-      n = ::write(fd.get(), value.data(), value.size());
-    } while (n < 0 && errno == EINTR);
-  }
-  if (n < 0) {
-    int err = errno;
-    throw SysError(file + ": write " + std::string(value), {}, err);
-  }
-}
-
-// A file that may be absent (an older kernel, a controller option, a fake tree).
-std::optional<std::string> read_optional(const std::string& file) {
-  try {
-    return read_file(file);
-  } catch (const SysError& e) {
-    int err = e.error_code();
-    if (err == ENOENT || err == ENODEV || err == EOPNOTSUPP) return std::nullopt;
-    throw;
-  }
-}
-
 std::optional<uint64_t> read_u64(const std::string& dir, std::string_view name) {
-  std::optional<std::string> text = read_optional(join(dir, name));
+  std::optional<std::string> text = read_file_if_exists(join(dir, name));
   if (!text) return std::nullopt;
   return parse_u64(*text);
 }
@@ -119,7 +66,7 @@ std::optional<uint64_t> read_u64(const std::string& dir, std::string_view name) 
 // "key value" lines (memory.stat, cpu.stat, memory.oom_control).
 std::map<std::string, uint64_t> read_key_values(const std::string& file) {
   std::map<std::string, uint64_t> values;
-  std::optional<std::string> text = read_optional(file);
+  std::optional<std::string> text = read_file_if_exists(file);
   if (!text) return values;
   for (std::string_view line : split(*text, "\n")) {
     std::vector<std::string_view> fields = split(line, " \t");
@@ -157,7 +104,7 @@ bool file_exists(const std::string& path) {
 
 // cgroup.procs of `dir` and of every cgroup below it.
 void collect_pids(const std::string& dir, std::set<pid_t>& pids) {
-  std::optional<std::string> text = read_optional(join(dir, "cgroup.procs"));
+  std::optional<std::string> text = read_file_if_exists(join(dir, "cgroup.procs"));
   if (!text) return;
   for (std::string_view line : split(*text, "\n")) {
     if (auto pid = parse_u64(line)) pids.insert(static_cast<pid_t>(*pid));
@@ -307,27 +254,26 @@ void validate(const Resources& r, Mode mode) {
 // ---------------------------------------------------------------------------------------------
 // Writing each controller's limits
 
-std::string device_rule(const DeviceRule& d) {
-  std::string rule(1, d.type);
-  rule += ' ';
-  rule += d.major < 0 ? std::string("*") : std::to_string(d.major);
-  rule += ':';
-  rule += d.minor < 0 ? std::string("*") : std::to_string(d.minor);
-  rule += ' ';
-  rule += d.access;
-  return rule;
-}
-
-// runc's semantics: a deny-all first rule resets the list ("a" to devices.deny), then each rule
-// is written in order to devices.allow or devices.deny.
+// Moves the devices cgroup to what `rules` say, written in order from deny-all (as runc's
+// emulator): only the difference to what devices.list shows now, so that a device allowed before
+// and after is never denied in between; the whole list when the default changes. The result is
+// read back, and rewritten whole if the kernel shows anything else.
 void apply_devices(const std::string& dir, const std::vector<DeviceRule>& rules) {
-  size_t first = 0;
-  if (rules.front().type == 'a' && !rules.front().allow) {
-    write_knob(join(dir, "devices.deny"), "a");
-    first = 1;
-  }
-  for (size_t i = first; i < rules.size(); ++i) {
-    write_knob(join(dir, rules[i].allow ? "devices.allow" : "devices.deny"), device_rule(rules[i]));
+  v1::DeviceState target = v1::device_state_of(rules);
+  auto write_all = [&](const std::optional<v1::DeviceState>& current) {
+    for (const auto& write : v1::device_transition(current, target)) {
+      write_knob(join(dir, write.allow ? "devices.allow" : "devices.deny"), write.rule);
+    }
+  };
+  std::optional<std::string> list = read_file_if_exists(join(dir, "devices.list"));
+  std::optional<v1::DeviceState> current;
+  if (list) current = v1::parse_devices_list(*list);
+  write_all(current);
+  if (!list) return;  // no devices.list to check against (a fake tree)
+  std::optional<std::string> after = read_file_if_exists(join(dir, "devices.list"));
+  if (after && v1::parse_devices_list(*after) != target) {
+    log_warning("cgroup v1: " + dir + "/devices.list differs from the rules; rewriting it whole");
+    write_all(std::nullopt);
   }
 }
 
@@ -403,7 +349,7 @@ void apply_memory(const std::string& dir, const Resources::Memory& m) {
   if (m.use_hierarchy) {
     // Modern kernels always use the hierarchy and refuse "0": write only a change.
     std::string wanted = *m.use_hierarchy ? "1" : "0";
-    std::optional<std::string> current = read_optional(join(dir, "memory.use_hierarchy"));
+    std::optional<std::string> current = read_file_if_exists(join(dir, "memory.use_hierarchy"));
     if (!current || trim(*current) != wanted) write_knob(join(dir, "memory.use_hierarchy"), wanted);
   }
 }
@@ -534,8 +480,8 @@ void apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& lim
 // "8:0 Read 4096" lines; the "Total N" summary line is skipped.
 std::vector<Stats::IoEntry> read_io_entries(const std::string& dir, std::string_view name) {
   std::vector<Stats::IoEntry> entries;
-  std::optional<std::string> text = read_optional(join(dir, std::string(name) + "_recursive"));
-  if (!text) text = read_optional(join(dir, name));
+  std::optional<std::string> text = read_file_if_exists(join(dir, std::string(name) + "_recursive"));
+  if (!text) text = read_file_if_exists(join(dir, name));
   if (!text) return entries;
   for (std::string_view line : split(*text, "\n")) {
     std::vector<std::string_view> fields = split(line, " \t");
@@ -555,12 +501,17 @@ std::vector<Stats::IoEntry> read_io_entries(const std::string& dir, std::string_
 
 class CgroupV1 final : public Cgroup {
  public:
-  CgroupV1(std::string path, Mode mode, Hierarchies hierarchies)
+  CgroupV1(std::string path, const std::map<std::string, std::string>& controller_paths, Mode mode,
+           Hierarchies hierarchies)
       : path_(std::move(path)), mode_(mode), mounts_(std::move(hierarchies.mounts)) {
-    for (const auto& [controller, mount] : mounts_) dirs_[controller] = below(mount);
+    auto path_of = [&](const std::string& controller) -> const std::string& {
+      auto it = controller_paths.find(controller);
+      return it == controller_paths.end() ? path_ : it->second;
+    };
+    for (const auto& [controller, mount] : mounts_) dirs_[controller] = below(mount, path_of(controller));
     if (mode_ == Mode::Hybrid && !hierarchies.unified.empty()) {
       unified_mount_ = hierarchies.unified;
-      unified_dir_ = below(unified_mount_);
+      unified_dir_ = below(unified_mount_, path_of(""));
     }
   }
 
@@ -608,6 +559,17 @@ class CgroupV1 final : public Cgroup {
     return {pids.begin(), pids.end()};
   }
 
+  std::vector<HierarchyDir> hierarchy_dirs() const override {
+    std::vector<HierarchyDir> result;
+    for (const auto& [controller, mount] : mounts_) {
+      std::string name = mount.substr(mount.rfind('/') + 1);
+      bool seen = std::any_of(result.begin(), result.end(),
+                              [&](const HierarchyDir& d) { return d.name == name; });
+      if (!seen) result.push_back({name, dirs_.at(controller)});
+    }
+    return result;
+  }
+
   // As runc: write FROZEN until the kernel reports FROZEN (v1 may linger in FREEZING while
   // tasks fork), thawing briefly now and then; give up (thawed) after about 5 s.
   void freeze() override {
@@ -649,7 +611,7 @@ class CgroupV1 final : public Cgroup {
   bool frozen() const override {
     const std::string* dir = dir_of("freezer");
     if (dir == nullptr) return false;
-    std::optional<std::string> state = read_optional(join(*dir, "freezer.state"));
+    std::optional<std::string> state = read_file_if_exists(join(*dir, "freezer.state"));
     if (!state || trim(*state) != "FROZEN") return false;
     std::optional<uint64_t> self = read_u64(*dir, "freezer.self_freezing");
     return !self || *self == 1;
@@ -728,7 +690,9 @@ class CgroupV1 final : public Cgroup {
   }
 
  private:
-  std::string below(const std::string& mount) const { return path_ == "/" ? mount : mount + path_; }
+  static std::string below(const std::string& mount, const std::string& path) {
+    return path == "/" ? mount : mount + path;
+  }
 
   const std::string* dir_of(std::string_view controller) const {
     auto it = dirs_.find(controller);
@@ -768,9 +732,9 @@ class CgroupV1 final : public Cgroup {
     for (std::string_view component : split(path_, "/")) {
       std::string child = join(parent, component);
       for (std::string_view knob : {"cpuset.cpus", "cpuset.mems"}) {
-        std::optional<std::string> mine = read_optional(join(child, knob));
+        std::optional<std::string> mine = read_file_if_exists(join(child, knob));
         if (!mine || !trim(*mine).empty()) continue;
-        std::optional<std::string> theirs = read_optional(join(parent, knob));
+        std::optional<std::string> theirs = read_file_if_exists(join(parent, knob));
         if (theirs && !trim(*theirs).empty()) write_knob(join(child, knob), trim(*theirs));
       }
       parent = child;
@@ -795,7 +759,7 @@ class CgroupV1 final : public Cgroup {
   }
 
   bool unified_has(std::string_view controller) const {
-    std::optional<std::string> text = read_optional(join(unified_mount_, "cgroup.controllers"));
+    std::optional<std::string> text = read_file_if_exists(join(unified_mount_, "cgroup.controllers"));
     if (!text) return false;
     std::vector<std::string_view> names = split(*text, " \n");
     return std::find(names.begin(), names.end(), controller) != names.end();
@@ -805,7 +769,7 @@ class CgroupV1 final : public Cgroup {
     std::string dir = unified_mount_;
     for (std::string_view component : split(path_, "/")) {
       std::string file = join(dir, "cgroup.subtree_control");
-      std::optional<std::string> enabled = read_optional(file);
+      std::optional<std::string> enabled = read_file_if_exists(file);
       std::vector<std::string_view> names = split(enabled.value_or(""), " \n");
       if (std::find(names.begin(), names.end(), controller) == names.end()) {
         write_knob(file, "+" + std::string(controller));
@@ -827,7 +791,7 @@ class CgroupV1 final : public Cgroup {
 
   static void read_cpuacct(const std::string& dir, Stats::Cpu& cpu) {
     cpu.usage_total_ns = read_u64(dir, "cpuacct.usage").value_or(0);
-    if (std::optional<std::string> text = read_optional(join(dir, "cpuacct.usage_percpu"))) {
+    if (std::optional<std::string> text = read_file_if_exists(join(dir, "cpuacct.usage_percpu"))) {
       for (std::string_view field : split(*text, " \n")) {
         if (auto value = parse_u64(field)) cpu.usage_per_cpu_ns.push_back(*value);
       }
@@ -882,13 +846,14 @@ class CgroupV1 final : public Cgroup {
 
 }  // namespace
 
-std::unique_ptr<Cgroup> make_cgroup_v1(const std::string& path, const std::string& root,
-                                       Mode mode) {
+std::unique_ptr<Cgroup> make_cgroup_v1(const std::string& path,
+                                       const std::map<std::string, std::string>& controller_paths,
+                                       const std::string& root, Mode mode) {
   std::string clean_root = root;
   while (clean_root.size() > 1 && clean_root.back() == '/') clean_root.pop_back();
   Hierarchies hierarchies =
       clean_root == kDefaultRoot ? hierarchies_from_mountinfo() : hierarchies_from_tree(clean_root);
-  return std::make_unique<CgroupV1>(path, mode, std::move(hierarchies));
+  return std::make_unique<CgroupV1>(path, controller_paths, mode, std::move(hierarchies));
 }
 
 }  // namespace hanok::isolate::cgroup

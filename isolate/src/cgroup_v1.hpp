@@ -1,6 +1,7 @@
 // Private to isolate/: the cgroup v1 implementation of Cgroup.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,9 @@ namespace hanok::isolate::cgroup {
 // fake tree) each subdirectory of `root` named after controllers ("memory", "cpu,cpuacct") is
 // one hierarchy. `mode` Hybrid also uses the cgroup2 at <root>/unified: the cgroup is created
 // and joined there too, and it takes the hugetlb limits when v1 has no hugetlb hierarchy.
-std::unique_ptr<Cgroup> make_cgroup_v1(const std::string& path, const std::string& root, Mode mode);
+// `controller_paths` gives controllers ("" for the hybrid host's cgroup2) a path other than `path`.
+std::unique_ptr<Cgroup> make_cgroup_v1(const std::string& path,
+                                       const std::map<std::string, std::string>& controller_paths,
+                                       const std::string& root, Mode mode);
 
 }  // namespace hanok::isolate::cgroup

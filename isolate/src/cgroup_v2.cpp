@@ -21,6 +21,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/text.hpp"
 
 namespace hanok::isolate::cgroup {
 
@@ -29,54 +30,12 @@ using namespace std::chrono_literals;
 namespace v2 {
 
 void write_file(const std::string& dir, const std::string& name, std::string_view value) {
-  std::string file = dir + "/" + name;
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  if (!fd) throw SysError(file + ": write", value, errno);
-  for (;;) {
-    ssize_t n = ::write(fd.get(), value.data(), value.size());
-    if (n >= 0) return;  // cgroup files take a value in one write, or fail it
-    if (errno != EINTR) throw SysError(file + ": write", value, errno);
-  }
+  write_knob(dir + "/" + name, value);
 }
 
 std::optional<std::string> read_optional(const std::string& dir, const std::string& name) {
-  std::string file = dir + "/" + name;
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    throw_sys("open", file);
-  }
-  std::string content;
-  char buffer[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      // Reading a file whose controller is disabled races with its removal.
-      if (errno == ENODEV) return std::nullopt;
-      throw_sys("read", file);
-    }
-    if (n == 0) return content;
-    content.append(buffer, static_cast<size_t>(n));
-  }
+  return read_file_if_exists(dir + "/" + name);
 }
-
-namespace {
-std::optional<uint64_t> to_u64(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
-}  // namespace
 
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text) {
   std::map<std::string, uint64_t> result;
@@ -86,14 +45,14 @@ std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text) {
     text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
     size_t space = line.find(' ');
     if (space == std::string_view::npos) continue;
-    if (auto value = to_u64(trim(line.substr(space + 1))))
+    if (auto value = parse_u64(line.substr(space + 1)))
       result.emplace(std::string(line.substr(0, space)), *value);
   }
   return result;
 }
 
 std::optional<uint64_t> parse_single(std::string_view text) {
-  return to_u64(trim(text));
+  return parse_u64(text);
 }
 
 CgroupV2::CgroupV2(std::string path, std::string root)
@@ -175,12 +134,34 @@ void CgroupV2::add_process(pid_t pid) {
   }
 }
 
+namespace {
+void collect_processes(const std::string& dir, std::vector<pid_t>& pids) {
+  auto content = read_optional(dir, "cgroup.procs");
+  if (!content) return;  // removed meanwhile
+  for (std::string_view line : split(*content, "\n")) {
+    if (auto pid = parse_u64(line)) pids.push_back(static_cast<pid_t>(*pid));
+  }
+  DIR* stream = ::opendir(dir.c_str());
+  if (stream == nullptr) return;
+  std::vector<std::string> children;
+  while (dirent* entry = ::readdir(stream)) {
+    std::string_view name = entry->d_name;
+    if (entry->d_type == DT_DIR && name != "." && name != "..") children.emplace_back(name);
+  }
+  ::closedir(stream);
+  for (const std::string& child : children) collect_processes(dir + "/" + child, pids);
+}
+}  // namespace
+
 std::vector<pid_t> CgroupV2::processes() const {
-  std::string content = read_file(dir_ + "/cgroup.procs");
+  if (!exists()) throw_sys("open", dir_ + "/cgroup.procs", ENOENT);
   std::vector<pid_t> pids;
-  std::istringstream lines(content);
-  for (pid_t pid; lines >> pid;) pids.push_back(pid);
+  collect_processes(dir_, pids);
   return pids;
+}
+
+std::vector<HierarchyDir> CgroupV2::hierarchy_dirs() const {
+  return {{"", dir_}};
 }
 
 namespace {

@@ -35,6 +35,7 @@ class CgroupV2 final : public Cgroup {
   int clone_into_fd() override;
   void add_process(pid_t pid) override;
   std::vector<pid_t> processes() const override;
+  std::vector<HierarchyDir> hierarchy_dirs() const override;
   void freeze() override;
   void thaw() override;
   bool frozen() const override;
@@ -58,10 +59,9 @@ class CgroupV2 final : public Cgroup {
 
 // --- file helpers shared by the cgroup v2 sources ----------------------------------------
 
-// Writes `value` to dir/name with a single write(2) (O_WRONLY|O_TRUNC), as the kernel wants.
-// Errors (open or write): SysError "<dir>/<name>: write <value>: <errno text>".
+// isolate::write_knob of dir/name.
 void write_file(const std::string& dir, const std::string& name, std::string_view value);
-// The whole file, or nullopt when it does not exist (other errors throw).
+// isolate::read_file_if_exists of dir/name.
 std::optional<std::string> read_optional(const std::string& dir, const std::string& name);
 // "key value" lines (cpu.stat, memory.stat, memory.events, cgroup.events); values that are
 // not unsigned numbers ("max") are skipped.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "cgroup_v2.hpp"
+#include "isolate/text.hpp"
 #include "cgroup_v2_devices.hpp"
 #include "isolate/error.hpp"
 #include "isolate/log.hpp"
@@ -23,10 +24,8 @@ std::string limit_text(int64_t value) {
 }
 
 std::string first_word(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\n");
-  if (begin == std::string::npos) return {};
-  size_t end = text.find_first_of(" \t\n", begin);
-  return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  auto words = split(text, " \t\n");
+  return words.empty() ? std::string() : std::string(words.front());
 }
 
 void check_realtime(const Resources::Cpu& cpu) {

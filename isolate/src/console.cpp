@@ -1,9 +1,13 @@
 #include "isolate/console.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -14,10 +18,10 @@
 
 namespace hanok::isolate {
 
-Pty open_pty(const std::string& ptmx) {
+namespace {
+Pty pty_from_master(UniqueFd master, const std::string& ptmx) {
   Pty pty;
-  pty.master.reset(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!pty.master) throw_sys("open", ptmx);
+  pty.master = std::move(master);
   if (::unlockpt(pty.master.get()) != 0) throw_sys("unlockpt", ptmx);
   char name[64];
   if (::ptsname_r(pty.master.get(), name, sizeof name) != 0) throw_sys("ptsname", ptmx);
@@ -26,6 +30,42 @@ Pty open_pty(const std::string& ptmx) {
   pty.slave.reset(::ioctl(pty.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!pty.slave) throw_sys("open the pty peer of", ptmx);
   return pty;
+}
+
+UniqueFd open_ptmx_in_root(int root_fd, const char* path, uint64_t resolve) {
+  open_how how{};
+  how.flags = O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, path, &how, sizeof how)));
+}
+}  // namespace
+
+Pty open_pty(const std::string& ptmx) {
+  UniqueFd master(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) throw_sys("open", ptmx);
+  return pty_from_master(std::move(master), ptmx);
+}
+
+Pty open_pty_in_root(int root_fd) {
+  // O_NONBLOCK: a FIFO or another device an image put there must not block the open.
+  const char* shown = "/dev/pts/ptmx";
+  UniqueFd master = open_ptmx_in_root(root_fd, "dev/pts/ptmx", RESOLVE_NO_SYMLINKS);
+  if (!master) {
+    shown = "/dev/ptmx";
+    master = open_ptmx_in_root(root_fd, "dev/ptmx", 0);
+  }
+  if (!master) throw_sys("open", shown);
+  struct stat st {};
+  if (::fstat(master.get(), &st) != 0) throw_sys("stat", shown);
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+    throw SysError(std::string(shown) + " is not the pty multiplexer (character device 5:2)", "",
+                   ENOTTY);
+  }
+  int flags = ::fcntl(master.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(master.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    throw_sys("fcntl", shown);
+  }
+  return pty_from_master(std::move(master), shown);
 }
 
 void set_window_size(int tty_fd, unsigned rows, unsigned columns) {

@@ -18,7 +18,13 @@ std::string compose(std::string_view what, std::string_view path, int err) {
 }  // namespace
 
 SysError::SysError(std::string_view what, std::string_view path, int err)
-    : std::runtime_error(compose(what, path, err)), err_(err) {}
+    : Error(ErrorKind::Internal, compose(what, path, err)), err_(err) {}
+
+ErrorKind kind_of(const std::exception& error) noexcept {
+  if (const auto* typed = dynamic_cast<const Error*>(&error)) return typed->kind();
+  if (dynamic_cast<const std::invalid_argument*>(&error) != nullptr) return ErrorKind::Invalid;
+  return ErrorKind::Internal;
+}
 
 std::string errno_text(int err) {
   char buffer[128];

@@ -40,10 +40,25 @@ void write_all(int fd, std::string_view content, const std::string& path) {
 }
 }  // namespace
 
-void write_existing_file(const std::string& path, std::string_view content) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_sys("open", path);
-  write_all(fd.get(), content, path);
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const SysError& e) {
+    int err = e.error_code();
+    if (err == ENOENT || err == ENODEV || err == EOPNOTSUPP) return std::nullopt;
+    throw;
+  }
+}
+
+void write_knob(const std::string& path, std::string_view value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  ssize_t n = -1;
+  if (fd) {
+    do {
+      n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+  }
+  if (n < 0) throw SysError(path + ": write", value, errno);
 }
 
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {

@@ -1,13 +1,16 @@
 // seccomp profiles compiled to classic BPF with libseccomp, loaded with seccomp(2).
 #include "isolate/seccomp.hpp"
 
+#include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +19,7 @@
 #include <utility>
 
 #include "isolate/error.hpp"
+#include "isolate/unique_fd.hpp"
 
 #ifndef SECCOMP_FILTER_FLAG_LOG
 #define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
@@ -135,22 +139,6 @@ class FilterContext {
   scmp_filter_ctx ctx_;
 };
 
-// Owns a file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 [[noreturn]] void fail(std::string_view context, std::string_view call, int err) {
   std::string msg = "seccomp: ";
   msg += context;
@@ -238,6 +226,60 @@ std::vector<sock_filter> export_bpf(const FilterContext& ctx) {
   return program;
 }
 
+// runc's ENOSYS stub: a system call newer than every one the profile names (for the calling
+// architecture) gets ENOSYS instead of the default action, so that the C library falls back to
+// an older call (clone3 -> clone, openat2 -> openat, close_range -> close) rather than failing
+// with the default errno. Skipped when the default already allows or is ENOSYS itself. `max_nr`
+// holds, per audit architecture, the highest syscall number the profile names.
+std::vector<sock_filter> enosys_stub(const std::vector<std::pair<uint32_t, int>>& max_nr) {
+  constexpr uint32_t kX32Bit = 0x40000000;
+  std::vector<sock_filter> stub;
+  std::vector<size_t> to_program_true;  // jt of these goes to the profile's own program
+  std::vector<size_t> to_program_false;
+  std::vector<size_t> to_enosys_true;
+  std::vector<size_t> to_next_false;  // jf of these goes to the next architecture's block
+  for (const auto& [arch, max] : max_nr) {
+    size_t block = stub.size();
+    for (size_t at : to_next_false) stub[at].jf = static_cast<uint8_t>(block - at - 1);
+    to_next_false.clear();
+    stub.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+    to_next_false.push_back(stub.size());
+    stub.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 0));
+    stub.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+    if (arch == AUDIT_ARCH_X86_64) {  // x32 calls carry bit 30: left to the profile
+      to_program_true.push_back(stub.size());
+      stub.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 0, 0));
+    }
+    to_enosys_true.push_back(stub.size());
+    to_program_false.push_back(stub.size());
+    stub.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max), 0, 0));
+  }
+  // Another architecture: on to the profile.
+  size_t skip = stub.size();
+  for (size_t at : to_next_false) stub[at].jf = static_cast<uint8_t>(skip - at - 1);
+  stub.push_back(BPF_STMT(BPF_JMP | BPF_JA, 1));
+  size_t enosys = stub.size();
+  stub.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+  size_t program = stub.size();
+  for (size_t at : to_enosys_true) stub[at].jt = static_cast<uint8_t>(enosys - at - 1);
+  for (size_t at : to_program_true) stub[at].jt = static_cast<uint8_t>(program - at - 1);
+  for (size_t at : to_program_false) stub[at].jf = static_cast<uint8_t>(program - at - 1);
+  return stub;
+}
+
+bool needs_enosys_stub(const SeccompProfile& profile) {
+  switch (profile.default_action) {
+    case SeccompAction::Allow:
+    case SeccompAction::Log:
+    case SeccompAction::Trace:
+      return false;
+    case SeccompAction::Errno:
+      return profile.default_errno_ret.value_or(EPERM) != ENOSYS;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 std::optional<SeccompAction> seccomp_action_from_name(std::string_view name) {
@@ -303,6 +345,7 @@ SeccompProgram compile_seccomp(const SeccompProfile& profile) {
   FilterContext ctx(default_action);
   if (!ctx) throw std::runtime_error("seccomp: seccomp_init failed (bad default action?)");
 
+  std::vector<uint32_t> filtered_archs = {seccomp_arch_native()};
   for (const auto& arch : profile.architectures) {
     const ArchName* found = nullptr;
     for (const auto& entry : kArchs) {
@@ -313,7 +356,7 @@ SeccompProgram compile_seccomp(const SeccompProfile& profile) {
     const int rc = seccomp_arch_add(ctx.get(), found->token);
     // -EEXIST: already present (the native one); other failures: libseccomp cannot filter for
     // it, so it is left out and its system calls meet the bad-architecture action.
-    (void)rc;
+    if (rc == 0 && found->token != SCMP_ARCH_X32) filtered_archs.push_back(found->token);
   }
 
   // We set no_new_privs ourselves, and the init process is single-threaded.
@@ -360,6 +403,22 @@ SeccompProgram compile_seccomp(const SeccompProfile& profile) {
   }
 
   program.instructions = export_bpf(ctx);
+  if (needs_enosys_stub(profile)) {
+    std::vector<std::pair<uint32_t, int>> max_nr;
+    for (uint32_t arch : filtered_archs) {
+      int max = -1;
+      for (const auto& rule : profile.syscalls) {
+        for (const auto& name : rule.names) {
+          max = std::max(max, seccomp_syscall_resolve_name_arch(arch, name.c_str()));
+        }
+      }
+      if (max >= 0) max_nr.emplace_back(arch, max);
+    }
+    if (!max_nr.empty()) {
+      std::vector<sock_filter> stub = enosys_stub(max_nr);
+      program.instructions.insert(program.instructions.begin(), stub.begin(), stub.end());
+    }
+  }
   if (program.instructions.size() > kMaxInstructions) {
     throw std::runtime_error(
         "seccomp: the filter has " + std::to_string(program.instructions.size()) +

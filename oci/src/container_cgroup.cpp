@@ -7,7 +7,8 @@
 
 namespace hanok::oci {
 
-std::string cgroup_path_for(const Spec& spec, const std::string& id, bool systemd) {
+isolate::cgroup::Location cgroup_location_for(const Spec& spec, const std::string& id,
+                                              bool systemd) {
   const std::string& wanted = spec.linux.cgroups_path;
   if (systemd) {
     std::string name = wanted.empty() ? "system.slice:hanok:" + id : wanted;
@@ -16,24 +17,29 @@ std::string cgroup_path_for(const Spec& spec, const std::string& id, bool system
                       "\" is not slice:prefix:name, which the systemd cgroup driver expects");
     }
     try {
-      return isolate::cgroup::systemd_cgroup_path(name);
+      return {isolate::cgroup::systemd_cgroup_path(name), {}};
     } catch (const std::invalid_argument& e) {
       throw SpecError(e.what());
     }
   }
-  // Flat, as runc names its default: nothing stays behind once the container is deleted.
-  if (wanted.empty()) return "/hanok-" + id;
   if (wanted.find(':') != std::string::npos) {
     throw SpecError("linux.cgroupsPath: \"" + wanted +
                     "\" is a systemd name; use --systemd-cgroup or a cgroupfs path");
   }
-  // Relative paths are taken from the hierarchy root, like absolute ones.
-  return wanted[0] == '/' ? wanted : "/" + wanted;
+  // As runc: no path is the relative path <id>; a relative path lives below the runtime's own
+  // cgroup (v1) or its parent (v2), which nested and delegated setups rely on.
+  try {
+    return isolate::cgroup::locate_cgroup(wanted.empty() ? id : wanted);
+  } catch (const std::invalid_argument& e) {
+    throw SpecError(e.what());
+  }
 }
 
-isolate::cgroup::Resources container_resources(const Spec& spec) {
-  isolate::cgroup::Resources resources = parse_resources(spec.linux.resources);
-  if (resources.devices.empty()) return resources;  // no device rules: nothing is restricted
+std::vector<isolate::cgroup::DeviceRule> device_rules_for(
+    const std::vector<isolate::cgroup::DeviceRule>& configured, const Spec& spec) {
+  // Whatever the config says or omits, the rules start from "deny everything" (as runc's).
+  std::vector<isolate::cgroup::DeviceRule> rules = {{false, 'a', -1, -1, "rwm"}};
+  rules.insert(rules.end(), configured.begin(), configured.end());
   struct Allowed {
     char type;
     int64_t major;
@@ -45,19 +51,25 @@ isolate::cgroup::Resources container_resources(const Spec& spec) {
       {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},    {'c', 1, 5, "rwm"}, {'c', 1, 9, "rwm"},
       {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"}};
   for (const auto& allowed : kAllowed) {
-    resources.devices.push_back({true, allowed.type, allowed.major, allowed.minor, allowed.access});
+    rules.push_back({true, allowed.type, allowed.major, allowed.minor, allowed.access});
   }
   for (const auto& device : spec.linux.devices) {
     if (device.type == 'p') continue;
     char type = device.type == 'b' ? 'b' : 'c';
-    resources.devices.push_back({true, type, device.major, device.minor, "rwm"});
+    rules.push_back({true, type, device.major, device.minor, "rwm"});
   }
+  return rules;
+}
+
+isolate::cgroup::Resources container_resources(const Spec& spec) {
+  isolate::cgroup::Resources resources = parse_resources(spec.linux.resources);
+  resources.devices = device_rules_for(resources.devices, spec);
   return resources;
 }
 
 std::unique_ptr<isolate::cgroup::Cgroup> open_container_cgroup(const ContainerState& state) {
-  if (state.cgroup_path.empty()) return nullptr;
-  return isolate::cgroup::open_cgroup(state.cgroup_path);
+  if (state.cgroup.path.empty()) return nullptr;
+  return isolate::cgroup::open_cgroup(state.cgroup);
 }
 
 }  // namespace hanok::oci

@@ -1,4 +1,5 @@
 // The code that runs in the cloned container process, from clone to execve.
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -44,7 +45,7 @@ void write_sysctls(const Spec& spec) {
       if (path[i] == '.') path[i] = '/';
     }
     try {
-      isolate::write_existing_file(path, value);
+      isolate::write_knob(path, value);
     } catch (const std::exception& e) {
       throw std::runtime_error("linux.sysctl." + key + ": " + e.what());
     }
@@ -69,7 +70,7 @@ isolate::SyncChannel wait_for_start(const Plan& plan, const isolate::SyncChannel
     auto message = channel.receive();
     if (message.tag != kStart) ::_exit(1);
     state_json = std::move(message.payload);
-    return isolate::SyncChannel(isolate::UniqueFd(::dup(channel.fd())));
+    return isolate::SyncChannel(isolate::UniqueFd(::fcntl(channel.fd(), F_DUPFD_CLOEXEC, 3)));
   }
   for (;;) {
     isolate::UniqueFd connection(::accept4(plan.start_listener, nullptr, nullptr, SOCK_CLOEXEC));
@@ -87,8 +88,23 @@ isolate::SyncChannel wait_for_start(const Plan& plan, const isolate::SyncChannel
 }
 }  // namespace
 
+namespace {
+void close_runtime_fds(const Plan& plan) {
+  for (int fd : plan.runtime_fds) ::close(fd);
+}
+
+[[noreturn]] void report_and_exit(const isolate::SyncChannel& channel, const std::exception& e) {
+  try {
+    channel.send(kError, e.what());
+  } catch (...) {
+  }
+  ::_exit(1);
+}
+}  // namespace
+
 void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
   const Spec& spec = *plan.spec;
+  close_runtime_fds(plan);
   try {
     wait_for_go(channel);
     // In its cgroup by now (born there on v2, moved before kGo on v1): that becomes the root of
@@ -101,57 +117,43 @@ void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
     if (::setsid() < 0) isolate::throw_sys("setsid", "");
     join_new_session_keyring(plan);
 
-    prepare_rootfs(plan);
+    Rootfs rootfs = prepare_rootfs(plan);
     if (plan.pause_for_hooks) {
       channel.send(kHookPoint);
       auto done = expect(channel, kHooksDone, "running hooks");
       run_hooks(spec.hooks.create_container, "createContainer", done.payload);
     }
-    enter_rootfs(plan);
+    enter_rootfs(plan, rootfs);
     if (plan.process->terminal) setup_terminal(plan, true);
     write_sysctls(spec);
     set_names(spec);
-    finish_rootfs(spec);
+    finish_rootfs(spec, rootfs);
+    rootfs = Rootfs();
 
     std::string executable = resolve_executable(*plan.process);
-    apply_identity(plan);
+    prepare_process(plan);
     channel.send(kReady);
 
-    std::string state_json;
-    isolate::SyncChannel report = wait_for_start(plan, channel, state_json);
+    StartHooks start_hooks{&spec.hooks.start_container, {}};
+    isolate::SyncChannel report = wait_for_start(plan, channel, start_hooks.state_json);
     channel.close();
-    try {
-      run_hooks(spec.hooks.start_container, "startContainer", state_json);
-      apply_late_restrictions(plan);
-    } catch (const std::exception& e) {
-      report.send(kError, e.what());
-      ::_exit(1);
-    }
-    execute(plan, executable, report);
+    execute(plan, executable, report, start_hooks);
   } catch (const std::exception& e) {
-    try {
-      channel.send(kError, e.what());
-    } catch (...) {
-    }
-    ::_exit(1);
+    report_and_exit(channel, e);
   }
 }
 
 void exec_main(const Plan& plan, isolate::SyncChannel& channel) {
+  close_runtime_fds(plan);
   try {
     wait_for_go(channel);
     if (::setsid() < 0) isolate::throw_sys("setsid", "");
     if (plan.process->terminal) setup_terminal(plan, false);
     std::string executable = resolve_executable(*plan.process);
-    apply_identity(plan);
-    apply_late_restrictions(plan);
-    execute(plan, executable, channel);
+    prepare_process(plan);
+    execute(plan, executable, channel, StartHooks{});
   } catch (const std::exception& e) {
-    try {
-      channel.send(kError, e.what());
-    } catch (...) {
-    }
-    ::_exit(1);
+    report_and_exit(channel, e);
   }
 }
 

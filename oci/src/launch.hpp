@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "isolate/cgroup.hpp"
 #include "isolate/seccomp.hpp"
 #include "isolate/sync_channel.hpp"
 #include "oci/spec.hpp"
@@ -22,6 +23,7 @@ inline constexpr char kHookPoint = 'H';  // child -> runtime: rootfs mounted, ru
 inline constexpr char kHooksDone = 'h';  // runtime -> child: payload = state JSON
 inline constexpr char kReady = 'R';      // child -> runtime: created, waiting for start
 inline constexpr char kStart = 'S';      // runtime -> child: payload = state JSON
+inline constexpr char kExecuting = 'X';  // child -> runtime: everything done but execve
 inline constexpr char kError = 'E';      // child -> runtime: payload = error text
 inline constexpr char kPid = 'P';        // intermediate -> runtime: payload = the child's pid
 
@@ -35,10 +37,13 @@ struct Plan {
   std::string keyring_name;
   bool in_user_namespace = false;  // a new or joined user namespace (mknod is not allowed)
   bool new_user_namespace = false;
-  bool pause_for_hooks = false;
-  bool new_cgroup_namespace = false;  // unshared once the process is in its cgroup  //
-                                      // prestart/createRuntime/createContainer hooks exist
+  bool pause_for_hooks = false;       // prestart/createRuntime/createContainer hooks exist
+  bool new_cgroup_namespace = false;  // unshared once the process is in its cgroup
+  isolate::cgroup::Mode cgroup_mode = isolate::cgroup::Mode::Unified;
+  // The container's cgroup in each hierarchy, for a cgroup mount inside it.
+  std::vector<isolate::cgroup::HierarchyDir> cgroup_hierarchies;
   int preserve_fds = 0;
+  std::vector<int> runtime_fds;  // the runtime's own fds the child closes first (a state lock)
   int console_socket = -1;
   int start_listener = -1;  // create: SOCK_SEQPACKET listener `start` connects to; run: -1
   std::optional<isolate::SeccompProgram> seccomp;
@@ -62,7 +67,18 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
             isolate::SyncChannel& runtime_end, isolate::SyncChannel& child_end,
             const std::function<void()>& body);
 
-// Receives messages until `expected`; kError becomes an exception with the child's text.
-isolate::SyncMessage expect(const isolate::SyncChannel& channel, char expected, const char* step);
+// Receives the next message, which must be `expected`; kError becomes an exception with the
+// child's text, the channel closing one that says how the child `pid` ended (when it is a child
+// of the caller), while doing `step`.
+isolate::SyncMessage expect(const isolate::SyncChannel& channel, char expected, const char* step,
+                            pid_t pid = -1);
+
+// The last steps of a process entering a container, after start: how the process reported
+// them, read by the runtime. Succeeded: kExecuting came and then the channel closed (execve).
+struct ExecOutcome {
+  bool executed = false;
+  std::string error;  // the child's report, or how it ended before execve
+};
+ExecOutcome await_exec(const isolate::SyncChannel& channel, pid_t pid = -1);
 
 }  // namespace hanok::oci::launch

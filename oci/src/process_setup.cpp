@@ -19,6 +19,7 @@
 #include "isolate/mounts.hpp"
 #include "isolate/process.hpp"
 #include "isolate/rlimits.hpp"
+#include "oci/hooks.hpp"
 
 namespace hanok::oci::launch {
 
@@ -26,12 +27,15 @@ void setup_terminal(const Plan& plan, bool bind_console) {
   if (plan.console_socket < 0) {
     throw std::runtime_error("process.terminal is true but no --console-socket was given");
   }
-  isolate::Pty pty = isolate::open_pty("/dev/ptmx");
+  isolate::UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) isolate::throw_sys("open", "/");
+  isolate::Pty pty = isolate::open_pty_in_root(root.get());
   if (bind_console) {
-    isolate::UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // The console is a bind of the pty itself (from its fd), never of a path in the image.
     isolate::UniqueFd console =
         isolate::ensure_in_root(root.get(), "/dev/console", isolate::NodeKind::File, 0600);
-    isolate::mount_onto_fd(pty.slave_path, console.get(), "", MS_BIND, "", "/dev/console");
+    isolate::UniqueFd tree = isolate::clone_mount(pty.slave.get(), "", false, pty.slave_path);
+    isolate::attach_mount(tree.get(), console.get(), "/dev/console");
   }
   if (plan.process->console_size) {
     isolate::set_window_size(pty.master.get(), plan.process->console_size->height,
@@ -64,7 +68,7 @@ void warn(const char* message) {
 void apply_oom_score_adj(int wanted) {
   const std::string path = "/proc/self/oom_score_adj";
   try {
-    isolate::write_existing_file(path, std::to_string(wanted));
+    isolate::write_knob(path, std::to_string(wanted));
   } catch (const isolate::SysError& e) {
     // Without CAP_SYS_RESOURCE the score cannot go below the runtime's own: keep that one.
     int current = std::stoi(isolate::read_file(path));
@@ -115,14 +119,26 @@ std::string resolve_executable(const Process& process) {
   throw std::runtime_error("exec: \"" + name + "\": executable file not found in $PATH");
 }
 
-void apply_identity(const Plan& plan) {
+void prepare_process(const Plan& plan) {
   const Process& process = *plan.process;
   isolate::apply_rlimits(process.rlimits, warn);
   if (process.oom_score_adj) apply_oom_score_adj(*process.oom_score_adj);
   if (::chdir(process.cwd.c_str()) != 0) isolate::throw_sys("process.cwd: chdir", process.cwd);
-  if (!process.no_new_privileges) load_seccomp(plan);
+}
 
-  if (process.capabilities) isolate::drop_bounding_set(*process.capabilities);
+namespace {
+// Only stdio, the preserved fds and `report` (until execve) stay open.
+void keep_only_process_fds(const Plan& plan, const isolate::SyncChannel& report) {
+  int first_internal = 3 + plan.preserve_fds;
+  for (int fd = 3; fd < first_internal; ++fd) ::fcntl(fd, F_SETFD, 0);
+  isolate::cloexec_from(first_internal);
+  ::fcntl(report.fd(), F_SETFD, FD_CLOEXEC);
+}
+
+// Groups, gid, uid, then the capability sets (bounding first, kept across setuid).
+void apply_identity(const Process& process) {
+  const isolate::CapabilitySets& caps = process.capabilities;
+  isolate::drop_bounding_set(caps);
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) isolate::throw_sys("prctl PR_SET_KEEPCAPS", "");
   const User& user = process.user;
   if (setgroups_allowed()) {
@@ -141,19 +157,31 @@ void apply_identity(const Plan& plan) {
     isolate::throw_sys("process.user.uid: setuid " + std::to_string(user.uid), "");
   }
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) isolate::throw_sys("prctl PR_SET_KEEPCAPS", "");
-  if (process.capabilities) isolate::apply_capability_sets(*process.capabilities);
+  isolate::apply_capability_sets(caps);
   ::umask(user.umask.value_or(022));
 }
 
-void apply_late_restrictions(const Plan& plan) {
-  if (!plan.process->no_new_privileges) return;
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    isolate::throw_sys("prctl PR_SET_NO_NEW_PRIVS", "");
-  }
-  load_seccomp(plan);
+void reset_signals() {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) ::sigaction(signal, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-void execute(const Plan& plan, const std::string& path, const isolate::SyncChannel& report) {
+[[noreturn]] void report_and_exit(const isolate::SyncChannel& report, const std::string& error,
+                                  int code) {
+  try {
+    report.send(kError, error);
+  } catch (...) {
+  }
+  ::_exit(code);
+}
+}  // namespace
+
+void execute(const Plan& plan, const std::string& path, const isolate::SyncChannel& report,
+             const StartHooks& start_hooks) {
   const Process& process = *plan.process;
   std::vector<char*> argv;
   for (const auto& arg : process.args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -161,27 +189,32 @@ void execute(const Plan& plan, const std::string& path, const isolate::SyncChann
   std::vector<char*> envp;
   for (const auto& entry : process.env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-
-  // Only stdio and the preserved fds reach the process.
-  int first_internal = 3 + plan.preserve_fds;
-  for (int fd = 3; fd < first_internal; ++fd) ::fcntl(fd, F_SETFD, 0);
-  isolate::cloexec_from(first_internal);
-  ::fcntl(report.fd(), F_SETFD, FD_CLOEXEC);
-
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; ++signal) ::sigaction(signal, &default_action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-  ::execve(path.c_str(), argv.data(), envp.data());
-  int err = errno;
   try {
-    report.send(kError, "exec " + path + ": " + isolate::errno_text(err));
-  } catch (...) {
+    keep_only_process_fds(plan, report);
+    // Without noNewPrivileges loading seccomp takes CAP_SYS_ADMIN: before the capabilities go.
+    if (!process.no_new_privileges) load_seccomp(plan);
+    apply_identity(process);
+    if (start_hooks.hooks != nullptr) {
+      run_hooks(*start_hooks.hooks, "startContainer", start_hooks.state_json);
+    }
+    reset_signals();
+    report.send(kExecuting);
+  } catch (const std::exception& e) {
+    report_and_exit(report, e.what(), 1);
   }
-  ::_exit(127);
+  // From here on only what any seccomp profile must let a container do: prctl, seccomp and
+  // execve (and a write of the error when they fail).
+  if (process.no_new_privileges) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+      report_and_exit(report, "prctl PR_SET_NO_NEW_PRIVS: " + isolate::errno_text(errno), 1);
+    }
+    if (plan.seccomp) {
+      int rc = isolate::load_seccomp(*plan.seccomp);
+      if (rc != 0) report_and_exit(report, "load the seccomp filter: " + isolate::errno_text(-rc), 1);
+    }
+  }
+  ::execve(path.c_str(), argv.data(), envp.data());
+  report_and_exit(report, "exec " + path + ": " + isolate::errno_text(errno), 127);
 }
 
 }  // namespace hanok::oci::launch

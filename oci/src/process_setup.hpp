@@ -16,14 +16,21 @@ void setup_terminal(const Plan& plan, bool bind_console);
 // Throws `exec: "foo": executable file not found in $PATH`.
 std::string resolve_executable(const Process& process);
 
-// rlimits, oom_score_adj, cwd, groups, uid/gid, capabilities, umask; seccomp first when
-// noNewPrivileges is off (loading it then needs CAP_SYS_ADMIN).
-void apply_identity(const Plan& plan);
-// noNewPrivileges and, with it, seccomp: as late as possible before exec.
-void apply_late_restrictions(const Plan& plan);
+// Before start: rlimits, oom_score_adj and cwd, while the process is still root with every
+// capability.
+void prepare_process(const Plan& plan);
 
-// Closes the runtime's fds, restores signals, execve. On failure reports on `report` and exits.
+// startContainer hooks, run by the init after start as the container's user.
+struct StartHooks {
+  const std::vector<Hook>* hooks = nullptr;
+  std::string state_json;
+};
+
+// After start, up to execve: only stdio and the preserved fds stay; seccomp (before the
+// capabilities go when noNewPrivileges is off); groups, uid/gid, capabilities, umask; the
+// startContainer hooks; default signals; kExecuting on `report`; noNewPrivileges and seccomp
+// (when it is on); execve. Any failure is reported on `report` as kError before exiting.
 [[noreturn]] void execute(const Plan& plan, const std::string& path,
-                          const isolate::SyncChannel& report);
+                          const isolate::SyncChannel& report, const StartHooks& start_hooks);
 
 }  // namespace hanok::oci::launch

@@ -3,16 +3,15 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <linux/magic.h>
 #include <stdexcept>
 
 #include "isolate/error.hpp"
 #include "isolate/in_root.hpp"
 #include "isolate/mounts.hpp"
+#include "isolate/text.hpp"
 
 namespace hanok::oci::launch {
 
@@ -31,11 +30,6 @@ std::string basename_of(const std::string& path) {
   return clean.substr(clean.rfind('/') + 1);
 }
 
-bool host_is_cgroup2_only() {
-  struct statfs fs {};
-  return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 // A bind mount of `source` (a host path) onto `destination` inside the root.
 void bind_mount(int root_fd, const std::string& source, const std::string& destination,
                 const isolate::MountOptions& options, bool recursive) {
@@ -43,24 +37,62 @@ void bind_mount(int root_fd, const std::string& source, const std::string& desti
   if (::stat(source.c_str(), &st) != 0) isolate::throw_sys("bind mount source", source);
   UniqueFd target = isolate::ensure_in_root(
       root_fd, destination, S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
-  isolate::mount_onto_fd(source, target.get(), "", MS_BIND | (recursive ? MS_REC : 0), "",
-                         destination);
-  UniqueFd mounted = isolate::open_in_root(root_fd, destination, O_PATH);
-  isolate::set_mount_attributes(mounted.get(), options, recursive, destination);
-  if (options.propagation != 0) {
-    isolate::set_propagation(isolate::fd_path(mounted.get()), options.propagation);
-  }
+  isolate::bind_onto(source, target.get(), options, recursive, destination);
 }
 
 void filesystem_mount(int root_fd, const Mount& mount, const std::string& type) {
   UniqueFd target = isolate::ensure_in_root(root_fd, mount.destination, NodeKind::Directory);
   std::string source = mount.source.empty() ? type : mount.source;
-  unsigned long flags = mount.parsed.flags & ~(MS_BIND | MS_REC);
-  isolate::mount_onto_fd(source, target.get(), type, flags, mount.parsed.data, mount.destination);
-  if (mount.parsed.propagation != 0) {
-    UniqueFd mounted = isolate::open_in_root(root_fd, mount.destination, O_PATH);
-    isolate::set_propagation(isolate::fd_path(mounted.get()), mount.parsed.propagation);
+  UniqueFd filesystem = isolate::new_filesystem(type, source, mount.parsed.flags & ~(MS_BIND | MS_REC),
+                                                mount.parsed.data, mount.destination);
+  isolate::attach_mount(filesystem.get(), target.get(), mount.destination);
+  isolate::set_propagation(filesystem.get(), mount.parsed.propagation, mount.destination);
+}
+
+// The container's cgroup as runc shows it, whatever the mount's type says: on a cgroup v2 host a
+// cgroup2 mount inside the container's cgroup namespace (or, without one, a bind of its own
+// cgroup only); on a v1 or hybrid host a tmpfs holding a bind of the container's own cgroup in
+// each hierarchy ("memory", "cpu,cpuacct" with "cpu" and "cpuacct" links). Never the host's tree.
+void cgroup_mount(const Plan& plan, int root_fd, const Mount& mount) {
+  const std::string& destination = mount.destination;
+  if (plan.cgroup_hierarchies.empty()) {
+    throw std::runtime_error("the container has no cgroup to mount");
   }
+  if (plan.cgroup_mode == isolate::cgroup::Mode::Unified) {
+    if (plan.new_cgroup_namespace) {
+      Mount cgroup2 = mount;
+      cgroup2.source = "cgroup";
+      filesystem_mount(root_fd, cgroup2, "cgroup2");
+    } else {
+      bind_mount(root_fd, plan.cgroup_hierarchies.front().dir, destination, mount.parsed, false);
+    }
+    return;
+  }
+  UniqueFd target = isolate::ensure_in_root(root_fd, destination, NodeKind::Directory);
+  UniqueFd tmpfs = isolate::new_filesystem("tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                           "mode=755", destination);
+  isolate::attach_mount(tmpfs.get(), target.get(), destination);
+  isolate::MountOptions bind_options = mount.parsed;
+  bind_options.propagation = 0;
+  for (const auto& hierarchy : plan.cgroup_hierarchies) {
+    const std::string& name = hierarchy.name;
+    std::string shown = destination + "/" + name;
+    if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0) isolate::throw_sys("mkdir", shown);
+    UniqueFd dir(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir) isolate::throw_sys("open", shown);
+    isolate::bind_onto(hierarchy.dir, dir.get(), bind_options, false, shown);
+    if (name.find(',') == std::string::npos) continue;
+    for (std::string_view controller : isolate::split(name, ",")) {
+      std::string link(controller);
+      if (::symlinkat(name.c_str(), tmpfs.get(), link.c_str()) != 0 && errno != EEXIST) {
+        isolate::throw_sys("symlink", destination + "/" + link);
+      }
+    }
+  }
+  isolate::MountOptions readonly;
+  readonly.flags = mount.parsed.flags & MS_RDONLY;
+  isolate::set_mount_attributes(tmpfs.get(), readonly, false, destination);
+  isolate::set_propagation(tmpfs.get(), mount.parsed.propagation, destination);
 }
 
 void mount_one(const Plan& plan, int root_fd, const Mount& mount) {
@@ -72,13 +104,7 @@ void mount_one(const Plan& plan, int root_fd, const Mount& mount) {
     return;
   }
   if (type == "cgroup" || type == "cgroup2") {
-    bool own_cgroup_ns = plan.spec->linux.has_namespace(isolate::NamespaceType::Cgroup);
-    if (host_is_cgroup2_only() && (own_cgroup_ns || type == "cgroup2")) {
-      filesystem_mount(root_fd, mount, "cgroup2");
-    } else {
-      // A v1 or hybrid host: the host's hierarchy, read-only as the options ask.
-      bind_mount(root_fd, "/sys/fs/cgroup", mount.destination, mount.parsed, true);
-    }
+    cgroup_mount(plan, root_fd, mount);
     return;
   }
   try {
@@ -101,7 +127,7 @@ void create_device(int root_fd, const isolate::DeviceNode& device, bool bind_fro
   std::string name = basename_of(device.path);
   if (bind_from_host) {
     UniqueFd target = isolate::ensure_in_root(root_fd, device.path, NodeKind::File);
-    isolate::mount_onto_fd(device.path, target.get(), "", MS_BIND, "", device.path);
+    isolate::bind_onto(device.path, target.get(), {}, false, device.path);
     return;
   }
   mode_t kind = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
@@ -140,22 +166,29 @@ void create_dev_links(int root_fd, bool has_devpts) {
 }
 }  // namespace
 
-void prepare_rootfs(const Plan& plan) {
+Rootfs prepare_rootfs(const Plan& plan) {
   const Spec& spec = *plan.spec;
   // Nothing mounted in here may propagate back to the host.
-  isolate::set_propagation("/", MS_SLAVE | MS_REC);
-  if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    isolate::throw_sys("bind mount the rootfs", plan.rootfs);
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    isolate::throw_sys("make the mounts of the new mount namespace slaves of", "/");
   }
-  UniqueFd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) isolate::throw_sys("open the rootfs", plan.rootfs);
+  Rootfs result;
+  {
+    UniqueFd dir(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) isolate::throw_sys("open the rootfs", plan.rootfs);
+    // A recursive bind of the rootfs onto itself: a mount point pivot_root can move to.
+    result.root = isolate::clone_mount(dir.get(), "", true, plan.rootfs);
+    isolate::attach_mount(result.root.get(), dir.get(), plan.rootfs);
+  }
+  int root_fd = result.root.get();
+  if (!spec.linux.masked_paths.empty()) result.null_device = isolate::NullDevice::open_host();
 
   bool dev_is_tmpfs = false;
   bool has_devpts = false;
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const Mount& mount = spec.mounts[i];
     try {
-      mount_one(plan, root.get(), mount);
+      mount_one(plan, root_fd, mount);
     } catch (const std::exception& e) {
       throw std::runtime_error("mounts[" + std::to_string(i) + "] (" + mount.destination +
                                "): " + e.what());
@@ -166,33 +199,35 @@ void prepare_rootfs(const Plan& plan) {
   }
   if (dev_is_tmpfs) {
     for (const auto& device : isolate::default_devices()) {
-      create_device(root.get(), device, plan.in_user_namespace, true);
+      create_device(root_fd, device, plan.in_user_namespace, true);
     }
-    create_dev_links(root.get(), has_devpts);
+    create_dev_links(root_fd, has_devpts);
   }
   for (size_t i = 0; i < spec.linux.devices.size(); ++i) {
     try {
-      create_device(root.get(), spec.linux.devices[i], plan.in_user_namespace, false);
+      create_device(root_fd, spec.linux.devices[i], plan.in_user_namespace, false);
     } catch (const std::exception& e) {
       throw std::runtime_error("linux.devices[" + std::to_string(i) + "]: " + e.what());
     }
   }
+  return result;
 }
 
-void enter_rootfs(const Plan& plan) {
+void enter_rootfs(const Plan& plan, const Rootfs& rootfs) {
   if (plan.no_pivot) {
-    isolate::move_and_chroot_into(plan.rootfs);
+    isolate::move_and_chroot_into(rootfs.root.get());
   } else {
-    isolate::pivot_into(plan.rootfs);
+    isolate::pivot_into(rootfs.root.get());
   }
 }
 
-void finish_rootfs(const Spec& spec) {
-  for (const auto& path : spec.linux.masked_paths) isolate::mask_path(path);
+void finish_rootfs(const Spec& spec, Rootfs& rootfs) {
+  for (const auto& path : spec.linux.masked_paths) isolate::mask_path(path, *rootfs.null_device);
   for (const auto& path : spec.linux.readonly_paths) isolate::make_path_readonly(path);
   if (spec.root.readonly) isolate::make_root_readonly();
   if (!spec.linux.rootfs_propagation.empty()) {
-    isolate::set_propagation("/", isolate::propagation_from_name(spec.linux.rootfs_propagation));
+    isolate::set_propagation(rootfs.root.get(),
+                             isolate::propagation_from_name(spec.linux.rootfs_propagation), "/");
   }
 }
 

@@ -1,4 +1,4 @@
-// create, start and run.
+// create, start and run: a plan made from the bundle before anything changes, then carried out.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,24 +25,79 @@
 
 namespace hanok::oci {
 
+using isolate::Error;
+using isolate::ErrorKind;
 using isolate::UniqueFd;
 
 struct Runtime::Launched {
   ContainerState state;
   Spec spec;
   isolate::SyncChannel channel;
+  ContainerLock lock;
 };
 
 Runtime::Runtime(std::string state_root, bool systemd_cgroup)
     : store_(std::move(state_root)), systemd_cgroup_(systemd_cgroup) {}
 
 namespace {
+
+// Everything `create` decides from the bundle and its flags before it changes anything.
+struct CreatePlan {
+  std::string id;
+  std::string bundle;
+  std::string config_text;
+  Spec spec;
+  std::string rootfs;
+  isolate::cgroup::Resources resources;
+  isolate::cgroup::Location cgroup;
+  std::optional<isolate::SeccompProgram> seccomp;
+  std::vector<std::pair<isolate::NamespaceType, std::string>> joins;  // namespaces by path
+  uint64_t new_namespace_flags = 0;
+  bool new_user_namespace = false;
+  bool in_user_namespace = false;
+  bool new_cgroup_namespace = false;
+};
+
 std::string absolute_existing(const std::string& path, const std::string& field) {
   char* resolved = ::realpath(path.c_str(), nullptr);
   if (resolved == nullptr) isolate::throw_sys(field + ":", path);
   std::string result(resolved);
   ::free(resolved);
   return result;
+}
+
+CreatePlan plan_create(const CreateOptions& options, bool systemd_cgroup) {
+  validate_container_id(options.id);
+  CreatePlan plan;
+  plan.id = options.id;
+  plan.bundle = absolute_existing(options.bundle, "bundle");
+  plan.config_text = isolate::read_file(plan.bundle + "/config.json");
+  plan.spec = parse_spec(plan.config_text);
+  const Spec& spec = plan.spec;
+  if (!spec.process) throw SpecError("process: required to create a container");
+  if (!spec.linux.has_namespace(isolate::NamespaceType::Mount)) {
+    throw SpecError("linux.namespaces: a mount namespace is required");
+  }
+  std::string root_path =
+      spec.root.path[0] == '/' ? spec.root.path : plan.bundle + "/" + spec.root.path;
+  plan.rootfs = absolute_existing(root_path, "root.path");
+  plan.resources = container_resources(spec);
+  plan.cgroup = cgroup_location_for(spec, options.id, systemd_cgroup);
+  if (spec.linux.seccomp) plan.seccomp = isolate::compile_seccomp(*spec.linux.seccomp);
+  for (const auto& ns : spec.linux.namespaces) {
+    if (ns.type == isolate::NamespaceType::User) {
+      plan.in_user_namespace = true;
+      plan.new_user_namespace = ns.path.empty();
+    }
+    if (!ns.path.empty()) {
+      plan.joins.emplace_back(ns.type, ns.path);
+    } else if (ns.type == isolate::NamespaceType::Cgroup) {
+      plan.new_cgroup_namespace = true;  // unshared by the init once it is in its cgroup
+    } else if (ns.type != isolate::NamespaceType::Time || spec.linux.time_offsets.empty()) {
+      plan.new_namespace_flags |= isolate::clone_flag(ns.type);
+    }
+  }
+  return plan;
 }
 
 UniqueFd listen_for_start(const std::string& path) {
@@ -59,6 +114,18 @@ UniqueFd listen_for_start(const std::string& path) {
   return fd;
 }
 
+UniqueFd connect_to_start(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd) isolate::throw_sys("socket for", path);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    isolate::throw_sys("the container's init is not waiting for start: connect", path);
+  }
+  return fd;
+}
+
 // A new time namespace with offsets is made in the runtime and entered by its children: the
 // offsets can only be written before any process lives in it.
 void prepare_time_namespace(const Spec& spec) {
@@ -69,11 +136,11 @@ void prepare_time_namespace(const Spec& spec) {
     offsets +=
         clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
   }
-  isolate::write_existing_file("/proc/self/timens_offsets", offsets);
+  isolate::write_knob("/proc/self/timens_offsets", offsets);
 }
 
-// Kills and reaps a half-created container and removes its cgroup and state when creation
-// fails.
+// Kills and reaps a half-created container and removes its cgroup (if it made it) and state
+// when creation fails.
 class CreationGuard {
  public:
   CreationGuard(const StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
@@ -101,7 +168,7 @@ class CreationGuard {
     }
   }
   void set_pid(pid_t pid) { pid_ = pid; }
-  void set_cgroup(isolate::cgroup::Cgroup* cgroup) { cgroup_ = cgroup; }
+  void set_created_cgroup(isolate::cgroup::Cgroup* cgroup) { cgroup_ = cgroup; }
   void commit() { committed_ = true; }
 
  private:
@@ -115,48 +182,56 @@ class CreationGuard {
 void write_pid_file(const std::string& path, pid_t pid) {
   if (!path.empty()) isolate::write_file_atomic(path, std::to_string(pid), 0644);
 }
+
+// runc 1.2: a container never joins a cgroup that already holds other processes.
+void refuse_busy_cgroup(isolate::cgroup::Cgroup& cgroup) {
+  size_t count = cgroup.processes().size();
+  if (count == 0) return;
+  throw Error(ErrorKind::Invalid, "linux.cgroupsPath: container's cgroup " + cgroup.path() +
+                                      " is not empty: " + std::to_string(count) +
+                                      " process(es) found");
+}
 }  // namespace
 
 Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
-  validate_container_id(options.id);
-  std::string bundle = absolute_existing(options.bundle, "bundle");
-  std::string config_text = isolate::read_file(bundle + "/config.json");
-  Spec spec = parse_spec(config_text);
-  if (!spec.process) throw SpecError("process: required to create a container");
-  if (!spec.linux.has_namespace(isolate::NamespaceType::Mount)) {
-    throw SpecError("linux.namespaces: a mount namespace is required");
-  }
-  std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
-  std::string rootfs = absolute_existing(root_path, "root.path");
-  isolate::cgroup::Resources resources = container_resources(spec);
-  std::string cgroup_path = cgroup_path_for(spec, options.id, systemd_cgroup_);
+  CreatePlan made = plan_create(options, systemd_cgroup_);
+  const Spec& spec = made.spec;
 
-  auto cgroup = isolate::cgroup::open_cgroup(cgroup_path);  // outlives the guard that may remove it
-
-  store_.create_dir(options.id);
+  auto cgroup = isolate::cgroup::open_cgroup(made.cgroup);  // outlives the guard
+  ContainerLock lock = store_.create_locked(options.id);
   CreationGuard guard(store_, options.id);
   bool cgroup_existed = cgroup->exists();
-  if (!cgroup_existed) guard.set_cgroup(cgroup.get());
+  if (cgroup_existed) {
+    refuse_busy_cgroup(*cgroup);
+  } else {
+    guard.set_created_cgroup(cgroup.get());
+  }
   cgroup->create();
-  cgroup->apply(resources);
+  cgroup->apply(made.resources);
 
   launch::Plan plan;
   plan.spec = &spec;
   plan.process = &*spec.process;
-  plan.rootfs = rootfs;
-  plan.bundle = bundle;
+  plan.rootfs = made.rootfs;
+  plan.bundle = made.bundle;
   plan.no_pivot = options.no_pivot;
   plan.new_keyring = !options.no_new_keyring;
   plan.keyring_name = "_ses." + options.id;
   plan.preserve_fds = options.preserve_fds;
+  plan.in_user_namespace = made.in_user_namespace;
+  plan.new_user_namespace = made.new_user_namespace;
+  plan.new_cgroup_namespace = made.new_cgroup_namespace;
+  plan.cgroup_mode = cgroup->mode();
+  plan.cgroup_hierarchies = cgroup->hierarchy_dirs();
+  plan.seccomp = made.seccomp;
+  plan.runtime_fds = {lock.fd()};
   const auto& hooks = spec.hooks;
   plan.pause_for_hooks =
       !hooks.prestart.empty() || !hooks.create_runtime.empty() || !hooks.create_container.empty();
-  if (spec.linux.seccomp) plan.seccomp = isolate::compile_seccomp(*spec.linux.seccomp);
 
   UniqueFd start_listener;
   if (!run_mode) {
-    start_listener = listen_for_start(store_.start_socket_of(options.id));
+    start_listener = listen_for_start(lock.path_of(StateStore::kStartSocket));
     plan.start_listener = start_listener.get();
   }
   UniqueFd console;
@@ -164,35 +239,23 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
     console = isolate::connect_unix(options.console_socket);
     plan.console_socket = console.get();
   }
-
   std::vector<launch::NamespaceToJoin> joins;
   std::vector<UniqueFd> join_fds;
-  uint64_t new_flags = 0;
-  for (const auto& ns : spec.linux.namespaces) {
-    if (ns.type == isolate::NamespaceType::User) {
-      plan.in_user_namespace = true;
-      plan.new_user_namespace = ns.path.empty();
+  for (const auto& [type, path] : made.joins) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      isolate::throw_sys(
+          std::string("linux.namespaces: open the ") + isolate::oci_name(type) + " namespace",
+          path);
     }
-    if (!ns.path.empty()) {
-      UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) {
-        isolate::throw_sys(
-            std::string("linux.namespaces: open the ") + isolate::oci_name(ns.type) + " namespace",
-            ns.path);
-      }
-      joins.push_back({ns.type, fd.get()});
-      join_fds.push_back(std::move(fd));
-    } else if (ns.type == isolate::NamespaceType::Cgroup) {
-      plan.new_cgroup_namespace = true;
-    } else if (ns.type != isolate::NamespaceType::Time || spec.linux.time_offsets.empty()) {
-      new_flags |= isolate::clone_flag(ns.type);
-    }
+    joins.push_back({type, fd.get()});
+    join_fds.push_back(std::move(fd));
   }
   prepare_time_namespace(spec);
 
   auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
   int cgroup_fd = cgroup->clone_into_fd();
-  pid_t pid = launch::spawn(joins, new_flags, cgroup_fd, runtime_end, child_end,
+  pid_t pid = launch::spawn(joins, made.new_namespace_flags, cgroup_fd, runtime_end, child_end,
                             [&] { launch::container_init_main(plan, child_end); });
   guard.set_pid(pid);
   join_fds.clear();
@@ -213,28 +276,30 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
 
   ContainerState state;
   state.id = options.id;
+  state.recorded = Status::Created;
   state.pid = pid;
   state.pid_start_time = isolate::process_start_time(pid).value_or(0);
-  state.bundle = bundle;
-  state.rootfs = rootfs;
+  state.bundle = made.bundle;
+  state.rootfs = made.rootfs;
   state.created = isolate::rfc3339_now();
   state.annotations = spec.annotations;
-  state.config_json = std::move(config_text);
-  state.cgroup_path = cgroup_path;
-  state.resources = resources_to_json(resources);
+  state.config_json = made.config_text;
+  state.cgroup = made.cgroup;
+  state.cgroup_created = !cgroup_existed;
+  state.resources = resources_to_json(made.resources);
 
   if (plan.pause_for_hooks) {
-    launch::expect(runtime_end, launch::kHookPoint, "mounting the rootfs");
+    launch::expect(runtime_end, launch::kHookPoint, "mounting the rootfs", pid);
     std::string creating = state_json(state, Status::Creating).dump();
     run_hooks(hooks.prestart, "prestart", creating);
     run_hooks(hooks.create_runtime, "createRuntime", creating);
     runtime_end.send(launch::kHooksDone, creating);
   }
-  launch::expect(runtime_end, launch::kReady, "creating the container");
+  launch::expect(runtime_end, launch::kReady, "creating the container", pid);
   store_.save(state);
   write_pid_file(options.pid_file, pid);
   guard.commit();
-  return Launched{std::move(state), std::move(spec), std::move(runtime_end)};
+  return Launched{std::move(state), std::move(made.spec), std::move(runtime_end), std::move(lock)};
 }
 
 void Runtime::create(const CreateOptions& options) {
@@ -242,34 +307,32 @@ void Runtime::create(const CreateOptions& options) {
 }
 
 void Runtime::start(const std::string& id) {
+  ContainerLock lock = store_.lock(id);
   ContainerState state = store_.load(id);
-  Status status = this->status(state);
-  if (status != Status::Created) {
-    throw std::runtime_error("cannot start container \"" + id + "\": it is " + status_name(status) +
-                             ", not created");
+  switch (status(state)) {
+    case Status::Created:
+      break;
+    case Status::Stopped:
+      throw Error(ErrorKind::WrongState, "cannot start a container that has stopped");
+    case Status::Running:
+      throw Error(ErrorKind::WrongState, "cannot start an already running container");
+    default:
+      throw Error(ErrorKind::WrongState,
+                  std::string("cannot start a container in the ") + status_name(status(state)) +
+                      " state");
   }
-  std::string socket_path = store_.start_socket_of(id);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, socket_path.c_str(),
-              std::min(socket_path.size() + 1, sizeof address.sun_path - 1));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw std::runtime_error("cannot start container \"" + id +
-                             "\": it is not waiting for start (" + isolate::errno_text(errno) +
-                             ")");
-  }
-  ::unlink(socket_path.c_str());
-  isolate::SyncChannel channel(std::move(fd));
+  isolate::SyncChannel channel(connect_to_start(lock.path_of(StateStore::kStartSocket)));
+  ::unlinkat(lock.fd(), StateStore::kStartSocket, 0);
   channel.send(launch::kStart, state_json(state, Status::Created).dump());
-  auto outcome = channel.receive();
-  if (outcome.tag == launch::kError) {
-    throw std::runtime_error("start container \"" + id + "\": " + outcome.payload);
-  }
-  finish_start(state, parse_spec(state.config_json));
+  launch::ExecOutcome outcome = launch::await_exec(channel);
+  finish_start(state, parse_spec(state.config_json), outcome.executed ? "" : outcome.error);
 }
 
-void Runtime::finish_start(const ContainerState& state, const Spec& spec) {
+void Runtime::finish_start(ContainerState& state, const Spec& spec,
+                           const std::string& outcome_error) {
+  if (!outcome_error.empty()) throw Error(ErrorKind::Internal, outcome_error);
+  state.recorded = Status::Running;
+  store_.save(state);
   run_hooks_warn_only(spec.hooks.poststart, "poststart", state_json(state, Status::Running).dump());
 }
 
@@ -277,18 +340,24 @@ int Runtime::run(const CreateOptions& options, bool detach) {
   std::optional<SignalBlock> blocked;
   if (!detach) blocked.emplace();
   Launched launched = launch(options, true);
-  const ContainerState& state = launched.state;
+  ContainerState& state = launched.state;
   launched.channel.send(launch::kStart, state_json(state, Status::Created).dump());
-  auto outcome = launched.channel.receive();
-  if (outcome.tag == launch::kError) {
+  launch::ExecOutcome outcome = launch::await_exec(launched.channel, state.pid);
+  if (!outcome.executed) {
     isolate::wait_child(state.pid);
     destroy(state, launched.spec);
-    throw std::runtime_error("start container \"" + state.id + "\": " + outcome.payload);
+    throw Error(ErrorKind::Internal, outcome.error);
   }
-  finish_start(state, launched.spec);
+  finish_start(state, launched.spec, "");
+  launched.lock = ContainerLock();
   if (detach) return 0;
   int status = forward_signals_until_exit(state.pid);
-  destroy(state, launched.spec);
+  try {
+    ContainerLock lock = store_.lock(state.id);
+    destroy(state, launched.spec);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::NotFound) throw;  // deleted meanwhile by someone else
+  }
   return isolate::exit_code_of(status);
 }
 

@@ -22,9 +22,11 @@ using isolate::UniqueFd;
 int Runtime::exec(const ExecOptions& options) {
   ContainerState state = store_.load(options.id);
   Status status = this->status(state);
-  if (status != Status::Running && status != Status::Created) {
-    throw std::runtime_error("cannot exec in container \"" + options.id + "\": it is " +
-                             status_name(status));
+  if (status == Status::Stopped) {
+    throw isolate::Error(isolate::ErrorKind::NotRunning, "cannot exec in a stopped container");
+  }
+  if (status == Status::Paused) {
+    throw isolate::Error(isolate::ErrorKind::WrongState, "cannot exec in a paused container");
   }
   Spec spec = parse_spec(state.config_json);
 
@@ -55,7 +57,7 @@ int Runtime::exec(const ExecOptions& options) {
     join_fds.push_back(std::move(fd));
   }
   if (!isolate::process_alive(state.pid, state.pid_start_time)) {
-    throw std::runtime_error("cannot exec in container \"" + options.id + "\": it stopped");
+    throw isolate::Error(isolate::ErrorKind::NotRunning, "cannot exec in a stopped container");
   }
 
   std::optional<SignalBlock> blocked;
@@ -69,10 +71,10 @@ int Runtime::exec(const ExecOptions& options) {
                             [&] { launch::exec_main(plan, child_end); });
   if (cgroup && cgroup_fd < 0) cgroup->add_process(pid);
   runtime_end.send(launch::kGo);
-  auto outcome = runtime_end.receive();
-  if (outcome.tag == launch::kError) {
+  launch::ExecOutcome outcome = launch::await_exec(runtime_end, pid);
+  if (!outcome.executed) {
     isolate::wait_child(pid);
-    throw std::runtime_error("exec in container \"" + options.id + "\": " + outcome.payload);
+    throw isolate::Error(isolate::ErrorKind::Internal, outcome.error);
   }
   if (!options.pid_file.empty()) {
     isolate::write_file_atomic(options.pid_file, std::to_string(pid), 0644);

@@ -8,6 +8,7 @@
 
 #include "container_cgroup.hpp"
 #include "isolate/error.hpp"
+#include "isolate/files.hpp"
 #include "isolate/log.hpp"
 #include "isolate/namespaces.hpp"
 #include "isolate/process.hpp"
@@ -55,67 +56,115 @@ std::vector<pid_t> Runtime::pids(const std::string& id) const {
   return result;
 }
 
+namespace {
+using isolate::Error;
+using isolate::ErrorKind;
+
+// The container's processes die with its init when it has a pid namespace of its own; otherwise
+// (the host's, or one joined by path) only its cgroup knows them.
+bool owns_pid_namespace(const Spec& spec) {
+  const Namespace* pid = spec.linux.find_namespace(isolate::NamespaceType::Pid);
+  return pid != nullptr && pid->path.empty();
+}
+
+// SIGKILL to the init through a pidfd (never a reused pid), thawing a paused container so that
+// it can die, and waiting until it is gone.
+void kill_init(const ContainerState& state, isolate::cgroup::Cgroup* cgroup) {
+  isolate::UniqueFd pidfd;
+  try {
+    pidfd = isolate::open_pidfd(state.pid);
+  } catch (const isolate::SysError& e) {
+    if (e.error_code() == ESRCH) return;
+    throw;
+  }
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) return;
+  if (isolate::send_signal(pidfd.get(), SIGKILL) != 0 && errno != ESRCH) {
+    isolate::throw_sys("kill the init of container", state.id);
+  }
+  if (cgroup != nullptr && cgroup->exists() && cgroup->frozen()) cgroup->thaw();
+  if (!isolate::wait_pidfd_exit(pidfd.get(), 10000)) {
+    throw Error(ErrorKind::Internal, "container init still running");
+  }
+}
+}  // namespace
+
 void Runtime::kill(const std::string& id, int signal, bool all) {
   ContainerState state = store_.load(id);
-  Status status = this->status(state);
-  if (status == Status::Stopped) {
-    throw std::runtime_error("container \"" + id + "\" is not running");
+  if (all) {
+    // Also after the init exited (containerd's shim kills what is left of a shared pid
+    // namespace): whatever is in the cgroup.
+    auto cgroup = open_container_cgroup(state);
+    if (cgroup && cgroup->exists()) cgroup->kill_all(signal);
+    return;
   }
-  isolate::UniqueFd pidfd = isolate::open_pidfd(state.pid);
+  if (status(state) == Status::Stopped) throw Error(ErrorKind::NotRunning, "container not running");
+  isolate::UniqueFd pidfd;
+  try {
+    pidfd = isolate::open_pidfd(state.pid);
+  } catch (const isolate::SysError& e) {
+    if (e.error_code() == ESRCH) throw Error(ErrorKind::NotRunning, "container not running");
+    throw;
+  }
   // The pidfd pins the process: check it is still ours, then signal through it (no pid reuse).
   if (!isolate::process_alive(state.pid, state.pid_start_time)) {
-    throw std::runtime_error("container \"" + id + "\" is not running");
+    throw Error(ErrorKind::NotRunning, "container not running");
   }
-  if (all) {
-    auto cgroup = open_container_cgroup(state);
-    if (cgroup && cgroup->exists()) {
-      cgroup->kill_all(signal);
-      return;
-    }
-    for (pid_t pid : pids(id)) {
-      if (pid != state.pid) ::kill(pid, signal);
-    }
-  }
-  if (isolate::send_signal(pidfd.get(), signal) != 0 && errno != ESRCH) {
+  if (isolate::send_signal(pidfd.get(), signal) != 0) {
+    if (errno == ESRCH) throw Error(ErrorKind::NotRunning, "container not running");
     isolate::throw_sys("kill container", id);
+  }
+  // A frozen process dies only once thawed: a SIGKILLed paused container is thawed, as runc.
+  if (signal == SIGKILL) {
+    auto cgroup = open_container_cgroup(state);
+    if (cgroup && cgroup->exists() && cgroup->frozen()) cgroup->thaw();
   }
 }
 
 void Runtime::destroy(const ContainerState& state, const Spec& spec) {
   if (auto cgroup = open_container_cgroup(state); cgroup && cgroup->exists()) {
-    // Processes outside the init's pid namespace (a shared one) die with the cgroup.
-    if (!cgroup->processes().empty()) cgroup->kill_all(SIGKILL);
-    cgroup->destroy();
+    if (!owns_pid_namespace(spec)) {
+      try {
+        cgroup->kill_all(SIGKILL);
+      } catch (const std::exception& e) {
+        isolate::log_warning(std::string("delete: ") + e.what());
+      }
+    }
+    // A cgroup hanok did not make (the kubelet's, an operator's) stays where it was.
+    if (state.cgroup_created) {
+      try {
+        cgroup->destroy();
+      } catch (const std::exception& e) {
+        isolate::log_warning(std::string("delete: removing the cgroup: ") + e.what());
+      }
+    }
   }
   store_.remove(state.id);
   run_hooks_warn_only(spec.hooks.poststop, "poststop", state_json(state, Status::Stopped).dump());
 }
 
 void Runtime::remove(const std::string& id, bool force) {
-  ContainerState state = store_.load(id);
-  Status status = this->status(state);
-  if ((status == Status::Running || status == Status::Paused) && !force) {
-    throw std::runtime_error("cannot delete container \"" + id +
-                             "\": it is running (stop it first, or use --force)");
+  ContainerLock lock;
+  ContainerState state;
+  try {
+    lock = store_.lock(id);
+    state = store_.load(id);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::NotFound) throw;
+    // A directory without state (a create that was killed half way) goes too, as runc's does.
+    isolate::remove_tree(store_.dir_of(id));
+    if (force) return;
+    throw;
   }
-  if (status != Status::Stopped) {
-    isolate::UniqueFd pidfd = isolate::open_pidfd(state.pid);
-    if (isolate::process_alive(state.pid, state.pid_start_time)) {
-      auto cgroup = open_container_cgroup(state);
-      if (cgroup && cgroup->exists()) {
-        cgroup->kill_all(SIGKILL);
-        if (cgroup->frozen()) cgroup->thaw();
-      }
-      for (pid_t pid : pids(id)) {
-        if (pid != state.pid) ::kill(pid, SIGKILL);
-      }
-      isolate::send_signal(pidfd.get(), SIGKILL);
-      if (!isolate::wait_pidfd_exit(pidfd.get(), 10000)) {
-        throw std::runtime_error("container \"" + id + "\" did not die after SIGKILL");
-      }
-    }
+  Status current = status(state);
+  if ((current == Status::Running || current == Status::Paused) && !force) {
+    throw Error(ErrorKind::WrongState, "cannot delete container " + id +
+                                           " that is not stopped: " + status_name(current));
   }
   Spec spec = parse_spec(state.config_json);
+  if (current != Status::Stopped) {
+    auto cgroup = open_container_cgroup(state);
+    kill_init(state, cgroup.get());
+  }
   destroy(state, spec);
 }
 
@@ -138,40 +187,44 @@ namespace {
 std::unique_ptr<isolate::cgroup::Cgroup> require_cgroup(const ContainerState& state) {
   auto cgroup = open_container_cgroup(state);
   if (!cgroup || !cgroup->exists()) {
-    throw std::runtime_error("container \"" + state.id + "\" has no cgroup");
+    throw isolate::Error(isolate::ErrorKind::WrongState, "container " + state.id + " has no cgroup");
   }
   return cgroup;
 }
 }  // namespace
 
 void Runtime::pause(const std::string& id) {
+  ContainerLock lock = store_.lock(id);
   ContainerState state = store_.load(id);
   Status current = status(state);
-  if (current != Status::Running) {
-    throw std::runtime_error("cannot pause container \"" + id + "\": it is " +
-                             status_name(current) + ", not running");
+  if (current != Status::Running && current != Status::Created) {
+    throw Error(ErrorKind::NotRunning, "container not running");
   }
   require_cgroup(state)->freeze();
 }
 
 void Runtime::resume(const std::string& id) {
+  ContainerLock lock = store_.lock(id);
   ContainerState state = store_.load(id);
-  Status current = status(state);
-  if (current != Status::Paused) {
-    throw std::runtime_error("cannot resume container \"" + id + "\": it is " +
-                             status_name(current) + ", not paused");
-  }
+  if (status(state) != Status::Paused) throw Error(ErrorKind::WrongState, "container not paused");
   require_cgroup(state)->thaw();
 }
 
 void Runtime::update(const std::string& id, const isolate::cgroup::Resources& update) {
+  ContainerLock lock = store_.lock(id);
   ContainerState state = store_.load(id);
-  if (status(state) == Status::Stopped) {
-    throw std::runtime_error("cannot update container \"" + id + "\": it is stopped");
+  if (status(state) == Status::Stopped) throw Error(ErrorKind::NotRunning, "container not running");
+  isolate::cgroup::Resources change = update;
+  if (!change.devices.empty()) {
+    change.devices = device_rules_for(change.devices, parse_spec(state.config_json));
   }
-  auto merged = merge_resources(parse_resources(state.resources), update);
+  auto merged = merge_resources(parse_resources(state.resources), change);
   validate_resources(merged);
-  require_cgroup(state)->apply(merged);
+  // Device rules are written only when the update brings new ones: rewriting them would deny,
+  // for a moment, devices the container is using (v1 then writes only the difference).
+  isolate::cgroup::Resources to_apply = merged;
+  if (update.devices.empty()) to_apply.devices.clear();
+  require_cgroup(state)->apply(to_apply);
   state.resources = resources_to_json(merged);
   store_.save(state);
 }

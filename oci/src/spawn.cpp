@@ -1,4 +1,7 @@
 #include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -63,15 +66,49 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
   return static_cast<pid_t>(std::stol(message.payload));
 }
 
-isolate::SyncMessage expect(const isolate::SyncChannel& channel, char expected, const char* step) {
+namespace {
+// How child `pid` ended, without reaping it: " (exit status 1)", " (killed by signal SIGSYS)";
+// empty when it is not a child of the caller.
+std::string how_it_ended(pid_t pid) {
+  if (pid <= 0) return {};
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) != 0) return {};
+  if (info.si_code == CLD_EXITED) return " (exit status " + std::to_string(info.si_status) + ")";
+  const char* name = ::sigabbrev_np(info.si_status);
+  return std::string(" (killed by signal ") +
+         (name != nullptr ? std::string("SIG") + name : std::to_string(info.si_status)) + ")";
+}
+}  // namespace
+
+isolate::SyncMessage expect(const isolate::SyncChannel& channel, char expected, const char* step,
+                            pid_t pid) {
   auto message = channel.receive();
   if (message.tag == expected) return message;
   if (message.tag == kError) throw std::runtime_error(message.payload);
   if (message.tag == 0) {
-    throw std::runtime_error(std::string("container process exited while ") + step);
+    throw std::runtime_error(std::string("container process exited while ") + step +
+                             how_it_ended(pid));
   }
   throw std::runtime_error(std::string("unexpected message from the container process while ") +
                            step);
+}
+
+ExecOutcome await_exec(const isolate::SyncChannel& channel, pid_t pid) {
+  bool executing = false;
+  for (;;) {
+    auto message = channel.receive();
+    if (message.tag == kExecuting) {
+      executing = true;
+    } else if (message.tag == kError) {
+      return {false, message.payload};
+    } else if (message.tag == 0) {
+      // The channel closes on execve (close-on-exec) or when the process dies: only after
+      // kExecuting can it be the former.
+      if (executing) return {true, {}};
+      return {false, "the container process exited before executing its program" +
+                         how_it_ended(pid)};
+    }
+  }
 }
 
 }  // namespace hanok::oci::launch

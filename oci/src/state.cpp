@@ -1,6 +1,8 @@
 #include "oci/state.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,13 +34,18 @@ const char* status_name(Status status) {
 }
 
 void validate_container_id(const std::string& id) {
-  if (id.empty()) throw std::invalid_argument("container id must not be empty");
-  if (id.size() > 1024) throw std::invalid_argument("container id is longer than 1024 bytes");
-  bool valid = id[0] != '.' && std::all_of(id.begin(), id.end(), [](char c) {
+  using isolate::Error;
+  using isolate::ErrorKind;
+  if (id.empty()) throw Error(ErrorKind::Invalid, "container id cannot be empty");
+  bool valid = id.size() <= 1024 && id[0] != '.' && std::all_of(id.begin(), id.end(), [](char c) {
                  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' ||
                         c == '-' || c == '.';
                });
-  if (!valid) throw std::invalid_argument("invalid container id \"" + id + "\"");
+  if (!valid) throw Error(ErrorKind::Invalid, "invalid container ID format: \"" + id + "\"");
+}
+
+std::string ContainerLock::path_of(const std::string& name) const {
+  return "/proc/self/fd/" + std::to_string(dir_.get()) + "/" + name;
 }
 
 StateStore::StateStore(std::string root) : root_(std::move(root)) {}
@@ -47,22 +54,46 @@ std::string StateStore::dir_of(const std::string& id) const {
   return root_ + "/" + id;
 }
 
-std::string StateStore::start_socket_of(const std::string& id) const {
-  return dir_of(id) + "/start.sock";
+namespace {
+[[noreturn]] void not_found() {
+  throw isolate::Error(isolate::ErrorKind::NotFound, "container does not exist");
 }
 
-void StateStore::create_dir(const std::string& id) const {
+ContainerLock lock_dir(const std::string& dir) {
+  isolate::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) not_found();
+    isolate::throw_sys("open the state directory", dir);
+  }
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) isolate::throw_sys("lock the state directory", dir);
+  }
+  return ContainerLock(std::move(fd));
+}
+}  // namespace
+
+ContainerLock StateStore::create_locked(const std::string& id) const {
   validate_container_id(id);
   isolate::make_dirs(root_, 0711);
   std::string dir = dir_of(id);
   if (::mkdir(dir.c_str(), 0711) != 0) {
-    if (errno == EEXIST) throw std::runtime_error("container \"" + id + "\" already exists");
+    if (errno == EEXIST) {
+      throw isolate::Error(isolate::ErrorKind::AlreadyExists,
+                           "container with given ID already exists");
+    }
     isolate::throw_sys("mkdir", dir);
   }
+  return lock_dir(dir);
+}
+
+ContainerLock StateStore::lock(const std::string& id) const {
+  validate_container_id(id);
+  return lock_dir(dir_of(id));
 }
 
 void StateStore::save(const ContainerState& state) const {
   nlohmann::json doc = {{"id", state.id},
+                        {"status", status_name(state.recorded)},
                         {"pid", state.pid},
                         {"pidStartTime", state.pid_start_time},
                         {"bundle", state.bundle},
@@ -71,7 +102,9 @@ void StateStore::save(const ContainerState& state) const {
                         {"owner", state.owner},
                         {"annotations", state.annotations},
                         {"config", state.config_json},
-                        {"cgroupPath", state.cgroup_path},
+                        {"cgroupPath", state.cgroup.path},
+                        {"cgroupControllerPaths", state.cgroup.controller_paths},
+                        {"cgroupCreated", state.cgroup_created},
                         {"resources", state.resources}};
   isolate::write_file_atomic(dir_of(state.id) + "/state.json", doc.dump());
 }
@@ -83,15 +116,14 @@ ContainerState StateStore::load(const std::string& id) const {
   try {
     text = isolate::read_file(path);
   } catch (const isolate::SysError& e) {
-    if (e.error_code() == ENOENT) {
-      throw std::runtime_error("container \"" + id + "\" does not exist");
-    }
+    if (e.error_code() == ENOENT) not_found();
     throw;
   }
   try {
     auto doc = nlohmann::json::parse(text);
     ContainerState state;
     state.id = doc.at("id").get<std::string>();
+    state.recorded = doc.value("status", "created") == "running" ? Status::Running : Status::Created;
     state.pid = doc.at("pid").get<pid_t>();
     state.pid_start_time = doc.at("pidStartTime").get<uint64_t>();
     state.bundle = doc.at("bundle").get<std::string>();
@@ -100,7 +132,10 @@ ContainerState StateStore::load(const std::string& id) const {
     state.owner = doc.value("owner", "");
     state.annotations = doc.value("annotations", std::map<std::string, std::string>{});
     state.config_json = doc.value("config", "");
-    state.cgroup_path = doc.value("cgroupPath", "");
+    state.cgroup.path = doc.value("cgroupPath", "");
+    state.cgroup.controller_paths =
+        doc.value("cgroupControllerPaths", std::map<std::string, std::string>{});
+    state.cgroup_created = doc.value("cgroupCreated", false);
     state.resources = doc.value("resources", nlohmann::json());
     return state;
   } catch (const nlohmann::json::exception& e) {
@@ -132,8 +167,7 @@ std::vector<std::string> StateStore::list_ids() const {
 
 Status StateStore::status_of(const ContainerState& state) const {
   if (!isolate::process_alive(state.pid, state.pid_start_time)) return Status::Stopped;
-  if (isolate::path_exists(start_socket_of(state.id))) return Status::Created;
-  return Status::Running;
+  return state.recorded;
 }
 
 nlohmann::json state_json(const ContainerState& state, Status status) {

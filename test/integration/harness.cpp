@@ -4,10 +4,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -104,11 +107,13 @@ void ContainerTest::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "privileged integration tests need root";
   char bundle_template[] = "/var/tmp/hanok-it-XXXXXX";
   bundle_ = ::mkdtemp(bundle_template);
+  ::chmod(bundle_.c_str(), 0711);  // a user-namespaced container's root must reach its rootfs
   char state_template[] = "/run/hanok-it-XXXXXX";
   state_root_ = ::mkdtemp(state_template);
   cgroup_parent_ = "/" + state_root_.substr(state_root_.rfind('/') + 1);
+  ASSERT_NO_FATAL_FAILURE(make_private_rootfs());
   config_ = oci::default_spec_json();
-  config_["root"]["path"] = fixture_rootfs();
+  config_["root"]["path"] = rootfs_;
   config_["process"]["terminal"] = false;
   set_args({"true"});
 }
@@ -130,7 +135,30 @@ void ContainerTest::TearDown() {
       ADD_FAILURE() << "removing test cgroup " << path << ": " << e.what();
     }
   }
+  for (auto it = test_mounts_.rbegin(); it != test_mounts_.rend(); ++it) {
+    if (::umount2(it->c_str(), MNT_DETACH) != 0) ADD_FAILURE() << "umount " << *it;
+  }
   if (!bundle_.empty()) isolate::remove_tree(bundle_);
+}
+
+void ContainerTest::make_private_rootfs() {
+  rootfs_ = bundle_ + "/rootfs";
+  std::string layer = bundle_ + "/layer";
+  ASSERT_EQ(::mkdir(rootfs_.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(layer.c_str(), 0700), 0);
+  ASSERT_EQ(::mount("tmpfs", layer.c_str(), "tmpfs", 0, "size=64m,mode=0700"), 0)
+      << "tmpfs on " << layer << ": " << std::strerror(errno);
+  test_mounts_.push_back(layer);
+  ASSERT_EQ(::mkdir((layer + "/upper").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((layer + "/work").c_str(), 0755), 0);
+  std::string options = "lowerdir=" + fixture_rootfs() + ",upperdir=" + layer +
+                        "/upper,workdir=" + layer + "/work";
+  if (::mount("overlay", rootfs_.c_str(), "overlay", 0, options.c_str()) == 0) {
+    test_mounts_.push_back(rootfs_);
+    return;
+  }
+  Result copy = run_program({"/bin/cp", "-a", "-T", fixture_rootfs(), rootfs_});
+  ASSERT_EQ(copy.exit_code, 0) << "copy the fixture rootfs: " << copy.err;
 }
 
 void ContainerTest::write_config() {
@@ -222,14 +250,6 @@ bool ContainerTest::wait_for_status(const std::string& id, const std::string& st
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
-}
-
-std::string ContainerTest::private_rootfs() {
-  std::string copy = bundle_ + "/rootfs";
-  Result result = run_program({"/bin/cp", "-a", "--link", fixture_rootfs(), copy});
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  config_["root"]["path"] = copy;
-  return copy;
 }
 
 bool process_running(pid_t pid) {

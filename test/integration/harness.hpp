@@ -27,7 +27,7 @@ class ContainerTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // The config; root.path points at the fixture rootfs, terminal is off, args = ["true"].
+  // The config; root.path points at the test's own rootfs, terminal is off, args = ["true"].
   nlohmann::json& config() { return config_; }
   void set_args(const std::vector<std::string>& args) { config_["process"]["args"] = args; }
   void set_shell(const std::string& script) { set_args({"sh", "-c", script}); }
@@ -53,12 +53,18 @@ class ContainerTest : public ::testing::Test {
 
   const std::string& bundle() const { return bundle_; }
   const std::string& state_root() const { return state_root_; }
-  // A private copy (hard links) of the fixture rootfs inside the bundle, for tests that alter it.
-  std::string private_rootfs();
+  // The test's own rootfs: an overlay over the fixture (upper layer on a tmpfs of its own), or
+  // a full copy where overlayfs cannot stack on the fixture's file system. What a container or
+  // the test writes there never reaches the fixture or another test.
+  const std::string& rootfs() const { return rootfs_; }
 
  private:
+  void make_private_rootfs();
+
   std::string bundle_;
   std::string state_root_;
+  std::string rootfs_;
+  std::vector<std::string> test_mounts_;  // unmounted by TearDown, last first
   nlohmann::json config_;
   std::vector<std::string> ids_;
   std::vector<pid_t> background_;

@@ -116,7 +116,6 @@ TEST_F(InsideView, ReadOnlyRootfs) {
 }
 
 TEST_F(InsideView, WritableRootfsWhenNotReadonly) {
-  private_rootfs();
   config()["root"]["readonly"] = false;
   set_shell("echo data > /newfile && cat /newfile");
   Result r = run_container();
@@ -126,15 +125,20 @@ TEST_F(InsideView, WritableRootfsWhenNotReadonly) {
 }
 
 TEST_F(InsideView, MaskedAndReadOnlyPaths) {
-  config()["linux"]["maskedPaths"] = {"/proc/kcore", "/sys/firmware", "/does/not/exist"};
+  // Files that exist (a kernel file and one of the image's), a directory, and a missing path.
+  ASSERT_TRUE(isolate::path_exists("/proc/timer_list"));
+  config()["linux"]["maskedPaths"] = {"/proc/timer_list", "/etc/fixture-data/hello.txt",
+                                      "/sys/firmware", "/does/not/exist"};
   config()["linux"]["readonlyPaths"] = {"/proc/sys"};
   set_shell(
-      "cat /proc/kcore | wc -c; ls /sys/firmware | wc -l; "
+      "wc -c < /proc/timer_list; wc -c < /etc/fixture-data/hello.txt; "
+      "stat -c %t:%T /proc/timer_list /etc/fixture-data/hello.txt; ls /sys/firmware | wc -l; "
       "sh -c 'echo 1 > /proc/sys/kernel/ns_last_pid' 2>&1; echo rc=$?; "
       "grep ' /proc/sys ' /proc/self/mountinfo");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("0\n0\n", 0), 0u) << r.out;
+  // Both files are the null device (1:3) now; the directory an empty tmpfs.
+  EXPECT_EQ(r.out.rfind("0\n0\n1:3\n1:3\n0\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" /proc/sys ro,"), std::string::npos) << r.out;
 }

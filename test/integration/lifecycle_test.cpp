@@ -57,7 +57,7 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
   EXPECT_EQ(created["status"], "created");
   EXPECT_EQ(created["id"], "lc");
   EXPECT_EQ(created["bundle"], bundle());
-  EXPECT_EQ(created["rootfs"], fixture_rootfs());
+  EXPECT_EQ(created["rootfs"], rootfs());
   EXPECT_EQ(std::to_string(created["pid"].get<int>()), isolate::read_file(pid_file));
   // The init is waiting before exec: it still runs the runtime's image, not sleep.
   std::string comm =
@@ -72,24 +72,27 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
 
   Result again = hanok({"start", "lc"});
   EXPECT_NE(again.exit_code, 0);
-  EXPECT_NE(again.err.find("running, not created"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("cannot start an already running container"), std::string::npos)
+      << again.err;
 
   Result refuse = hanok({"delete", "lc"});
   EXPECT_NE(refuse.exit_code, 0);
-  EXPECT_NE(refuse.err.find("is running"), std::string::npos) << refuse.err;
+  EXPECT_NE(refuse.err.find("cannot delete container lc that is not stopped: running"),
+            std::string::npos)
+      << refuse.err;
 
   ASSERT_EQ(hanok({"kill", "lc", "9"}).exit_code, 0);
   ASSERT_TRUE(wait_for_status("lc", "stopped"));
   EXPECT_EQ(state("lc")["pid"], 0);
   Result kill_stopped = hanok({"kill", "lc", "KILL"});
   EXPECT_NE(kill_stopped.exit_code, 0);
-  EXPECT_NE(kill_stopped.err.find("not running"), std::string::npos);
+  EXPECT_NE(kill_stopped.err.find("container not running"), std::string::npos);
 
   ASSERT_EQ(hanok({"delete", "lc"}).exit_code, 0);
   EXPECT_TRUE(state("lc").is_null());
   EXPECT_FALSE(isolate::path_exists(state_root() + "/lc"));
   Result missing = hanok({"state", "lc"});
-  EXPECT_NE(missing.err.find("does not exist"), std::string::npos);
+  EXPECT_NE(missing.err.find("container does not exist"), std::string::npos);
 }
 
 TEST_F(Lifecycle, DeleteOfACreatedContainerKillsItsInit) {

@@ -108,7 +108,7 @@ class CgroupV2Live : public ::testing::Test {
     if (!cgroup_) return;
     if (path_exists(dir_ + "/cgroup.kill")) {
       try {
-        write_existing_file(dir_ + "/cgroup.kill", "1");
+        write_knob(dir_ + "/cgroup.kill", "1");
       } catch (...) {
       }
     }

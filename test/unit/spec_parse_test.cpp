@@ -220,12 +220,11 @@ TEST(SpecParse, ProcessFields) {
   EXPECT_EQ(process.rlimits[0].hard, 4096u);
   EXPECT_EQ(process.rlimits[1].resource, RLIMIT_CORE);
   EXPECT_EQ(process.rlimits[1].hard, UINT64_MAX);
-  ASSERT_TRUE(process.capabilities.has_value());
-  EXPECT_EQ(process.capabilities->bounding, (std::vector<int>{CAP_CHOWN, CAP_KILL}));
-  EXPECT_EQ(process.capabilities->effective, (std::vector<int>{CAP_KILL}));
-  EXPECT_EQ(process.capabilities->permitted, (std::vector<int>{CAP_KILL}));
-  EXPECT_TRUE(process.capabilities->inheritable.empty());
-  EXPECT_EQ(process.capabilities->ambient, (std::vector<int>{CAP_NET_BIND_SERVICE}));
+  EXPECT_EQ(process.capabilities.bounding, (std::vector<int>{CAP_CHOWN, CAP_KILL}));
+  EXPECT_EQ(process.capabilities.effective, (std::vector<int>{CAP_KILL}));
+  EXPECT_EQ(process.capabilities.permitted, (std::vector<int>{CAP_KILL}));
+  EXPECT_TRUE(process.capabilities.inheritable.empty());
+  EXPECT_EQ(process.capabilities.ambient, (std::vector<int>{CAP_NET_BIND_SERVICE}));
 }
 
 TEST(SpecParse, ProcessDefaults) {
@@ -233,7 +232,12 @@ TEST(SpecParse, ProcessDefaults) {
   ASSERT_TRUE(spec.process.has_value());
   EXPECT_FALSE(spec.process->terminal);
   EXPECT_FALSE(spec.process->console_size.has_value());
-  EXPECT_FALSE(spec.process->capabilities.has_value());
+  // No capabilities object: every set empty (as runc), never "keep the runtime's".
+  EXPECT_TRUE(spec.process->capabilities.bounding.empty());
+  EXPECT_TRUE(spec.process->capabilities.effective.empty());
+  EXPECT_TRUE(spec.process->capabilities.permitted.empty());
+  EXPECT_TRUE(spec.process->capabilities.inheritable.empty());
+  EXPECT_TRUE(spec.process->capabilities.ambient.empty());
   EXPECT_FALSE(spec.process->oom_score_adj.has_value());
   EXPECT_FALSE(spec.process->user.umask.has_value());
   EXPECT_FALSE(spec.process->no_new_privileges);
@@ -590,12 +594,11 @@ TEST(DefaultSpec, RoundTripsThroughParseSpec) {
   EXPECT_EQ(spec.process->rlimits[0].resource, RLIMIT_NOFILE);
   EXPECT_EQ(spec.process->rlimits[0].soft, 1024u);
   EXPECT_EQ(spec.process->rlimits[0].hard, 1024u);
-  ASSERT_TRUE(spec.process->capabilities.has_value());
   std::vector<int> caps = {CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE};
-  EXPECT_EQ(spec.process->capabilities->bounding, caps);
-  EXPECT_EQ(spec.process->capabilities->effective, caps);
-  EXPECT_EQ(spec.process->capabilities->permitted, caps);
-  EXPECT_TRUE(spec.process->capabilities->ambient.empty());
+  EXPECT_EQ(spec.process->capabilities.bounding, caps);
+  EXPECT_EQ(spec.process->capabilities.effective, caps);
+  EXPECT_EQ(spec.process->capabilities.permitted, caps);
+  EXPECT_TRUE(spec.process->capabilities.ambient.empty());
 
   ASSERT_EQ(spec.mounts.size(), 7u);
   EXPECT_EQ(spec.mounts[0].destination, "/proc");

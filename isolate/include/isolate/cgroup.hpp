@@ -134,6 +134,30 @@ struct Stats {
   uint64_t oom_kills = 0;
 };
 
+// A cgroup's directory in one hierarchy, as a container's /sys/fs/cgroup shows it: `name` is the
+// hierarchy's directory name there ("memory", "cpu,cpuacct"; "" for cgroup v2) and `dir` the
+// cgroup's directory on the host.
+struct HierarchyDir {
+  std::string name;
+  std::string dir;
+};
+
+// Where a cgroup is: `path` below each hierarchy's root, except the v1 controllers named in
+// `controller_paths` ("" is the hybrid host's cgroup2 hierarchy), which have a path of their own
+// (a relative cgroupsPath is placed below the caller's own cgroup, and on v1 that differs from
+// one hierarchy to another).
+struct Location {
+  std::string path;
+  std::map<std::string, std::string> controller_paths;
+};
+
+// A cgroupsPath placed as runc places it. Absolute: as it is. Relative: on cgroup v2 below the
+// parent of the caller's own cgroup, on v1 below the caller's own cgroup in each hierarchy
+// (`self_cgroup` is /proc/self/cgroup's text). Throws std::invalid_argument for ".." or a path
+// that is the hierarchy root.
+Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::string& self_cgroup);
+Location locate_cgroup(const std::string& cgroups_path);  // this process, the host's mode
+
 // One container's (or pod's) cgroup.
 class Cgroup {
  public:
@@ -150,7 +174,11 @@ class Cgroup {
   // v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 on v1.
   virtual int clone_into_fd() = 0;
   virtual void add_process(pid_t pid) = 0;
+  // Every process in the cgroup and in the cgroups below it.
   virtual std::vector<pid_t> processes() const = 0;
+  // Its directory in each hierarchy (one on cgroup v2; one per v1 mount, co-mounted controllers
+  // sharing one).
+  virtual std::vector<HierarchyDir> hierarchy_dirs() const = 0;
   // Freezes (v2 cgroup.freeze, v1 freezer) and waits until the kernel reports it frozen.
   virtual void freeze() = 0;
   virtual void thaw() = 0;
@@ -168,6 +196,8 @@ class Cgroup {
 // `path` absolute below the hierarchy root. `root` is where the hierarchy (v2) or the v1
 // controller directories live.
 std::unique_ptr<Cgroup> open_cgroup(const std::string& path, Mode mode = detect_mode(),
+                                    const std::string& root = "/sys/fs/cgroup");
+std::unique_ptr<Cgroup> open_cgroup(const Location& location, Mode mode = detect_mode(),
                                     const std::string& root = "/sys/fs/cgroup");
 
 // systemd driver names (runc's "slice:prefix:name"):

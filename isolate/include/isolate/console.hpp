@@ -15,8 +15,12 @@ struct Pty {
   std::string slave_path;
 };
 
-// Opens a new pty from `ptmx` (inside a container: its own /dev/ptmx).
+// Opens a new pty from `ptmx` (a host path the caller trusts).
 Pty open_pty(const std::string& ptmx = "/dev/ptmx");
+// Opens a new pty from the ptmx of the root `root_fd`: /dev/pts/ptmx (no symlinks followed), else
+// /dev/ptmx resolved inside the root; either must be the character device 5:2, whatever the
+// image put there.
+Pty open_pty_in_root(int root_fd);
 void set_window_size(int tty_fd, unsigned rows, unsigned columns);
 // setsid() already done: the tty becomes the controlling terminal and stdin/stdout/stderr.
 void attach_controlling_terminal(int slave_fd);

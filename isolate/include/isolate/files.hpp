@@ -1,14 +1,19 @@
 // Small file helpers: whole-file reads and writes, atomic replacement, recursive removal.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace hanok::isolate {
 
 std::string read_file(const std::string& path);
-// Writes `content` to an existing file (a /proc or /sys knob, a cgroup file).
-void write_existing_file(const std::string& path, std::string_view content);
+// The whole file, or nullopt when it is absent (ENOENT), or its kernel object went away or does
+// not support reading (ENODEV, EOPNOTSUPP: a cgroup file racing with its controller's removal).
+std::optional<std::string> read_file_if_exists(const std::string& path);
+// Writes `value` to an existing kernel knob (a /proc or /sys file, a cgroup file) with a single
+// write(2), as those files want. Errors: "<path>: write <value>: <errno text>".
+void write_knob(const std::string& path, std::string_view value);
 // Writes to `path.tmp`, fsyncs, renames over `path`: readers see the old or the new file whole.
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0600);
 // rm -rf without following symlinks and without leaving the directory's file system.

@@ -42,14 +42,16 @@ class Runtime {
 
   // Everything up to the process's execve; the init then waits for start. State "created".
   void create(const CreateOptions& options);
-  // Releases a created container; runs poststart hooks.
+  // Releases a created container and returns once its process executed (or failed to); runs
+  // poststart hooks. One start at a time per container.
   void start(const std::string& id);
   // create + start; without detach waits and returns the exit code (128+N for signal N),
   // forwarding signals to the container and deleting it afterwards.
   int run(const CreateOptions& options, bool detach);
-  // Sends a signal to the init, or with `all` to every process of the container.
+  // Sends a signal to the init ("container not running" once it is gone), or with `all` to
+  // every process in the container's cgroup (fine when there are none left).
   void kill(const std::string& id, int signal, bool all);
-  // Removes a stopped (or, with force, any) container and runs poststop hooks.
+  // Removes a stopped or created (or, with force, any) container and runs poststop hooks.
   void remove(const std::string& id, bool force);
   // Runs a process inside a running container; without detach returns its exit code.
   int exec(const ExecOptions& options);
@@ -79,7 +81,8 @@ class Runtime {
  private:
   struct Launched;
   Launched launch(const CreateOptions& options, bool run_mode);
-  void finish_start(const ContainerState& state, const Spec& spec);
+  // After the init reported how its start went: records "running" and runs poststart hooks.
+  void finish_start(ContainerState& state, const Spec& spec, const std::string& outcome_error);
   void destroy(const ContainerState& state, const Spec& spec);
 
   StateStore store_;

@@ -12,6 +12,7 @@
 
 #include "isolate/capabilities.hpp"
 #include "isolate/devices.hpp"
+#include "isolate/error.hpp"
 #include "isolate/ids.hpp"
 #include "isolate/mount_options.hpp"
 #include "isolate/namespaces.hpp"
@@ -22,9 +23,9 @@ namespace hanok::oci {
 
 // A config.json that does not parse or validate. The message starts with the JSON path:
 // `linux.namespaces[2].type: unknown namespace "foo"`.
-class SpecError : public std::runtime_error {
+class SpecError : public isolate::Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit SpecError(const std::string& what) : isolate::Error(isolate::ErrorKind::Invalid, what) {}
 };
 
 struct User {
@@ -46,7 +47,7 @@ struct Process {
   std::vector<std::string> args;
   std::vector<std::string> env;
   std::string cwd = "/";
-  std::optional<isolate::CapabilitySets> capabilities;
+  isolate::CapabilitySets capabilities;  // absent: every set empty (as runc)
   std::vector<isolate::Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
