@@ -31,6 +31,7 @@ if ! "$BUSYBOX" --list-full >/dev/null 2>&1; then
 fi
 
 umask 022
+here=$(cd "$(dirname "$0")" && pwd)
 
 out=${1%/}
 case $out in
@@ -82,6 +83,9 @@ nobody:x:65534:
 user:x:1000:
 extra:x:2000:user
 GROUP
+
+# A static probe for what a shell cannot do (a raw system call, for the seccomp tests).
+cc -static -O2 -o usr/bin/hanok-probe "$here/probe.c"
 
 echo fixture >etc/hostname
 echo "hello from the fixture" >etc/fixture-data/hello.txt

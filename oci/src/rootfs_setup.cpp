@@ -131,12 +131,26 @@ void create_device(int root_fd, const isolate::DeviceNode& device, bool bind_fro
     return;
   }
   mode_t kind = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
-  mode_t mode = kind | (device.file_mode.value_or(0666) & 07777);
-  if (::mknodat(
-          parent_dir.get(), name.c_str(), mode,
-          makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor))) != 0) {
-    if (errno == EEXIST && skip_existing) return;
-    isolate::throw_sys("mknod", device.path);
+  mode_t permissions = device.file_mode.value_or(0666) & 07777;
+  dev_t number = makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor));
+  if (::mknodat(parent_dir.get(), name.c_str(), kind | permissions, number) != 0) {
+    if (errno != EEXIST) isolate::throw_sys("mknod", device.path);
+    if (skip_existing) return;
+    // linux.devices naming a node that is there already (a privileged container lists the
+    // host's /dev/null...): the same node is kept, anything else replaced.
+    struct stat st {};
+    bool same = ::fstatat(parent_dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                (st.st_mode & S_IFMT) == kind && (kind == S_IFIFO || st.st_rdev == number);
+    if (!same) {
+      if (::unlinkat(parent_dir.get(), name.c_str(), 0) != 0) {
+        isolate::throw_sys("replace the existing", device.path);
+      }
+      if (::mknodat(parent_dir.get(), name.c_str(), kind | permissions, number) != 0) {
+        isolate::throw_sys("mknod", device.path);
+      }
+    } else if (::fchmodat(parent_dir.get(), name.c_str(), permissions, 0) != 0) {
+      isolate::throw_sys("chmod", device.path);
+    }
   }
   if (::fchownat(parent_dir.get(), name.c_str(), device.uid.value_or(0), device.gid.value_or(0),
                  AT_SYMLINK_NOFOLLOW) != 0) {
@@ -168,14 +182,22 @@ void create_dev_links(int root_fd, bool has_devpts) {
 
 Rootfs prepare_rootfs(const Plan& plan) {
   const Spec& spec = *plan.spec;
-  // Nothing mounted in here may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
-    isolate::throw_sys("make the mounts of the new mount namespace slaves of", "/");
+  // The mounts of the new namespace: slaves of the host's (nothing propagates back), unless
+  // linux.rootfsPropagation asks otherwise ("rshared" for bidirectional volumes), as runc does.
+  unsigned long propagation = MS_SLAVE | MS_REC;
+  if (!spec.linux.rootfs_propagation.empty()) {
+    propagation = isolate::propagation_from_name(spec.linux.rootfs_propagation);
+  }
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) {
+    isolate::throw_sys("set the propagation of the new mount namespace at", "/");
   }
   Rootfs result;
   {
     UniqueFd dir(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir) isolate::throw_sys("open the rootfs", plan.rootfs);
+    // The mount the rootfs is on goes private here, so that its bind below does not appear in
+    // the host's namespace (and pivot_root accepts it).
+    isolate::set_propagation(dir.get(), MS_PRIVATE, plan.rootfs);
     // A recursive bind of the rootfs onto itself: a mount point pivot_root can move to.
     result.root = isolate::clone_mount(dir.get(), "", true, plan.rootfs);
     isolate::attach_mount(result.root.get(), dir.get(), plan.rootfs);
