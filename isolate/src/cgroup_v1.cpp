@@ -112,10 +112,9 @@ void collect_pids(const std::string& dir, std::set<pid_t>& pids) {
   for (const std::string& child : list_dir(dir, true)) collect_pids(join(dir, child), pids);
 }
 
-// rmdir `dir`, its child cgroups first; EBUSY (tasks still exiting) is retried for about 1 s.
-void remove_cgroup_dir(const std::string& dir) {
-  for (const std::string& child : list_dir(dir, true)) remove_cgroup_dir(join(dir, child));
-  auto deadline = Clock::now() + 1s;
+// rmdir `dir`, its child cgroups first; EBUSY (tasks still exiting) is retried until `deadline`.
+void remove_cgroup_dir(const std::string& dir, Clock::time_point deadline) {
+  for (const std::string& child : list_dir(dir, true)) remove_cgroup_dir(join(dir, child), deadline);
   for (;;) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
     if (errno != EBUSY || Clock::now() >= deadline) throw_sys("rmdir", dir);
@@ -503,11 +502,10 @@ class CgroupV1 final : public Cgroup {
  public:
   CgroupV1(std::string path, const std::map<std::string, std::string>& controller_paths, Mode mode,
            Hierarchies hierarchies)
-      : path_(std::move(path)), mode_(mode), mounts_(std::move(hierarchies.mounts)) {
-    auto path_of = [&](const std::string& controller) -> const std::string& {
-      auto it = controller_paths.find(controller);
-      return it == controller_paths.end() ? path_ : it->second;
-    };
+      : path_(std::move(path)),
+        mode_(mode),
+        mounts_(std::move(hierarchies.mounts)),
+        controller_paths_(controller_paths) {
     for (const auto& [controller, mount] : mounts_) dirs_[controller] = below(mount, path_of(controller));
     if (mode_ == Mode::Hybrid && !hierarchies.unified.empty()) {
       unified_mount_ = hierarchies.unified;
@@ -679,9 +677,10 @@ class CgroupV1 final : public Cgroup {
   void destroy() override {
     if (path_ == "/") return;  // never a hierarchy's root
     std::exception_ptr first_error;
+    auto deadline = Clock::now() + 1s;  // for all hierarchies together
     for (const std::string& dir : all_dirs()) {
       try {
-        remove_cgroup_dir(dir);
+        remove_cgroup_dir(dir, deadline);
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
@@ -690,6 +689,12 @@ class CgroupV1 final : public Cgroup {
   }
 
  private:
+  // The cgroup's path below the hierarchy of `controller` ("" for the unified one).
+  const std::string& path_of(const std::string& controller) const {
+    auto it = controller_paths_.find(controller);
+    return it == controller_paths_.end() ? path_ : it->second;
+  }
+
   static std::string below(const std::string& mount, const std::string& path) {
     return path == "/" ? mount : mount + path;
   }
@@ -729,7 +734,7 @@ class CgroupV1 final : public Cgroup {
   // it: copy the parent's values down each level that is still empty.
   void fill_cpusets(const std::string& mount) const {
     std::string parent = mount;
-    for (std::string_view component : split(path_, "/")) {
+    for (std::string_view component : split(path_of("cpuset"), "/")) {
       std::string child = join(parent, component);
       for (std::string_view knob : {"cpuset.cpus", "cpuset.mems"}) {
         std::optional<std::string> mine = read_file_if_exists(join(child, knob));
@@ -767,7 +772,7 @@ class CgroupV1 final : public Cgroup {
 
   void enable_in_unified(std::string_view controller) const {
     std::string dir = unified_mount_;
-    for (std::string_view component : split(path_, "/")) {
+    for (std::string_view component : split(path_of(""), "/")) {
       std::string file = join(dir, "cgroup.subtree_control");
       std::optional<std::string> enabled = read_file_if_exists(file);
       std::vector<std::string_view> names = split(enabled.value_or(""), " \n");
@@ -839,6 +844,7 @@ class CgroupV1 final : public Cgroup {
   std::string path_;
   Mode mode_;
   std::map<std::string, std::string, std::less<>> mounts_;  // controller -> hierarchy root
+  std::map<std::string, std::string> controller_paths_;      // where not `path_`
   std::map<std::string, std::string, std::less<>> dirs_;    // controller -> this cgroup's dir
   std::string unified_mount_;                               // hybrid only
   std::string unified_dir_;                                 // hybrid only

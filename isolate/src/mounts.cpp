@@ -176,6 +176,31 @@ void bind_onto(const std::string& source, int target_fd, const MountOptions& opt
   set_propagation(tree.get(), options.propagation, shown_target);
 }
 
+UniqueFd mount_root_of(int fd) {
+  auto mount_id = [](int dir_fd) -> uint64_t {
+    struct statx st {};
+    if (::statx(dir_fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &st) != 0) {
+      throw_sys("statx", "mount id");
+    }
+    return st.stx_mnt_id;
+  };
+  UniqueFd current(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!current) throw_sys("dup", "mount root");
+  uint64_t id = mount_id(current.get());
+  for (int depth = 0; depth < 4096; ++depth) {
+    UniqueFd parent(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!parent) throw_sys("open", "..");
+    struct stat here {}, up {};
+    if (::fstat(current.get(), &here) != 0 || ::fstat(parent.get(), &up) != 0) {
+      throw_sys("stat", "mount root");
+    }
+    bool at_root = here.st_dev == up.st_dev && here.st_ino == up.st_ino;
+    if (at_root || mount_id(parent.get()) != id) return current;
+    current = std::move(parent);
+  }
+  throw_sys("find the mount root", "", ELOOP);
+}
+
 void pivot_into(int root_fd) {
   UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!old_root) throw_sys("open", "/");

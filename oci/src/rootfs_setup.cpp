@@ -197,7 +197,7 @@ Rootfs prepare_rootfs(const Plan& plan) {
     if (!dir) isolate::throw_sys("open the rootfs", plan.rootfs);
     // The mount the rootfs is on goes private here, so that its bind below does not appear in
     // the host's namespace (and pivot_root accepts it).
-    isolate::set_propagation(dir.get(), MS_PRIVATE, plan.rootfs);
+    isolate::set_propagation(isolate::mount_root_of(dir.get()).get(), MS_PRIVATE, plan.rootfs);
     // A recursive bind of the rootfs onto itself: a mount point pivot_root can move to.
     result.root = isolate::clone_mount(dir.get(), "", true, plan.rootfs);
     isolate::attach_mount(result.root.get(), dir.get(), plan.rootfs);

@@ -1,6 +1,8 @@
 // Cgroups seen from outside (the host's cgroup files) and from inside the container, on cgroup v2
 // (the test VM) and v1 (this host).
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -260,6 +262,147 @@ TEST_F(Cgroups, ExecJoinsTheContainerCgroup) {
   Result exec = hanok({"exec", "exc", "cat", "/proc/self/cgroup"});
   ASSERT_EQ(exec.exit_code, 0) << exec.err;
   EXPECT_NE(exec.out.find(cgroup_parent() + "/exc"), std::string::npos) << exec.out;
+}
+
+// Starts a process of the test's own (not the container's) in cgroup `path`; returns its pid.
+pid_t sleeper_in_cgroup(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sleep", "sleep", "100", nullptr);
+    ::_exit(127);
+  }
+  isolate::cgroup::open_cgroup(path)->add_process(pid);
+  return pid;
+}
+
+void end_sleeper(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+TEST_F(Cgroups, TheRootAndACgroupHoldingOtherProcessesAreRefused) {
+  config()["linux"]["cgroupsPath"] = "/";
+  Result root = hanok({"create", "--bundle", bundle(), "root"});
+  EXPECT_NE(root.exit_code, 0);
+  EXPECT_NE(root.err.find("linux.cgroupsPath"), std::string::npos) << root.err;
+  EXPECT_FALSE(isolate::path_exists(state_root() + "/root"));
+
+  std::string busy = cgroup_parent() + "/busy";
+  auto cgroup = isolate::cgroup::open_cgroup(busy);
+  cgroup->create();
+  remove_cgroup_after(busy);
+  pid_t other = sleeper_in_cgroup(busy);
+  config()["linux"]["cgroupsPath"] = busy;
+  Result r = hanok({"run", "--bundle", bundle(), "busy"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("is not empty: 1 process(es) found"), std::string::npos) << r.err;
+  EXPECT_TRUE(process_running(other));  // nobody else's process is touched
+  EXPECT_TRUE(cgroup->exists());
+  EXPECT_FALSE(isolate::path_exists(state_root() + "/busy"));
+  end_sleeper(other);
+}
+
+TEST_F(Cgroups, ACgroupHanokDidNotMakeStaysAfterDelete) {
+  std::string mine = cgroup_parent() + "/operator";
+  isolate::cgroup::open_cgroup(mine)->create();
+  remove_cgroup_after(mine);
+  config()["linux"]["cgroupsPath"] = mine;
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "guest"}).exit_code, 0);
+  ASSERT_EQ(hanok({"delete", "--force", "guest"}).exit_code, 0);
+  EXPECT_TRUE(isolate::cgroup::open_cgroup(mine)->exists());
+}
+
+// With a pid namespace of its own, a container's processes die with its init: delete kills that,
+// not whatever else sits in the cgroup. Only one that shares a pid namespace gets its cgroup
+// killed.
+TEST_F(Cgroups, DeleteKillsTheCgroupOnlyForASharedPidNamespace) {
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "own"}).exit_code, 0);
+  std::string path = cgroup_parent() + "/own";
+  remove_cgroup_after(path);
+  pid_t outsider = sleeper_in_cgroup(path);
+  ASSERT_EQ(hanok({"delete", "--force", "own"}).exit_code, 0);
+  EXPECT_TRUE(process_running(outsider));
+  end_sleeper(outsider);
+
+  // The host's pid namespace: a child the init leaves behind is killed with the cgroup.
+  auto& namespaces = config()["linux"]["namespaces"];
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& ns : namespaces) {
+    if (ns["type"] != "pid") kept.push_back(ns);
+  }
+  namespaces = kept;
+  set_shell("sleep 100 & echo $!; exec sleep 100");
+  int out = -1;
+  spawn_hanok({"run", "--bundle", bundle(), "shared"}, &out);
+  ASSERT_TRUE(wait_for_status("shared", "running"));
+  char buffer[64] = {};
+  ASSERT_GT(::read(out, buffer, sizeof buffer - 1), 0);
+  ::close(out);
+  pid_t orphan = std::stoi(buffer);
+  ASSERT_TRUE(process_running(orphan));
+  ASSERT_EQ(hanok({"delete", "--force", "shared"}).exit_code, 0);
+  for (int i = 0; i < 100 && process_running(orphan); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(process_running(orphan));
+}
+
+// Even a writable cgroup mount shows the container only its own cgroup: writing to the root of
+// what it sees keeps it where it is.
+TEST_F(Cgroups, TheCgroupMountLeadsNowhereButTheContainersOwnCgroup) {
+  for (auto& mount : config()["mounts"]) {
+    if (mount["type"] == "cgroup") mount["options"] = {"nosuid", "noexec", "nodev", "rw"};
+  }
+  if (v2()) config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  std::string procs = v2() ? "/sys/fs/cgroup/cgroup.procs" : "/sys/fs/cgroup/memory/cgroup.procs";
+  set_shell("echo $$ > " + procs + "; sleep 100");
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "stay"}).exit_code, 0);
+  int pid = state("stay")["pid"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string cgroups = isolate::read_file("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string expected = cgroup_parent() + "/stay";
+  std::string line = v2() ? "0::" + expected : ":memory:" + expected;
+  EXPECT_NE(cgroups.find(line + "\n"), std::string::npos) << cgroups;
+}
+
+// runc's update rewrites nothing it does not change: a container using /dev/null all along sees
+// no failure while its limits are updated (v1 used to deny every device for a moment).
+TEST_F(Cgroups, UpdatesNeverDenyADeviceInUse) {
+  config()["root"]["readonly"] = false;
+  set_shell("while :; do echo x > /dev/null || echo failed >> /failures; done");
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "busy"}).exit_code, 0);
+  for (int i = 0; i < 100; ++i) {
+    Result r = hanok({"update", "--pids-limit", std::to_string(100 + i), "busy"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  ASSERT_EQ(hanok({"kill", "busy", "KILL"}).exit_code, 0);
+  EXPECT_FALSE(isolate::path_exists(rootfs() + "/failures"))
+      << isolate::read_file(rootfs() + "/failures");
+}
+
+// A relative cgroupsPath, and none at all, live below the runtime's own cgroup (its parent on
+// v2), as runc places them: what nested and delegated setups rely on.
+TEST_F(Cgroups, RelativePathsAreBelowTheRuntimesOwnCgroup) {
+  std::string self = isolate::read_file("/proc/self/cgroup");
+  auto own = [&](const std::string& controller) {
+    std::string key = v2() ? "0::" : ":" + controller + ":";
+    size_t at = self.find(key);
+    std::string path = self.substr(at + key.size(), self.find('\n', at) - at - key.size());
+    if (v2()) path = path.substr(0, path.rfind('/'));
+    return path == "/" ? std::string() : path;
+  };
+  std::string name = "hanok-rel-" + std::to_string(::getpid());
+  config()["linux"]["cgroupsPath"] = name;
+  set_shell("cat /proc/self/cgroup");
+  Result r = hanok({"run", "--bundle", bundle(), "rel"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Inside a new cgroup namespace the container sees itself as the root; without one, the path.
+  std::string expected = v2() ? "0::" + own("") + "/" + name : ":memory:" + own("memory") + "/" + name;
+  EXPECT_NE(r.out.find(expected + "\n"), std::string::npos) << r.out << "want " << expected;
+  EXPECT_FALSE(isolate::path_exists("/sys/fs/cgroup/" + std::string(v2() ? "" : "memory") +
+                                    own(v2() ? "" : "memory") + "/" + name));
 }
 
 }  // namespace

@@ -29,7 +29,9 @@ std::string fixture_rootfs() {
   return HANOK_FIXTURE_ROOTFS;
 }
 std::string hanok_binary() {
-  return HANOK_BINARY;
+  // HANOK_TEST_BINARY runs the suite against another build (an older one, to see a test fail).
+  const char* other = ::getenv("HANOK_TEST_BINARY");
+  return other != nullptr && *other != '\0' ? other : HANOK_BINARY;
 }
 
 namespace {

@@ -92,6 +92,21 @@ TEST_F(Safety, PreservedFdsReachTheContainerAndNothingElse) {
   hanok({"delete", "--force", "pfd"});
 }
 
+// A caller with fd 3 closed asks for one preserved fd: the gap is /dev/null, never the runtime's
+// own log (which containerd parses) or anything else the runtime opened.
+TEST_F(Safety, APreservedFdGapNeverCarriesTheRuntimesLog) {
+  std::string log = bundle() + "/log.json";
+  set_shell("readlink /proc/self/fd/3");
+  config()["linux"]["cgroupsPath"] = cgroup_parent() + "/gap";
+  write_config();
+  std::string script = "exec 3>&-; exec " + hanok_binary() + " --root " + state_root() +
+                       " --log " + log + " --log-format json run --preserve-fds 1 --bundle " +
+                       bundle() + " gap";
+  Result r = run_program({"/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "/dev/null\n");
+}
+
 TEST_F(Safety, RuntimeRunsFromASealedCopyOfItsBinary) {
   set_args({"sleep", "100"});
   pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "sealed"});

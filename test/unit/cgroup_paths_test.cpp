@@ -228,5 +228,36 @@ TEST_F(OpenCgroupPath, ModeChoosesTheImplementation) {
   EXPECT_EQ(open_cgroup("/x", Mode::Legacy, root_)->clone_into_fd(), -1);
 }
 
+// runc's placement of cgroupsPath (libcontainer/cgroups/fs/paths.go, fs2/defaultpath.go).
+TEST(LocateCgroup, AbsolutePathsStayAndTheRootIsRefused) {
+  Location at = locate_cgroup("/kubepods/pod1//c1", Mode::Legacy, "4:memory:/elsewhere\n");
+  EXPECT_EQ(at.path, "/kubepods/pod1/c1");
+  EXPECT_TRUE(at.controller_paths.empty());
+  for (const char* root : {"/", "//", "/."}) {
+    EXPECT_THROW(locate_cgroup(root, Mode::Unified, "0::/\n"), std::invalid_argument) << root;
+  }
+  EXPECT_THROW(locate_cgroup("a/../..", Mode::Unified, "0::/x/y\n"), std::invalid_argument);
+}
+
+TEST(LocateCgroup, RelativeOnV2IsBelowTheParentOfTheCallersCgroup) {
+  EXPECT_EQ(locate_cgroup("c1", Mode::Unified, "0::/system.slice/shim.scope\n").path,
+            "/system.slice/c1");
+  EXPECT_EQ(locate_cgroup("a/b", Mode::Unified, "0::/\n").path, "/a/b");
+  EXPECT_EQ(locate_cgroup("c1", Mode::Unified, "0::/top\n").path, "/c1");
+}
+
+TEST(LocateCgroup, RelativeOnV1IsBelowTheCallersCgroupInEachHierarchy) {
+  std::string self =
+      "9:name=systemd:/user.slice\n5:memory:/process_api/x\n2:cpu,cpuacct:/\n1:pids:/p\n0::/u\n";
+  Location at = locate_cgroup("c1", Mode::Hybrid, self);
+  EXPECT_EQ(at.path, "/process_api/x/c1");
+  EXPECT_EQ(at.controller_paths.at("memory"), "/process_api/x/c1");
+  EXPECT_EQ(at.controller_paths.at("cpu"), "/c1");
+  EXPECT_EQ(at.controller_paths.at("cpuacct"), "/c1");
+  EXPECT_EQ(at.controller_paths.at("pids"), "/p/c1");
+  EXPECT_EQ(at.controller_paths.at(""), "/u/c1");  // the hybrid host's cgroup2
+  EXPECT_EQ(at.controller_paths.count("name=systemd"), 0u);
+}
+
 }  // namespace
 }  // namespace hanok::isolate::cgroup

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cgroup v2 leg of the tests: on a host that is not pure cgroup v2, runs the cgroup and
-# lifecycle integration tests and the live cgroup v2 unit tests in a throw-away QEMU VM with a
+# lifecycle integration tests (with the escape, runc-parity and seccomp ones, which build on
+# cgroups and mounts) and the live cgroup v2 unit tests in a throw-away QEMU VM with a
 # pure cgroup v2 hierarchy (../shared/tools/vm/run-in-vm.sh). On a cgroup v2 host the regular
 # test run already covers v2, so this skips (exit 77), as it does without the VM tool or QEMU.
 # Usage: test/vm/run-vm-suite.sh BUILD_DIR
@@ -23,5 +24,6 @@ exec "$vm" bash -c '
   set -e
   [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "VM is not cgroup v2"; exit 1; }
   timeout -k 10 600 ./test/hanok_unit_tests --gtest_filter="CgroupV2Live*:*Live*"
-  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="Cgroups.*:Lifecycle.*"
+  timeout -k 10 900 ./test/hanok_integration_tests \
+    --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*"
 '

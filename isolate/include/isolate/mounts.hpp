@@ -35,6 +35,9 @@ void set_propagation(int mount_fd, unsigned long propagation, const std::string&
 void bind_onto(const std::string& source, int target_fd, const MountOptions& options,
                bool recursive, const std::string& shown_target);
 
+// The root of the mount `fd` (a directory) is on, found by walking ".." until the mount changes.
+UniqueFd mount_root_of(int fd);
+
 // pivot_root into the directory `root_fd` and detach the old root; afterwards "/" is the rootfs.
 void pivot_into(int root_fd);
 // --no-pivot: move the rootfs mount over "/" and chroot into it.
