@@ -34,7 +34,7 @@ int print_json(const nlohmann::json& doc) {
 
 // A command whose only argument is the container id.
 CommandPtr id_command(CLI::App& app, const char* name, const char* description,
-                      std::function<int(oci::Runtime&, const std::string&)> action) {
+                      const std::function<int(oci::Runtime&, const std::string&)>& action) {
   auto command = std::make_shared<Command>();
   auto id = std::make_shared<std::string>();
   command->app = app.add_subcommand(name, description);
@@ -54,8 +54,9 @@ CommandPtr create_command(CLI::App& app, bool run) {
   auto flags = std::make_shared<CreateFlags>();
   oci::CreateOptions& o = flags->options;
   o.bundle = ".";
-  command->app = run ? app.add_subcommand("run", "create and start a container")
-                     : app.add_subcommand("create", "create a container (up to its process's exec)");
+  command->app =
+      run ? app.add_subcommand("run", "create and start a container")
+          : app.add_subcommand("create", "create a container (up to its process's exec)");
   CLI::App* sub = command->app;
   sub->add_option("id", o.id, "container id")->required();
   sub->add_option("-b,--bundle", o.bundle, "bundle directory")->capture_default_str();

@@ -27,7 +27,7 @@ struct GlobalOptions {
 // One registered subcommand.
 struct Command {
   CLI::App* app = nullptr;
-  bool enters_container = false;                  // create, run, exec: re-executed sealed
+  bool enters_container = false;  // create, run, exec: re-executed sealed
   std::function<int()> preserve_fds = [] { return 0; };
   std::function<int(oci::Runtime&)> run;
   // runc's exec reports its own failures as "exec failed: ..." with status 255.

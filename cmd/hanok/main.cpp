@@ -38,7 +38,8 @@ int open_log(const GlobalOptions& global) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int hanok_main(int argc, char** argv) {
   CLI::App app{"hanok: an OCI container runtime", "hanok"};
   app.set_version_flag("-v,--version",
                        std::string("hanok version ") + HANOK_VERSION + "\nspec: 1.2.0");
@@ -83,5 +84,15 @@ int main(int argc, char** argv) {
     if (log >= 0) hanok::isolate::log_error(message);
     std::fprintf(stderr, "hanok: %s\n", message.c_str());
     return command->error_status;
+  }
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return hanok_main(argc, argv);
+  } catch (const std::exception& e) {  // before a command ran: the flags, memory
+    std::fprintf(stderr, "hanok: %s\n", e.what());
+    return 1;
   }
 }

@@ -133,9 +133,10 @@ bool is_tls(CURLcode code) {
 Response perform(const Request& request, const Sink& sink) {
   Global& g = global();
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-  if (!easy)
+  if (!easy) {
     throw TransportError(request.method + " " + request.url + ": curl_easy_init failed", false,
                          false);
+  }
   CURL* c = easy.get();
   Transfer t;
   t.curl = c;

@@ -157,7 +157,8 @@ Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::st
     }
   }
   if (mode == Mode::Unified) {
-    return Location{below(parent_of(own.count("") ? own[""] : "/"), cgroups_path, cgroups_path), {}};
+    return Location{below(parent_of(own.count("") ? own[""] : "/"), cgroups_path, cgroups_path),
+                    {}};
   }
   Location location;
   for (const auto& [controller, path] : own) {
@@ -165,15 +166,15 @@ Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::st
   }
   // The path shown for the cgroup: the memory hierarchy's, where processes are listed.
   auto memory = location.controller_paths.find("memory");
-  location.path = memory != location.controller_paths.end() ? memory->second
-                                                             : below("/", cgroups_path, cgroups_path);
+  location.path = memory != location.controller_paths.end()
+                      ? memory->second
+                      : below("/", cgroups_path, cgroups_path);
   return location;
 }
 
 Location locate_cgroup(const std::string& cgroups_path) {
-  std::string self = cgroups_path.empty() || cgroups_path[0] != '/'
-                         ? read_file("/proc/self/cgroup")
-                         : std::string();
+  std::string self = cgroups_path.empty() || cgroups_path[0] != '/' ? read_file("/proc/self/cgroup")
+                                                                    : std::string();
   return locate_cgroup(cgroups_path, detect_mode(), self);
 }
 

@@ -50,15 +50,8 @@ bool is_controller(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // Text and files
 
-std::string join(const std::string& dir, std::string_view name) {
-  std::string path = dir;
-  path += '/';
-  path += name;
-  return path;
-}
-
 std::optional<uint64_t> read_u64(const std::string& dir, std::string_view name) {
-  std::optional<std::string> text = read_file_if_exists(join(dir, name));
+  std::optional<std::string> text = read_file_if_exists(join_path(dir, name));
   if (!text) return std::nullopt;
   return parse_u64(*text);
 }
@@ -89,7 +82,7 @@ std::vector<std::string> list_dir(const std::string& dir, bool directories) {
     bool is_dir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN || entry->d_type == DT_LNK) {
       struct stat st {};
-      is_dir = ::stat(join(dir, name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      is_dir = ::stat(join_path(dir, name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     }
     if (is_dir == directories) names.emplace_back(name);
   }
@@ -104,17 +97,18 @@ bool file_exists(const std::string& path) {
 
 // cgroup.procs of `dir` and of every cgroup below it.
 void collect_pids(const std::string& dir, std::set<pid_t>& pids) {
-  std::optional<std::string> text = read_file_if_exists(join(dir, "cgroup.procs"));
+  std::optional<std::string> text = read_file_if_exists(join_path(dir, "cgroup.procs"));
   if (!text) return;
   for (std::string_view line : split(*text, "\n")) {
     if (auto pid = parse_u64(line)) pids.insert(static_cast<pid_t>(*pid));
   }
-  for (const std::string& child : list_dir(dir, true)) collect_pids(join(dir, child), pids);
+  for (const std::string& child : list_dir(dir, true)) collect_pids(join_path(dir, child), pids);
 }
 
 // rmdir `dir`, its child cgroups first; EBUSY (tasks still exiting) is retried until `deadline`.
 void remove_cgroup_dir(const std::string& dir, Clock::time_point deadline) {
-  for (const std::string& child : list_dir(dir, true)) remove_cgroup_dir(join(dir, child), deadline);
+  for (const std::string& child : list_dir(dir, true))
+    remove_cgroup_dir(join_path(dir, child), deadline);
   for (;;) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
     if (errno != EBUSY || Clock::now() >= deadline) throw_sys("rmdir", dir);
@@ -190,12 +184,12 @@ Hierarchies hierarchies_from_tree(const std::string& root) {
   if (::stat(root.c_str(), &st) != 0) throw_sys("cgroup root", root);
   for (const std::string& name : list_dir(root, true)) {
     if (name == "unified") {
-      found.unified = join(root, name);
+      found.unified = join_path(root, name);
       continue;
     }
     for (std::string_view controller : split(name, ",")) {
       if (is_controller(controller))
-        found.mounts.emplace(std::string(controller), join(root, name));
+        found.mounts.emplace(std::string(controller), join_path(root, name));
     }
   }
   return found;
@@ -261,15 +255,15 @@ void apply_devices(const std::string& dir, const std::vector<DeviceRule>& rules)
   v1::DeviceState target = v1::device_state_of(rules);
   auto write_all = [&](const std::optional<v1::DeviceState>& current) {
     for (const auto& write : v1::device_transition(current, target)) {
-      write_knob(join(dir, write.allow ? "devices.allow" : "devices.deny"), write.rule);
+      write_knob(join_path(dir, write.allow ? "devices.allow" : "devices.deny"), write.rule);
     }
   };
-  std::optional<std::string> list = read_file_if_exists(join(dir, "devices.list"));
+  std::optional<std::string> list = read_file_if_exists(join_path(dir, "devices.list"));
   std::optional<v1::DeviceState> current;
   if (list) current = v1::parse_devices_list(*list);
   write_all(current);
   if (!list) return;  // no devices.list to check against (a fake tree)
-  std::optional<std::string> after = read_file_if_exists(join(dir, "devices.list"));
+  std::optional<std::string> after = read_file_if_exists(join_path(dir, "devices.list"));
   if (after && v1::parse_devices_list(*after) != target) {
     log_warning("cgroup v1: " + dir + "/devices.list differs from the rules; rewriting it whole");
     write_all(std::nullopt);
@@ -277,7 +271,7 @@ void apply_devices(const std::string& dir, const std::vector<DeviceRule>& rules)
 }
 
 void write_memory_limit(const std::string& dir, int64_t limit) {
-  std::string file = join(dir, "memory.limit_in_bytes");
+  std::string file = join_path(dir, "memory.limit_in_bytes");
   try {
     write_knob(file, std::to_string(limit));
   } catch (const SysError& e) {
@@ -296,7 +290,7 @@ void apply_memory_and_swap(const std::string& dir, const Resources::Memory& m) {
   // runc: 0 means "not set" for these.
   std::optional<int64_t> limit = m.limit && *m.limit != 0 ? m.limit : std::nullopt;
   std::optional<int64_t> swap = m.swap && *m.swap != 0 ? m.swap : std::nullopt;
-  std::string memsw_file = join(dir, "memory.memsw.limit_in_bytes");
+  std::string memsw_file = join_path(dir, "memory.memsw.limit_in_bytes");
   bool has_memsw = file_exists(memsw_file);
   if (limit == -1 && !swap && has_memsw) swap = -1;  // unlimited memory: unlimited swap too
   if (swap && !has_memsw) {
@@ -336,20 +330,22 @@ void apply_memory(const std::string& dir, const Resources::Memory& m) {
     log_warning("linux.resources.memory.kernel is deprecated and ignored, as runc does");
   }
   if (m.kernel_tcp && *m.kernel_tcp != 0) {
-    write_knob(join(dir, "memory.kmem.tcp.limit_in_bytes"), std::to_string(*m.kernel_tcp));
+    write_knob(join_path(dir, "memory.kmem.tcp.limit_in_bytes"), std::to_string(*m.kernel_tcp));
   }
   if (m.reservation && *m.reservation != 0) {
-    write_knob(join(dir, "memory.soft_limit_in_bytes"), std::to_string(*m.reservation));
+    write_knob(join_path(dir, "memory.soft_limit_in_bytes"), std::to_string(*m.reservation));
   }
-  if (m.swappiness) write_knob(join(dir, "memory.swappiness"), std::to_string(*m.swappiness));
+  if (m.swappiness) write_knob(join_path(dir, "memory.swappiness"), std::to_string(*m.swappiness));
   if (m.disable_oom_killer) {
-    write_knob(join(dir, "memory.oom_control"), *m.disable_oom_killer ? "1" : "0");
+    write_knob(join_path(dir, "memory.oom_control"), *m.disable_oom_killer ? "1" : "0");
   }
   if (m.use_hierarchy) {
     // Modern kernels always use the hierarchy and refuse "0": write only a change.
     std::string wanted = *m.use_hierarchy ? "1" : "0";
-    std::optional<std::string> current = read_file_if_exists(join(dir, "memory.use_hierarchy"));
-    if (!current || trim(*current) != wanted) write_knob(join(dir, "memory.use_hierarchy"), wanted);
+    std::optional<std::string> current =
+        read_file_if_exists(join_path(dir, "memory.use_hierarchy"));
+    if (!current || trim(*current) != wanted)
+      write_knob(join_path(dir, "memory.use_hierarchy"), wanted);
   }
 }
 
@@ -367,7 +363,7 @@ bool write_or_defer(const std::string& file, const std::string& value, bool comp
 
 void apply_cpu(const std::string& dir, const Resources::Cpu& c) {
   if (c.shares && *c.shares != 0) {
-    write_knob(join(dir, "cpu.shares"), std::to_string(*c.shares));
+    write_knob(join_path(dir, "cpu.shares"), std::to_string(*c.shares));
     // The kernel clamps out-of-range shares silently: read back, as runc does.
     if (auto actual = read_u64(dir, "cpu.shares"); actual && *actual != *c.shares) {
       throw std::invalid_argument("linux.resources.cpu.shares: " + std::to_string(*c.shares) +
@@ -379,32 +375,32 @@ void apply_cpu(const std::string& dir, const Resources::Cpu& c) {
   bool period_pending = false;
   if (c.period && *c.period != 0) {
     period_pending =
-        !write_or_defer(join(dir, "cpu.cfs_period_us"), std::to_string(*c.period), quota);
+        !write_or_defer(join_path(dir, "cpu.cfs_period_us"), std::to_string(*c.period), quota);
   }
   bool burst_pending = false;
   if (c.burst) {
-    std::string file = join(dir, "cpu.cfs_burst_us");
+    std::string file = join_path(dir, "cpu.cfs_burst_us");
     if (file_exists(file)) {  // older kernels have no burst: ignored, as runc does
       burst_pending = !write_or_defer(file, std::to_string(*c.burst), quota);
     }
   }
   if (quota) {
-    write_knob(join(dir, "cpu.cfs_quota_us"), std::to_string(*c.quota));
-    if (period_pending) write_knob(join(dir, "cpu.cfs_period_us"), std::to_string(*c.period));
-    if (burst_pending) write_knob(join(dir, "cpu.cfs_burst_us"), std::to_string(*c.burst));
+    write_knob(join_path(dir, "cpu.cfs_quota_us"), std::to_string(*c.quota));
+    if (period_pending) write_knob(join_path(dir, "cpu.cfs_period_us"), std::to_string(*c.period));
+    if (burst_pending) write_knob(join_path(dir, "cpu.cfs_burst_us"), std::to_string(*c.burst));
   }
-  if (c.idle) write_knob(join(dir, "cpu.idle"), std::to_string(*c.idle));
+  if (c.idle) write_knob(join_path(dir, "cpu.idle"), std::to_string(*c.idle));
 
   bool runtime = c.realtime_runtime && *c.realtime_runtime != 0;
   bool rt_period_pending = false;
   if (c.realtime_period && *c.realtime_period != 0) {
-    rt_period_pending =
-        !write_or_defer(join(dir, "cpu.rt_period_us"), std::to_string(*c.realtime_period), runtime);
+    rt_period_pending = !write_or_defer(join_path(dir, "cpu.rt_period_us"),
+                                        std::to_string(*c.realtime_period), runtime);
   }
   if (runtime) {
-    write_knob(join(dir, "cpu.rt_runtime_us"), std::to_string(*c.realtime_runtime));
+    write_knob(join_path(dir, "cpu.rt_runtime_us"), std::to_string(*c.realtime_runtime));
     if (rt_period_pending) {
-      write_knob(join(dir, "cpu.rt_period_us"), std::to_string(*c.realtime_period));
+      write_knob(join_path(dir, "cpu.rt_period_us"), std::to_string(*c.realtime_period));
     }
   }
 }
@@ -421,28 +417,29 @@ std::string device_value(int64_t major, int64_t minor, uint64_t value) {
 // blkio.weight exists with CFQ; with BFQ it is blkio.bfq.weight; with neither (mq-deadline,
 // none) a weight cannot be set.
 std::string weight_file(const std::string& dir, std::string_view knob) {
-  std::string plain = join(dir, "blkio." + std::string(knob));
+  std::string plain = join_path(dir, "blkio." + std::string(knob));
   if (file_exists(plain)) return plain;
-  std::string bfq = join(dir, "blkio.bfq." + std::string(knob));
+  std::string bfq = join_path(dir, "blkio.bfq." + std::string(knob));
   if (file_exists(bfq)) return bfq;
   return plain;  // the write fails and names it
 }
 
 void apply_blkio(const std::string& dir, const Resources::BlockIo& b) {
   if (b.weight) write_knob(weight_file(dir, "weight"), std::to_string(*b.weight));
-  if (b.leaf_weight) write_knob(join(dir, "blkio.leaf_weight"), std::to_string(*b.leaf_weight));
+  if (b.leaf_weight)
+    write_knob(join_path(dir, "blkio.leaf_weight"), std::to_string(*b.leaf_weight));
   for (const WeightDevice& wd : b.weight_devices) {
     if (wd.weight) {
       write_knob(weight_file(dir, "weight_device"), device_value(wd.major, wd.minor, *wd.weight));
     }
     if (wd.leaf_weight) {
-      write_knob(join(dir, "blkio.leaf_weight_device"),
+      write_knob(join_path(dir, "blkio.leaf_weight_device"),
                  device_value(wd.major, wd.minor, *wd.leaf_weight));
     }
   }
   auto throttle = [&](const std::vector<ThrottleDevice>& devices, std::string_view knob) {
     for (const ThrottleDevice& td : devices) {
-      write_knob(join(dir, "blkio.throttle." + std::string(knob)),
+      write_knob(join_path(dir, "blkio.throttle." + std::string(knob)),
                  device_value(td.major, td.minor, td.rate));
     }
   };
@@ -465,9 +462,9 @@ void apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& lim
   for (const HugepageLimit& h : limits) {
     std::string prefix = "hugetlb." + h.page_size;
     std::string value = std::to_string(h.limit);
-    write_knob(join(dir, prefix + "." + std::string(limit_file)), value);
+    write_knob(join_path(dir, prefix + "." + std::string(limit_file)), value);
     if (!rsvd) continue;
-    std::string rsvd_file = join(dir, prefix + ".rsvd." + std::string(limit_file));
+    std::string rsvd_file = join_path(dir, prefix + ".rsvd." + std::string(limit_file));
     if (file_exists(rsvd_file)) {
       write_knob(rsvd_file, value);
     } else {
@@ -479,8 +476,9 @@ void apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& lim
 // "8:0 Read 4096" lines; the "Total N" summary line is skipped.
 std::vector<Stats::IoEntry> read_io_entries(const std::string& dir, std::string_view name) {
   std::vector<Stats::IoEntry> entries;
-  std::optional<std::string> text = read_file_if_exists(join(dir, std::string(name) + "_recursive"));
-  if (!text) text = read_file_if_exists(join(dir, name));
+  std::optional<std::string> text =
+      read_file_if_exists(join_path(dir, std::string(name) + "_recursive"));
+  if (!text) text = read_file_if_exists(join_path(dir, name));
   if (!text) return entries;
   for (std::string_view line : split(*text, "\n")) {
     std::vector<std::string_view> fields = split(line, " \t");
@@ -498,6 +496,10 @@ std::vector<Stats::IoEntry> read_io_entries(const std::string& dir, std::string_
 
 // ---------------------------------------------------------------------------------------------
 
+[[noreturn]] void freezer_failed(const std::string& file, const std::string& what) {
+  throw std::runtime_error(file + ": " + what);
+}
+
 class CgroupV1 final : public Cgroup {
  public:
   CgroupV1(std::string path, const std::map<std::string, std::string>& controller_paths, Mode mode,
@@ -506,7 +508,8 @@ class CgroupV1 final : public Cgroup {
         mode_(mode),
         mounts_(std::move(hierarchies.mounts)),
         controller_paths_(controller_paths) {
-    for (const auto& [controller, mount] : mounts_) dirs_[controller] = below(mount, path_of(controller));
+    for (const auto& [controller, mount] : mounts_)
+      dirs_[controller] = below(mount, path_of(controller));
     if (mode_ == Mode::Hybrid && !hierarchies.unified.empty()) {
       unified_mount_ = hierarchies.unified;
       unified_dir_ = below(unified_mount_, path_of(""));
@@ -525,8 +528,8 @@ class CgroupV1 final : public Cgroup {
     validate(r, mode_);
     if (r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty())) {
       const std::string& dir = need("cpuset", "linux.resources.cpu.cpus/mems");
-      if (!r.cpu->cpus.empty()) write_knob(join(dir, "cpuset.cpus"), r.cpu->cpus);
-      if (!r.cpu->mems.empty()) write_knob(join(dir, "cpuset.mems"), r.cpu->mems);
+      if (!r.cpu->cpus.empty()) write_knob(join_path(dir, "cpuset.cpus"), r.cpu->cpus);
+      if (!r.cpu->mems.empty()) write_knob(join_path(dir, "cpuset.mems"), r.cpu->mems);
     }
     if (!r.devices.empty()) apply_devices(need("devices", "linux.resources.devices"), r.devices);
     if (r.memory) apply_memory(need("memory", "linux.resources.memory"), *r.memory);
@@ -534,7 +537,7 @@ class CgroupV1 final : public Cgroup {
       apply_cpu(need("cpu", "linux.resources.cpu"), *r.cpu);
     }
     if (r.pids_limit) {
-      write_knob(join(need("pids", "linux.resources.pids"), "pids.max"),
+      write_knob(join_path(need("pids", "linux.resources.pids"), "pids.max"),
                  *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit));
     }
     if (r.block_io && blkio_has_values(*r.block_io)) {
@@ -548,7 +551,7 @@ class CgroupV1 final : public Cgroup {
 
   void add_process(pid_t pid) override {
     std::string text = std::to_string(pid);
-    for (const std::string& dir : all_dirs()) write_knob(join(dir, "cgroup.procs"), text);
+    for (const std::string& dir : all_dirs()) write_knob(join_path(dir, "cgroup.procs"), text);
   }
 
   std::vector<pid_t> processes() const override {
@@ -571,7 +574,7 @@ class CgroupV1 final : public Cgroup {
   // As runc: write FROZEN until the kernel reports FROZEN (v1 may linger in FREEZING while
   // tasks fork), thawing briefly now and then; give up (thawed) after about 5 s.
   void freeze() override {
-    std::string file = join(need("freezer", "freezing"), "freezer.state");
+    std::string file = join_path(need("freezer", "freezing"), "freezer.state");
     auto deadline = Clock::now() + 5s;
     for (int attempt = 0;; ++attempt) {
       if (attempt % 50 == 49) {
@@ -582,24 +585,24 @@ class CgroupV1 final : public Cgroup {
       std::string state(trim(read_file(file)));
       if (state == "FROZEN") return;
       if (state != "FREEZING") {
-        throw std::runtime_error(file + ": unexpected state \"" + state + "\" while freezing");
+        freezer_failed(file, "unexpected state \"" + state + "\" while freezing");
       }
       if (Clock::now() >= deadline) break;
       if (attempt >= 10) std::this_thread::sleep_for(1ms);
     }
     write_knob(file, "THAWED");
-    throw std::runtime_error(file + ": still FREEZING after 5 s; thawed again");
+    freezer_failed(file, "still FREEZING after 5 s; thawed again");
   }
 
   void thaw() override {
-    std::string file = join(need("freezer", "thawing"), "freezer.state");
+    std::string file = join_path(need("freezer", "thawing"), "freezer.state");
     auto deadline = Clock::now() + 5s;
     for (;;) {
       write_knob(file, "THAWED");
       std::string state(trim(read_file(file)));
       if (state == "THAWED") return;
       if (Clock::now() >= deadline) {
-        throw std::runtime_error(file + ": still " + state + " after 5 s");
+        freezer_failed(file, "still " + state + " after 5 s");
       }
       std::this_thread::sleep_for(1ms);
     }
@@ -609,7 +612,7 @@ class CgroupV1 final : public Cgroup {
   bool frozen() const override {
     const std::string* dir = dir_of("freezer");
     if (dir == nullptr) return false;
-    std::optional<std::string> state = read_file_if_exists(join(*dir, "freezer.state"));
+    std::optional<std::string> state = read_file_if_exists(join_path(*dir, "freezer.state"));
     if (!state || trim(*state) != "FROZEN") return false;
     std::optional<uint64_t> self = read_u64(*dir, "freezer.self_freezing");
     return !self || *self == 1;
@@ -641,14 +644,14 @@ class CgroupV1 final : public Cgroup {
     Stats s;
     if (const std::string* dir = dir_of("cpuacct")) read_cpuacct(*dir, s.cpu);
     if (const std::string* dir = dir_of("cpu")) {
-      auto values = read_key_values(join(*dir, "cpu.stat"));
+      auto values = read_key_values(join_path(*dir, "cpu.stat"));
       s.cpu.throttling_periods = values["nr_periods"];
       s.cpu.throttled_periods = values["nr_throttled"];
       s.cpu.throttled_time_ns = values["throttled_time"];
     }
     if (const std::string* dir = dir_of("memory")) {
       read_memory(*dir, s.memory);
-      s.oom_kills = read_key_values(join(*dir, "memory.oom_control"))["oom_kill"];
+      s.oom_kills = read_key_values(join_path(*dir, "memory.oom_control"))["oom_kill"];
     }
     if (const std::string* dir = dir_of("pids")) {
       s.pids.current = read_u64(*dir, "pids.current").value_or(0);
@@ -665,7 +668,7 @@ class CgroupV1 final : public Cgroup {
   uint64_t oom_kill_count() const override {
     const std::string* dir = dir_of("memory");
     if (dir == nullptr) return 0;
-    return read_key_values(join(*dir, "memory.oom_control"))["oom_kill"];
+    return read_key_values(join_path(*dir, "memory.oom_control"))["oom_kill"];
   }
 
   bool exists() const override {
@@ -735,12 +738,12 @@ class CgroupV1 final : public Cgroup {
   void fill_cpusets(const std::string& mount) const {
     std::string parent = mount;
     for (std::string_view component : split(path_of("cpuset"), "/")) {
-      std::string child = join(parent, component);
+      std::string child = join_path(parent, component);
       for (std::string_view knob : {"cpuset.cpus", "cpuset.mems"}) {
-        std::optional<std::string> mine = read_file_if_exists(join(child, knob));
+        std::optional<std::string> mine = read_file_if_exists(join_path(child, knob));
         if (!mine || !trim(*mine).empty()) continue;
-        std::optional<std::string> theirs = read_file_if_exists(join(parent, knob));
-        if (theirs && !trim(*theirs).empty()) write_knob(join(child, knob), trim(*theirs));
+        std::optional<std::string> theirs = read_file_if_exists(join_path(parent, knob));
+        if (theirs && !trim(*theirs).empty()) write_knob(join_path(child, knob), trim(*theirs));
       }
       parent = child;
     }
@@ -764,7 +767,8 @@ class CgroupV1 final : public Cgroup {
   }
 
   bool unified_has(std::string_view controller) const {
-    std::optional<std::string> text = read_file_if_exists(join(unified_mount_, "cgroup.controllers"));
+    std::optional<std::string> text =
+        read_file_if_exists(join_path(unified_mount_, "cgroup.controllers"));
     if (!text) return false;
     std::vector<std::string_view> names = split(*text, " \n");
     return std::find(names.begin(), names.end(), controller) != names.end();
@@ -773,20 +777,20 @@ class CgroupV1 final : public Cgroup {
   void enable_in_unified(std::string_view controller) const {
     std::string dir = unified_mount_;
     for (std::string_view component : split(path_of(""), "/")) {
-      std::string file = join(dir, "cgroup.subtree_control");
+      std::string file = join_path(dir, "cgroup.subtree_control");
       std::optional<std::string> enabled = read_file_if_exists(file);
       std::vector<std::string_view> names = split(enabled.value_or(""), " \n");
       if (std::find(names.begin(), names.end(), controller) == names.end()) {
         write_knob(file, "+" + std::string(controller));
       }
-      dir = join(dir, component);
+      dir = join_path(dir, component);
     }
   }
 
   void apply_unified(const std::map<std::string, std::string>& values) {
     if (unified_dir_.empty()) invalid("linux.resources.unified", "no cgroup2 hierarchy is mounted");
     for (const auto& [key, value] : values) {
-      std::string file = join(unified_dir_, key);
+      std::string file = join_path(unified_dir_, key);
       if (!file_exists(file)) {
         invalid("linux.resources.unified", "\"" + key + "\" does not exist in " + unified_dir_);
       }
@@ -796,13 +800,14 @@ class CgroupV1 final : public Cgroup {
 
   static void read_cpuacct(const std::string& dir, Stats::Cpu& cpu) {
     cpu.usage_total_ns = read_u64(dir, "cpuacct.usage").value_or(0);
-    if (std::optional<std::string> text = read_file_if_exists(join(dir, "cpuacct.usage_percpu"))) {
+    if (std::optional<std::string> text =
+            read_file_if_exists(join_path(dir, "cpuacct.usage_percpu"))) {
       for (std::string_view field : split(*text, " \n")) {
         if (auto value = parse_u64(field)) cpu.usage_per_cpu_ns.push_back(*value);
       }
     }
     // cpuacct.stat counts USER_HZ ticks.
-    auto ticks = read_key_values(join(dir, "cpuacct.stat"));
+    auto ticks = read_key_values(join_path(dir, "cpuacct.stat"));
     long hz = ::sysconf(_SC_CLK_TCK);
     uint64_t ns_per_tick = hz > 0 ? 1000000000ull / static_cast<uint64_t>(hz) : 10000000ull;
     cpu.usage_user_ns = ticks["user"] * ns_per_tick;
@@ -816,7 +821,7 @@ class CgroupV1 final : public Cgroup {
     memory.failcnt = read_u64(dir, "memory.failcnt").value_or(0);
     memory.swap_usage = read_u64(dir, "memory.memsw.usage_in_bytes").value_or(0);
     memory.swap_limit = read_u64(dir, "memory.memsw.limit_in_bytes").value_or(0);
-    memory.raw = read_key_values(join(dir, "memory.stat"));
+    memory.raw = read_key_values(join_path(dir, "memory.stat"));
     if (auto it = memory.raw.find("cache"); it != memory.raw.end()) memory.cache = it->second;
   }
 
@@ -836,7 +841,7 @@ class CgroupV1 final : public Cgroup {
         h.max_usage = read_u64(dir, prefix + ".max_usage_in_bytes").value_or(0);
         h.failcnt = read_u64(dir, prefix + ".failcnt").value_or(0);
       } else {
-        h.failcnt = read_key_values(join(dir, prefix + ".events"))["max"];
+        h.failcnt = read_key_values(join_path(dir, prefix + ".events"))["max"];
       }
     }
   }
@@ -844,7 +849,7 @@ class CgroupV1 final : public Cgroup {
   std::string path_;
   Mode mode_;
   std::map<std::string, std::string, std::less<>> mounts_;  // controller -> hierarchy root
-  std::map<std::string, std::string> controller_paths_;      // where not `path_`
+  std::map<std::string, std::string> controller_paths_;     // where not `path_`
   std::map<std::string, std::string, std::less<>> dirs_;    // controller -> this cgroup's dir
   std::string unified_mount_;                               // hybrid only
   std::string unified_dir_;                                 // hybrid only

@@ -149,7 +149,7 @@ void collect_processes(const std::string& dir, std::vector<pid_t>& pids) {
     if (entry->d_type == DT_DIR && name != "." && name != "..") children.emplace_back(name);
   }
   ::closedir(stream);
-  for (const std::string& child : children) collect_processes(dir + "/" + child, pids);
+  for (const std::string& child : children) collect_processes(join_path(dir, child), pids);
 }
 }  // namespace
 
@@ -265,7 +265,7 @@ int remove_cgroup_dirs(const std::string& dir) {
     }
     ::closedir(stream);
     for (const std::string& child : children) {
-      int err = remove_cgroup_dirs(dir + "/" + child);
+      int err = remove_cgroup_dirs(join_path(dir, child));
       if (err != 0) return err;
     }
   }
@@ -300,9 +300,10 @@ std::unique_ptr<Cgroup> make_cgroup_v2(const std::string& path, const std::strin
     std::string_view name = rest.substr(0, slash);
     rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash + 1);
     if (name.empty()) continue;
-    if (name == "." || name == "..")
+    if (name == "." || name == "..") {
       throw std::invalid_argument("cgroup path \"" + path + "\": \"" + std::string(name) +
                                   "\" is not allowed");
+    }
     normalized += '/';
     normalized += name;
   }

@@ -9,10 +9,10 @@
 #include <stdexcept>
 
 #include "cgroup_v2.hpp"
-#include "isolate/text.hpp"
 #include "cgroup_v2_devices.hpp"
 #include "isolate/error.hpp"
 #include "isolate/log.hpp"
+#include "isolate/text.hpp"
 
 namespace hanok::isolate::cgroup::v2 {
 
@@ -48,10 +48,13 @@ void check_unified(const std::string& dir, const std::map<std::string, std::stri
     if (kRefused.count(name) != 0)
       throw std::invalid_argument(where + ": may not be set through unified");
     struct stat st {};
-    std::string file = dir + "/" + name;
-    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      throw std::invalid_argument(where + ": no such cgroup file in " + dir +
-                                  " (unknown, or its controller is not enabled)");
+    std::string file = join_path(dir, name);
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      where += ": no such cgroup file in ";
+      where += dir;
+      where += " (unknown, or its controller is not enabled)";
+      throw std::invalid_argument(where);
+    }
   }
 }
 
@@ -60,9 +63,10 @@ void check_hugepages(const std::vector<HugepageLimit>& limits) {
     const std::string& size = limits[i].page_size;
     bool ok = !size.empty();
     for (char c : size) ok = ok && std::isalnum(static_cast<unsigned char>(c));
-    if (!ok)
+    if (!ok) {
       throw std::invalid_argument("linux.resources.hugepageLimits[" + std::to_string(i) +
                                   "].pageSize: invalid \"" + size + "\"");
+    }
   }
 }
 
@@ -122,9 +126,10 @@ void apply_memory(const std::string& dir, const Resources::Memory& memory,
   int64_t limit = memory.limit.value_or(0);
   if (limit > 0 && memory.check_before_update.value_or(false)) {
     auto usage = parse_single(read_optional(dir, "memory.current").value_or(""));
-    if (usage && *usage >= static_cast<uint64_t>(limit))
+    if (usage && *usage >= static_cast<uint64_t>(limit)) {
       throw std::runtime_error("linux.resources.memory.limit: " + std::to_string(limit) +
                                " is not above the current usage " + std::to_string(*usage));
+    }
   }
   if (swap) {
     try {
@@ -142,9 +147,10 @@ void apply_memory(const std::string& dir, const Resources::Memory& memory,
 
 void apply_io(const std::string& dir, const Resources::BlockIo& io) {
   // leaf_weight: v1 only, ignored.
-  if (io.weight.value_or(0) != 0)
+  if (io.weight.value_or(0) != 0) {
     write_file(dir, "io.weight",
                "default " + std::to_string(blkio_weight_to_io_weight(*io.weight)));
+  }
   for (const WeightDevice& device : io.weight_devices) {
     if (device.weight.value_or(0) == 0) continue;
     write_file(dir, "io.weight",
@@ -179,9 +185,10 @@ void CgroupV2::apply(const Resources& resources) {
 
   if (resources.cpu) apply_cpu(dir_, *resources.cpu);
   if (resources.memory) apply_memory(dir_, *resources.memory, swap);
-  if (resources.pids_limit)
+  if (resources.pids_limit) {
     write_file(dir_, "pids.max",
                *resources.pids_limit <= 0 ? "max" : std::to_string(*resources.pids_limit));
+  }
   if (resources.block_io) apply_io(dir_, *resources.block_io);
   for (const HugepageLimit& limit : resources.hugepage_limits)
     write_file(dir_, "hugetlb." + limit.page_size + ".max", std::to_string(limit.limit));

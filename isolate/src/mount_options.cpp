@@ -5,13 +5,6 @@
 
 #include <string_view>
 
-#ifndef MS_LAZYTIME
-#define MS_LAZYTIME (1 << 25)
-#endif
-#ifndef MS_NOSYMFOLLOW
-#define MS_NOSYMFOLLOW 256
-#endif
-
 namespace hanok::isolate {
 
 namespace {

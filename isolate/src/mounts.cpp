@@ -3,20 +3,13 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "isolate/error.hpp"
 #include "isolate/in_root.hpp"
 #include "isolate/text.hpp"
-
-#ifndef MS_LAZYTIME
-#define MS_LAZYTIME (1 << 25)
-#endif
-#ifndef MS_NOSYMFOLLOW
-#define MS_NOSYMFOLLOW 256
-#endif
 
 namespace hanok::isolate {
 
@@ -31,12 +24,10 @@ AttrChange attributes_of(unsigned long flags, unsigned long clear_flags) {
     unsigned long flag;
     uint64_t attr;
   };
-  static constexpr FlagAttr kPlain[] = {{MS_RDONLY, MOUNT_ATTR_RDONLY},
-                                        {MS_NOSUID, MOUNT_ATTR_NOSUID},
-                                        {MS_NODEV, MOUNT_ATTR_NODEV},
-                                        {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
-                                        {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
-                                        {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
+  static constexpr FlagAttr kPlain[] = {
+      {MS_RDONLY, MOUNT_ATTR_RDONLY},         {MS_NOSUID, MOUNT_ATTR_NOSUID},
+      {MS_NODEV, MOUNT_ATTR_NODEV},           {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+      {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
   AttrChange change;
   for (const auto& entry : kPlain) {
     if (flags & entry.flag) change.set |= entry.attr;
@@ -120,12 +111,9 @@ UniqueFd new_filesystem(const std::string& type, const std::string& source, unsi
     unsigned long flag;
     const char* name;
   };
-  static constexpr SuperblockFlag kSuperblockFlags[] = {{MS_SYNCHRONOUS, "sync"},
-                                                        {MS_DIRSYNC, "dirsync"},
-                                                        {MS_LAZYTIME, "lazytime"},
-                                                        {MS_MANDLOCK, "mand"},
-                                                        {MS_SILENT, "silent"},
-                                                        {MS_I_VERSION, "iversion"}};
+  static constexpr SuperblockFlag kSuperblockFlags[] = {
+      {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_LAZYTIME, "lazytime"},
+      {MS_MANDLOCK, "mand"},    {MS_SILENT, "silent"},   {MS_I_VERSION, "iversion"}};
   for (const auto& entry : kSuperblockFlags) {
     if (flags & entry.flag) set_flag(fs.get(), entry.name, type, shown_target);
   }
@@ -139,8 +127,8 @@ UniqueFd new_filesystem(const std::string& type, const std::string& source, unsi
 }
 
 void attach_mount(int mount_fd, int target_fd, const std::string& shown_target) {
-  if (::move_mount(mount_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) !=
-      0) {
+  if (::move_mount(mount_fd, "", target_fd, "",
+                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     throw_sys("attach the mount on", shown_target);
   }
 }
@@ -190,7 +178,8 @@ UniqueFd mount_root_of(int fd) {
   for (int depth = 0; depth < 4096; ++depth) {
     UniqueFd parent(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!parent) throw_sys("open", "..");
-    struct stat here {}, up {};
+    struct stat here {
+    }, up{};
     if (::fstat(current.get(), &here) != 0 || ::fstat(parent.get(), &up) != 0) {
       throw_sys("stat", "mount root");
     }
@@ -271,8 +260,8 @@ void mask_path(const std::string& path, NullDevice& null_device) {
   struct stat st {};
   if (::fstat(target.get(), &st) != 0) throw_sys("stat", path);
   if (S_ISDIR(st.st_mode)) {
-    UniqueFd empty =
-        new_filesystem("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", path);
+    UniqueFd empty = new_filesystem("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                    "size=0", path);
     attach_mount(empty.get(), target.get(), path);
   } else {
     null_device.bind_over(target.get(), path);

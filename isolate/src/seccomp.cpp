@@ -3,8 +3,8 @@
 
 #include <linux/audit.h>
 #include <linux/seccomp.h>
-#include <stddef.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

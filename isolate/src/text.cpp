@@ -29,11 +29,20 @@ std::vector<std::string> split_exact(std::string_view text, char separator) {
   size_t pos = 0;
   for (;;) {
     size_t end = text.find(separator, pos);
-    parts.emplace_back(text.substr(pos, end == std::string_view::npos ? std::string_view::npos
-                                                                       : end - pos));
+    parts.emplace_back(
+        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     if (end == std::string_view::npos) return parts;
     pos = end + 1;
   }
+}
+
+std::string join_path(std::string_view dir, std::string_view name) {
+  std::string path;
+  path.reserve(dir.size() + 1 + name.size());
+  path += dir;
+  if (path.empty() || path.back() != '/') path += '/';
+  path += name;
+  return path;
 }
 
 namespace {

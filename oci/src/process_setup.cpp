@@ -210,7 +210,8 @@ void execute(const Plan& plan, const std::string& path, const isolate::SyncChann
     }
     if (plan.seccomp) {
       int rc = isolate::load_seccomp(*plan.seccomp);
-      if (rc != 0) report_and_exit(report, "load the seccomp filter: " + isolate::errno_text(-rc), 1);
+      if (rc != 0)
+        report_and_exit(report, "load the seccomp filter: " + isolate::errno_text(-rc), 1);
     }
   }
   ::execve(path.c_str(), argv.data(), envp.data());

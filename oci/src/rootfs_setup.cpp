@@ -43,8 +43,8 @@ void bind_mount(int root_fd, const std::string& source, const std::string& desti
 void filesystem_mount(int root_fd, const Mount& mount, const std::string& type) {
   UniqueFd target = isolate::ensure_in_root(root_fd, mount.destination, NodeKind::Directory);
   std::string source = mount.source.empty() ? type : mount.source;
-  UniqueFd filesystem = isolate::new_filesystem(type, source, mount.parsed.flags & ~(MS_BIND | MS_REC),
-                                                mount.parsed.data, mount.destination);
+  UniqueFd filesystem = isolate::new_filesystem(
+      type, source, mount.parsed.flags & ~(MS_BIND | MS_REC), mount.parsed.data, mount.destination);
   isolate::attach_mount(filesystem.get(), target.get(), mount.destination);
   isolate::set_propagation(filesystem.get(), mount.parsed.propagation, mount.destination);
 }
@@ -76,16 +76,17 @@ void cgroup_mount(const Plan& plan, int root_fd, const Mount& mount) {
   bind_options.propagation = 0;
   for (const auto& hierarchy : plan.cgroup_hierarchies) {
     const std::string& name = hierarchy.name;
-    std::string shown = destination + "/" + name;
+    std::string shown = isolate::join_path(destination, name);
     if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0) isolate::throw_sys("mkdir", shown);
-    UniqueFd dir(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd dir(
+        ::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) isolate::throw_sys("open", shown);
     isolate::bind_onto(hierarchy.dir, dir.get(), bind_options, false, shown);
     if (name.find(',') == std::string::npos) continue;
     for (std::string_view controller : isolate::split(name, ",")) {
       std::string link(controller);
       if (::symlinkat(name.c_str(), tmpfs.get(), link.c_str()) != 0 && errno != EEXIST) {
-        isolate::throw_sys("symlink", destination + "/" + link);
+        isolate::throw_sys("symlink", isolate::join_path(destination, link));
       }
     }
   }

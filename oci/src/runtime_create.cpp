@@ -42,7 +42,7 @@ Runtime::Runtime(std::string state_root, bool systemd_cgroup)
 namespace {
 
 // Everything `create` decides from the bundle and its flags before it changes anything.
-struct CreatePlan {
+struct CreatePlan {  // NOLINT(bugprone-exception-escape): holds a Spec, see Linux
   std::string id;
   std::string bundle;
   std::string config_text;
@@ -317,9 +317,8 @@ void Runtime::start(const std::string& id) {
     case Status::Running:
       throw Error(ErrorKind::WrongState, "cannot start an already running container");
     default:
-      throw Error(ErrorKind::WrongState,
-                  std::string("cannot start a container in the ") + status_name(status(state)) +
-                      " state");
+      throw Error(ErrorKind::WrongState, std::string("cannot start a container in the ") +
+                                             status_name(status(state)) + " state");
   }
   isolate::SyncChannel channel(connect_to_start(lock.path_of(StateStore::kStartSocket)));
   ::unlinkat(lock.fd(), StateStore::kStartSocket, 0);

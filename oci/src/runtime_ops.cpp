@@ -157,8 +157,8 @@ void Runtime::remove(const std::string& id, bool force) {
   }
   Status current = status(state);
   if ((current == Status::Running || current == Status::Paused) && !force) {
-    throw Error(ErrorKind::WrongState, "cannot delete container " + id +
-                                           " that is not stopped: " + status_name(current));
+    throw Error(ErrorKind::WrongState,
+                "cannot delete container " + id + " that is not stopped: " + status_name(current));
   }
   Spec spec = parse_spec(state.config_json);
   if (current != Status::Stopped) {
@@ -187,7 +187,8 @@ namespace {
 std::unique_ptr<isolate::cgroup::Cgroup> require_cgroup(const ContainerState& state) {
   auto cgroup = open_container_cgroup(state);
   if (!cgroup || !cgroup->exists()) {
-    throw isolate::Error(isolate::ErrorKind::WrongState, "container " + state.id + " has no cgroup");
+    throw isolate::Error(isolate::ErrorKind::WrongState,
+                         "container " + state.id + " has no cgroup");
   }
   return cgroup;
 }

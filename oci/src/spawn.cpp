@@ -105,8 +105,8 @@ ExecOutcome await_exec(const isolate::SyncChannel& channel, pid_t pid) {
       // The channel closes on execve (close-on-exec) or when the process dies: only after
       // kExecuting can it be the former.
       if (executing) return {true, {}};
-      return {false, "the container process exited before executing its program" +
-                         how_it_ended(pid)};
+      return {false,
+              "the container process exited before executing its program" + how_it_ended(pid)};
     }
   }
 }

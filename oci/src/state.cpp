@@ -123,7 +123,8 @@ ContainerState StateStore::load(const std::string& id) const {
     auto doc = nlohmann::json::parse(text);
     ContainerState state;
     state.id = doc.at("id").get<std::string>();
-    state.recorded = doc.value("status", "created") == "running" ? Status::Running : Status::Created;
+    state.recorded =
+        doc.value("status", "created") == "running" ? Status::Running : Status::Created;
     state.pid = doc.at("pid").get<pid_t>();
     state.pid_start_time = doc.at("pidStartTime").get<uint64_t>();
     state.bundle = doc.at("bundle").get<std::string>();

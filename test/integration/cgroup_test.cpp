@@ -1,9 +1,9 @@
 // Cgroups seen from outside (the host's cgroup files) and from inside the container, on cgroup v2
 // (the test VM) and v1 (this host).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -399,7 +399,8 @@ TEST_F(Cgroups, RelativePathsAreBelowTheRuntimesOwnCgroup) {
   Result r = hanok({"run", "--bundle", bundle(), "rel"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Inside a new cgroup namespace the container sees itself as the root; without one, the path.
-  std::string expected = v2() ? "0::" + own("") + "/" + name : ":memory:" + own("memory") + "/" + name;
+  std::string expected =
+      v2() ? "0::" + own("") + "/" + name : ":memory:" + own("memory") + "/" + name;
   EXPECT_NE(r.out.find(expected + "\n"), std::string::npos) << r.out << "want " << expected;
   EXPECT_FALSE(isolate::path_exists("/sys/fs/cgroup/" + std::string(v2() ? "" : "memory") +
                                     own(v2() ? "" : "memory") + "/" + name));

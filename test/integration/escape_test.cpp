@@ -87,7 +87,8 @@ TEST_F(Escape, ReadOnlyBindStaysReadOnlyWhileAVolumeSymlinkIsSwapped) {
   ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((volume + "/real").c_str(), 0755), 0);
-  ASSERT_EQ(::symlink("/mnt", (volume + "/link").c_str()), 0);
+  // The symlink leads to another mount's root (the container's /dev/shm tmpfs).
+  ASSERT_EQ(::symlink("/dev/shm", (volume + "/link").c_str()), 0);
   config()["root"]["readonly"] = false;
   config()["mounts"].push_back({{"destination", "/vol"},
                                 {"type", "bind"},
@@ -97,12 +98,13 @@ TEST_F(Escape, ReadOnlyBindStaysReadOnlyWhileAVolumeSymlinkIsSwapped) {
                                 {"type", "bind"},
                                 {"source", source},
                                 {"options", {"bind", "ro"}}});
-  // Wherever the bind landed (the volume's directory, under either name, or /mnt through the
-  // symlink), the source's marker is there and nothing can be written next to it.
+  // Wherever the bind landed (the volume's directory, under either name, or /dev/shm through
+  // the symlink), the source's marker is there and nothing can be written next to it.
   isolate::write_file_atomic(source + "/marker", "ro\n", 0644);
+  // (cd first: the names keep changing while the shell looks, the directory it is in does not.)
   set_shell(
-      "for d in /vol/target /vol/real /mnt; do [ -e $d/marker ] || continue; "
-      "touch $d/probe 2>/dev/null && echo rw $d || echo ro $d; done");
+      "for d in /vol/target /vol/real /dev/shm; do (cd $d 2>/dev/null && [ -e marker ] && "
+      "{ touch probe 2>/dev/null && echo rw $d || echo ro $d; }); done; true");
   std::atomic<bool> stop{false};
   std::thread attacker([&] {
     std::string target = volume + "/target";

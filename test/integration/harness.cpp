@@ -153,8 +153,8 @@ void ContainerTest::make_private_rootfs() {
   test_mounts_.push_back(layer);
   ASSERT_EQ(::mkdir((layer + "/upper").c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((layer + "/work").c_str(), 0755), 0);
-  std::string options = "lowerdir=" + fixture_rootfs() + ",upperdir=" + layer +
-                        "/upper,workdir=" + layer + "/work";
+  std::string options =
+      "lowerdir=" + fixture_rootfs() + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work";
   if (::mount("overlay", rootfs_.c_str(), "overlay", 0, options.c_str()) == 0) {
     test_mounts_.push_back(rootfs_);
     return;

@@ -67,8 +67,7 @@ TEST_F(Parity, ErrorTextsAndExitCodesAreRuncs) {
   expect_error(hanok({"resume", "c"}), "container not paused");
   ASSERT_EQ(hanok({"pause", "c"}).exit_code, 0);
   expect_error(hanok({"start", "c"}), "cannot start a container in the paused state");
-  expect_error(hanok({"exec", "c", "true"}), "exec failed: cannot exec in a paused container",
-               255);
+  expect_error(hanok({"exec", "c", "true"}), "exec failed: cannot exec in a paused container", 255);
   ASSERT_EQ(hanok({"resume", "c"}).exit_code, 0);
 
   // Stopped: what containerd's shim does after its init exits.
@@ -78,7 +77,8 @@ TEST_F(Parity, ErrorTextsAndExitCodesAreRuncs) {
   EXPECT_EQ(hanok({"kill", "--all", "c", "9"}).exit_code, 0);
   expect_error(hanok({"start", "c"}), "cannot start a container that has stopped");
   expect_error(hanok({"pause", "c"}), "container not running");
-  expect_error(hanok({"exec", "c", "true"}), "exec failed: cannot exec in a stopped container", 255);
+  expect_error(hanok({"exec", "c", "true"}), "exec failed: cannot exec in a stopped container",
+               255);
   EXPECT_EQ(hanok({"delete", "c"}).exit_code, 0);
 
   // The same texts as the last "error" line of a JSON log (what the shim reads).

@@ -99,9 +99,9 @@ TEST_F(Safety, APreservedFdGapNeverCarriesTheRuntimesLog) {
   set_shell("readlink /proc/self/fd/3");
   config()["linux"]["cgroupsPath"] = cgroup_parent() + "/gap";
   write_config();
-  std::string script = "exec 3>&-; exec " + hanok_binary() + " --root " + state_root() +
-                       " --log " + log + " --log-format json run --preserve-fds 1 --bundle " +
-                       bundle() + " gap";
+  std::string script = "exec 3>&-; exec " + hanok_binary() + " --root " + state_root() + " --log " +
+                       log + " --log-format json run --preserve-fds 1 --bundle " + bundle() +
+                       " gap";
   Result r = run_program({"/bin/sh", "-c", script});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "/dev/null\n");

@@ -1,8 +1,18 @@
 // mount(8)-style option strings turned into mount(2) flags and data.
 #pragma once
 
+#include <sys/mount.h>
+
 #include <string>
 #include <vector>
+
+// Flags older C library headers may lack.
+#ifndef MS_LAZYTIME
+#define MS_LAZYTIME (1 << 25)
+#endif
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
 
 namespace hanok::isolate {
 

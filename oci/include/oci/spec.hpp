@@ -96,7 +96,9 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
-struct Linux {
+// (NOLINT: clang-tidy 14 cannot see that the implicit moves of nlohmann::json members do not
+// throw.)
+struct Linux {  // NOLINT(bugprone-exception-escape)
   std::vector<Namespace> namespaces;
   std::vector<isolate::IdMapping> uid_mappings;
   std::vector<isolate::IdMapping> gid_mappings;
@@ -116,7 +118,7 @@ struct Linux {
   bool has_namespace(isolate::NamespaceType type) const { return find_namespace(type) != nullptr; }
 };
 
-struct Spec {
+struct Spec {  // NOLINT(bugprone-exception-escape): see Linux
   std::string oci_version;
   Root root;
   std::optional<Process> process;

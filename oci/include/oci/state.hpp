@@ -21,7 +21,9 @@ namespace hanok::oci {
 enum class Status { Creating, Created, Running, Paused, Stopped };
 const char* status_name(Status status);
 
-struct ContainerState {
+// (NOLINT: clang-tidy 14 cannot see that the implicit moves of nlohmann::json members do not
+// throw.)
+struct ContainerState {  // NOLINT(bugprone-exception-escape)
   std::string id;
   Status recorded = Status::Created;  // Created or Running; the process decides the rest
   pid_t pid = 0;
@@ -31,7 +33,7 @@ struct ContainerState {
   std::string created;  // RFC 3339 with nanoseconds, UTC
   std::string owner;
   std::map<std::string, std::string> annotations;
-  std::string config_json;          // the config.json the container was created from
+  std::string config_json;           // the config.json the container was created from
   isolate::cgroup::Location cgroup;  // empty path: no cgroup
   bool cgroup_created = false;       // hanok made the cgroup (and removes it with the container)
   nlohmann::json resources;          // linux.resources as applied now (config + updates)
