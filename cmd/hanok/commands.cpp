@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 
+#include "isolate/capabilities.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
@@ -47,6 +48,8 @@ CommandPtr id_command(CLI::App& app, const char* name, const char* description,
 struct CreateFlags {
   oci::CreateOptions options;
   bool detach = false;
+  bool keep = false;
+  bool no_subreaper = false;  // accepted for runc compatibility: hanok never becomes a subreaper
 };
 
 CommandPtr create_command(CLI::App& app, bool run) {
@@ -66,11 +69,15 @@ CommandPtr create_command(CLI::App& app, bool run) {
   sub->add_flag("--no-new-keyring", o.no_new_keyring, "keep the caller's session keyring");
   sub->add_option("--preserve-fds", o.preserve_fds, "pass fds 3..3+N-1 to the container")
       ->check(CLI::NonNegativeNumber);
-  if (run) sub->add_flag("-d,--detach", flags->detach, "do not wait for the container");
+  if (run) {
+    sub->add_flag("-d,--detach", flags->detach, "do not wait for the container");
+    sub->add_flag("--keep", flags->keep, "do not delete the container after it exits");
+    sub->add_flag("--no-subreaper", flags->no_subreaper, "accepted for runc compatibility");
+  }
   command->enters_container = true;
   command->preserve_fds = [flags] { return flags->options.preserve_fds; };
   command->run = [flags, run](oci::Runtime& runtime) {
-    if (run) return runtime.run(flags->options, flags->detach);
+    if (run) return runtime.run(flags->options, flags->detach, flags->keep);
     runtime.create(flags->options);
     return 0;
   };
@@ -126,6 +133,12 @@ struct ExecFlags {
   std::string user;
   std::string console_socket;
   int preserve_fds = 0;
+  std::vector<std::string> caps;
+  std::vector<std::string> additional_gids;
+  bool no_new_privs = false;
+  bool ignore_paused = false;
+  std::string apparmor;       // accepted: AppArmor profiles are not applied (see README)
+  std::string process_label;  // accepted: SELinux labels are not applied
 };
 
 oci::Process exec_process(const oci::Runtime& runtime, const ExecFlags& o,
@@ -148,6 +161,20 @@ oci::Process exec_process(const oci::Runtime& runtime, const ExecFlags& o,
     process.env.push_back(entry);
   }
   if (!o.cwd.empty()) process.cwd = o.cwd;
+  if (o.no_new_privs) process.no_new_privileges = true;
+  for (const auto& name : o.caps) {
+    auto cap = isolate::capability_from_name(name);
+    if (!cap) invalid("--cap " + name + ": unknown capability");
+    for (auto* set : {&process.capabilities.bounding, &process.capabilities.effective,
+                      &process.capabilities.permitted}) {
+      set->push_back(*cap);
+    }
+  }
+  for (const auto& text : o.additional_gids) {
+    auto gid = isolate::parse_u64(text);
+    if (!gid || *gid > UINT32_MAX) invalid("--additional-gids " + text + ": not a gid");
+    process.user.additional_gids.push_back(static_cast<uint32_t>(*gid));
+  }
   if (!o.user.empty()) {
     size_t colon = o.user.find(':');
     auto uid = isolate::parse_u64(o.user.substr(0, colon));
@@ -178,6 +205,13 @@ CommandPtr exec_command(CLI::App& app) {
   sub->add_option("--console-socket", o.console_socket, "unix socket for the pty master");
   sub->add_option("--preserve-fds", o.preserve_fds, "pass fds 3..3+N-1")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("-c,--cap", o.caps, "add a capability (CAP_...)")->allow_extra_args(false);
+  sub->add_option("-g,--additional-gids", o.additional_gids, "an additional group")
+      ->allow_extra_args(false);
+  sub->add_flag("--no-new-privs", o.no_new_privs, "set no_new_privs");
+  sub->add_flag("--ignore-paused", o.ignore_paused, "exec into a paused container");
+  sub->add_option("--apparmor", o.apparmor, "accepted; AppArmor is not applied");
+  sub->add_option("--process-label", o.process_label, "accepted; SELinux is not applied");
   sub->add_option("id", o.id, "container id")->required();
   // Everything after the id is the command, flags included (`exec ID sh -c ...`).
   sub->prefix_command();
@@ -194,6 +228,7 @@ CommandPtr exec_command(CLI::App& app) {
     exec.console_socket = o.console_socket;
     exec.detach = o.detach;
     exec.preserve_fds = o.preserve_fds;
+    exec.ignore_paused = o.ignore_paused;
     return runtime.exec(exec);
   };
   return command;

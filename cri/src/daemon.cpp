@@ -10,10 +10,10 @@
 
 #include "cri/image_service.hpp"
 #include "cri/runtime_service.hpp"
-#include "isolate/console.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/unix_socket.hpp"
 
 namespace hanok::cri {
 

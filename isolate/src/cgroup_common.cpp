@@ -130,10 +130,8 @@ std::string parent_of(const std::string& path) {
 }  // namespace
 
 Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::string& self_cgroup) {
-  if (cgroups_path.find("..") != std::string::npos) {
-    for (std::string_view part : split(cgroups_path, "/")) {
-      if (part == "..") invalid_path(cgroups_path, "must not contain \"..\"");
-    }
+  for (std::string_view part : split(cgroups_path, "/")) {
+    if (part == "..") invalid_path(cgroups_path, "must not contain \"..\"");
   }
   if (!cgroups_path.empty() && cgroups_path[0] == '/') {
     std::string clean = clean_cgroup_path(cgroups_path);
@@ -152,9 +150,7 @@ Location locate_cgroup(const std::string& cgroups_path, Mode mode, const std::st
       own[""] = path;
       continue;
     }
-    for (std::string_view controller : split(controllers, ",")) {
-      if (controller.rfind("name=", 0) != 0) own[std::string(controller)] = path;
-    }
+    for (std::string_view controller : split(controllers, ",")) own[std::string(controller)] = path;
   }
   if (mode == Mode::Unified) {
     return Location{below(parent_of(own.count("") ? own[""] : "/"), cgroups_path, cgroups_path),

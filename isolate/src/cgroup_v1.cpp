@@ -37,10 +37,11 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kDefaultRoot = "/sys/fs/cgroup";
 constexpr std::string_view kPreferredUnified = "/sys/fs/cgroup/unified";
 
-// The v1 controllers a cgroup is created in and joined; name=systemd is left to systemd.
+// The v1 hierarchies a cgroup is created in and joined: the controllers, and systemd's named
+// hierarchy (as runc does; systemd inside a container needs its own cgroup there).
 constexpr std::string_view kControllers[] = {
     "cpu",  "cpuacct", "cpuset",  "memory",   "devices",    "freezer", "blkio",
-    "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma"};
+    "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma",    "name=systemd"};
 
 bool is_controller(std::string_view name) {
   return std::find(std::begin(kControllers), std::end(kControllers), name) !=
@@ -260,9 +261,12 @@ void apply_devices(const std::string& dir, const std::vector<DeviceRule>& rules)
   };
   std::optional<std::string> list = read_file_if_exists(join_path(dir, "devices.list"));
   std::optional<v1::DeviceState> current;
+  // An allow-all cgroup lists "a *:* rwm" and not its denied exceptions: then it is unknown.
   if (list) current = v1::parse_devices_list(*list);
+  if (current && current->default_allow) current.reset();
   write_all(current);
-  if (!list) return;  // no devices.list to check against (a fake tree)
+  // No devices.list to check against (a fake tree), or one that cannot show the target.
+  if (!list || target.default_allow) return;
   std::optional<std::string> after = read_file_if_exists(join_path(dir, "devices.list"));
   if (after && v1::parse_devices_list(*after) != target) {
     log_warning("cgroup v1: " + dir + "/devices.list differs from the rules; rewriting it whole");
@@ -519,9 +523,21 @@ class CgroupV1 final : public Cgroup {
   const std::string& path() const override { return path_; }
   Mode mode() const override { return mode_; }
 
-  void create() override {
-    for (const std::string& dir : all_dirs()) make_dirs(dir);
+  bool create() override {
+    bool made = false;
+    const std::string* leaf = process_dir();
+    for (const std::string& dir : all_dirs()) {
+      if (leaf == nullptr || dir != *leaf) {
+        make_dirs(dir);
+        continue;
+      }
+      // The hierarchy that lists the processes says whether this call made the cgroup.
+      make_dirs(dir.substr(0, dir.rfind('/')));
+      made = ::mkdir(dir.c_str(), 0755) == 0;
+      if (!made && errno != EEXIST) throw_sys("mkdir", dir);
+    }
     if (auto it = mounts_.find("cpuset"); it != mounts_.end()) fill_cpusets(it->second);
+    return made;
   }
 
   void apply(const Resources& r) override {
@@ -568,6 +584,7 @@ class CgroupV1 final : public Cgroup {
                               [&](const HierarchyDir& d) { return d.name == name; });
       if (!seen) result.push_back({name, dirs_.at(controller)});
     }
+    if (!unified_dir_.empty()) result.push_back({"unified", unified_dir_});
     return result;
   }
 

@@ -95,10 +95,11 @@ void enable_controllers(const std::string& dir, bool is_root) {
 
 }  // namespace
 
-void CgroupV2::create() {
+bool CgroupV2::create() {
   std::string current = root_;
   std::string_view rest = path_;
   bool is_root = true;
+  bool made = false;
   while (!rest.empty()) {
     rest.remove_prefix(1);  // the '/'
     size_t slash = rest.find('/');
@@ -109,8 +110,10 @@ void CgroupV2::create() {
     is_root = false;
     current += '/';
     current += name;
-    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir", current);
+    made = ::mkdir(current.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) throw_sys("mkdir", current);
   }
+  return made;
 }
 
 int CgroupV2::clone_into_fd() {

@@ -30,7 +30,7 @@ class CgroupV2 final : public Cgroup {
 
   const std::string& path() const override { return path_; }
   Mode mode() const override { return Mode::Unified; }
-  void create() override;
+  bool create() override;
   void apply(const Resources& resources) override;  // cgroup_v2_apply.cpp
   int clone_into_fd() override;
   void add_process(pid_t pid) override;

@@ -125,17 +125,4 @@ UniqueFd receive_fd(int socket_fd) {
   throw_sys("receive an fd: no SCM_RIGHTS in the message", "", EBADMSG);
 }
 
-UniqueFd connect_unix(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) throw_sys("connect to", path, ENAMETOOLONG);
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) throw_sys("socket for", path);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw_sys("connect to", path);
-  }
-  return fd;
-}
-
 }  // namespace hanok::isolate

@@ -11,6 +11,8 @@
 #include "isolate/in_root.hpp"
 #include "isolate/text.hpp"
 
+#include <vector>
+
 namespace hanok::isolate {
 
 namespace {
@@ -62,6 +64,25 @@ std::string kernel_messages(int fs_fd) {
   return messages;
 }
 
+// "a=1,context=\"x:y:c1,c2\",b" -> a=1, context="x:y:c1,c2", b: commas inside double quotes
+// (SELinux contexts) do not split.
+std::vector<std::string> split_options(const std::string& data) {
+  std::vector<std::string> options;
+  std::string current;
+  bool quoted = false;
+  for (char c : data) {
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) {
+      if (!current.empty()) options.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  if (!current.empty()) options.push_back(std::move(current));
+  return options;
+}
+
 [[noreturn]] void fail_fs(int fs_fd, const std::string& what, const std::string& shown_target) {
   int err = errno;
   std::string detail = kernel_messages(fs_fd);
@@ -97,23 +118,25 @@ UniqueFd new_filesystem(const std::string& type, const std::string& source, unsi
   UniqueFd fs(::fsopen(type.c_str(), FSOPEN_CLOEXEC));
   if (!fs) throw_sys("open a " + type + " filesystem for", shown_target);
   if (!source.empty()) set_string(fs.get(), "source", source, type, shown_target);
-  for (std::string_view option : split(data, ",")) {
+  for (const std::string& option : split_options(data)) {
     size_t equals = option.find('=');
-    if (equals == std::string_view::npos) {
-      set_flag(fs.get(), std::string(option), type, shown_target);
+    if (equals == std::string::npos) {
+      set_flag(fs.get(), option, type, shown_target);
     } else {
-      set_string(fs.get(), std::string(option.substr(0, equals)),
-                 std::string(option.substr(equals + 1)), type, shown_target);
+      set_string(fs.get(), option.substr(0, equals), option.substr(equals + 1), type, shown_target);
     }
   }
-  // Superblock flags that mount(2) takes as MS_* flags are fsconfig flags here.
+  // Superblock flags that mount(2) takes as MS_* flags are fsconfig flags here; "ro" as mount(2)
+  // makes it: the file system read-only, not only this mount of it.
   struct SuperblockFlag {
     unsigned long flag;
     const char* name;
   };
-  static constexpr SuperblockFlag kSuperblockFlags[] = {
-      {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_LAZYTIME, "lazytime"},
-      {MS_MANDLOCK, "mand"},    {MS_SILENT, "silent"},   {MS_I_VERSION, "iversion"}};
+  static constexpr SuperblockFlag kSuperblockFlags[] = {{MS_RDONLY, "ro"},
+                                                        {MS_SYNCHRONOUS, "sync"},
+                                                        {MS_DIRSYNC, "dirsync"},
+                                                        {MS_LAZYTIME, "lazytime"},
+                                                        {MS_MANDLOCK, "mand"}};
   for (const auto& entry : kSuperblockFlags) {
     if (flags & entry.flag) set_flag(fs.get(), entry.name, type, shown_target);
   }
@@ -156,12 +179,17 @@ void set_propagation(int mount_fd, unsigned long propagation, const std::string&
   }
 }
 
+void attach_bind(int tree_fd, int target_fd, const MountOptions& options, bool recursive,
+                 const std::string& shown_target) {
+  set_mount_attributes(tree_fd, options, recursive, shown_target);
+  attach_mount(tree_fd, target_fd, shown_target);
+  set_propagation(tree_fd, options.propagation, shown_target);
+}
+
 void bind_onto(const std::string& source, int target_fd, const MountOptions& options,
                bool recursive, const std::string& shown_target) {
   UniqueFd tree = clone_mount(AT_FDCWD, source, recursive, source);
-  set_mount_attributes(tree.get(), options, recursive, shown_target);
-  attach_mount(tree.get(), target_fd, shown_target);
-  set_propagation(tree.get(), options.propagation, shown_target);
+  attach_bind(tree.get(), target_fd, options, recursive, shown_target);
 }
 
 UniqueFd mount_root_of(int fd) {

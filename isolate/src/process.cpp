@@ -1,6 +1,5 @@
 #include "isolate/process.hpp"
 
-#include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -103,12 +102,8 @@ int wait_child(pid_t pid) {
 }
 
 void cloexec_from(int first) {
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-  // Kernels before 5.11: one fcntl per possible fd.
-  long limit = ::sysconf(_SC_OPEN_MAX);
-  for (int fd = first; fd < (limit > 0 ? limit : 1024); ++fd) {
-    int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    throw_sys("close_range", "");
   }
 }
 

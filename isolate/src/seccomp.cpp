@@ -267,14 +267,14 @@ std::vector<sock_filter> enosys_stub(const std::vector<std::pair<uint32_t, int>>
   return stub;
 }
 
+// runc's rule: no stub when the default allows, or names ENOSYS itself.
 bool needs_enosys_stub(const SeccompProfile& profile) {
+  if (profile.default_errno_ret == static_cast<uint32_t>(ENOSYS)) return false;
   switch (profile.default_action) {
     case SeccompAction::Allow:
     case SeccompAction::Log:
     case SeccompAction::Trace:
       return false;
-    case SeccompAction::Errno:
-      return profile.default_errno_ret.value_or(EPERM) != ENOSYS;
     default:
       return true;
   }

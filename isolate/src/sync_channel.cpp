@@ -1,6 +1,7 @@
 #include "isolate/sync_channel.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "isolate/error.hpp"
 
@@ -19,6 +20,14 @@ void SyncChannel::send(char tag, std::string_view payload) const {
   message.append(payload);
   while (::send(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) throw_sys("send on the sync channel", "");
+  }
+}
+
+void SyncChannel::write(char tag, std::string_view payload) const {
+  std::string message(1, tag);
+  message.append(payload);
+  while (::write(fd_.get(), message.data(), message.size()) < 0) {
+    if (errno != EINTR) throw_sys("write on the sync channel", "");
   }
 }
 

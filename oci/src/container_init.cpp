@@ -93,13 +93,6 @@ void close_runtime_fds(const Plan& plan) {
   for (int fd : plan.runtime_fds) ::close(fd);
 }
 
-[[noreturn]] void report_and_exit(const isolate::SyncChannel& channel, const std::exception& e) {
-  try {
-    channel.send(kError, e.what());
-  } catch (...) {
-  }
-  ::_exit(1);
-}
 }  // namespace
 
 void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
@@ -139,7 +132,7 @@ void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
     channel.close();
     execute(plan, executable, report, start_hooks);
   } catch (const std::exception& e) {
-    report_and_exit(channel, e);
+    report_and_exit(channel, e.what(), 1);
   }
 }
 
@@ -153,7 +146,7 @@ void exec_main(const Plan& plan, isolate::SyncChannel& channel) {
     prepare_process(plan);
     execute(plan, executable, channel, StartHooks{});
   } catch (const std::exception& e) {
-    report_and_exit(channel, e);
+    report_and_exit(channel, e.what(), 1);
   }
 }
 

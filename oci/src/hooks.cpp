@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,10 +27,15 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 void run_one(const Hook& hook, const char* kind, const std::string& state_json) {
   std::string what = std::string(kind) + " hook " + hook.path;
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", what);
-  isolate::UniqueFd read_end(pipe_fds[0]);
-  isolate::UniqueFd write_end(pipe_fds[1]);
+  // The state goes to the hook's stdin over a socket pair: sent with MSG_NOSIGNAL, a hook that
+  // does not read it cannot kill the runtime with SIGPIPE, and no signal disposition changes (the
+  // container's init runs startContainer hooks just before it executes the process).
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    isolate::throw_sys("socketpair for", what);
+  }
+  isolate::UniqueFd read_end(pair[0]);
+  isolate::UniqueFd write_end(pair[1]);
   std::vector<std::string> args =
       hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto argv = c_strings(args);
@@ -46,12 +52,11 @@ void run_one(const Hook& hook, const char* kind, const std::string& state_json) 
     ::_exit(127);
   }
   read_end.reset();
-  // The hook may not read its stdin at all: a closed pipe must not kill the runtime.
-  ::signal(SIGPIPE, SIG_IGN);
   const char* data = state_json.data();
   size_t left = state_json.size();
   while (left > 0) {
-    ssize_t n = ::write(write_end.get(), data, left);
+    ssize_t n = ::send(write_end.get(), data, left, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     data += n;
     left -= static_cast<size_t>(n);

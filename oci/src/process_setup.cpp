@@ -170,15 +170,15 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void report_and_exit(const isolate::SyncChannel& report, const std::string& error,
-                                  int code) {
+}  // namespace
+
+void report_and_exit(const isolate::SyncChannel& report, const std::string& error, int code) {
   try {
-    report.send(kError, error);
+    report.write(kError, error);
   } catch (...) {
   }
   ::_exit(code);
 }
-}  // namespace
 
 void execute(const Plan& plan, const std::string& path, const isolate::SyncChannel& report,
              const StartHooks& start_hooks) {
@@ -191,14 +191,15 @@ void execute(const Plan& plan, const std::string& path, const isolate::SyncChann
   envp.push_back(nullptr);
   try {
     keep_only_process_fds(plan, report);
+    reset_signals();
     // Without noNewPrivileges loading seccomp takes CAP_SYS_ADMIN: before the capabilities go.
+    // After it come only what runc does after it too (the identity, the hooks, a write).
     if (!process.no_new_privileges) load_seccomp(plan);
     apply_identity(process);
     if (start_hooks.hooks != nullptr) {
       run_hooks(*start_hooks.hooks, "startContainer", start_hooks.state_json);
     }
-    reset_signals();
-    report.send(kExecuting);
+    report.write(kExecuting);
   } catch (const std::exception& e) {
     report_and_exit(report, e.what(), 1);
   }
@@ -210,8 +211,9 @@ void execute(const Plan& plan, const std::string& path, const isolate::SyncChann
     }
     if (plan.seccomp) {
       int rc = isolate::load_seccomp(*plan.seccomp);
-      if (rc != 0)
+      if (rc != 0) {
         report_and_exit(report, "load the seccomp filter: " + isolate::errno_text(-rc), 1);
+      }
     }
   }
   ::execve(path.c_str(), argv.data(), envp.data());

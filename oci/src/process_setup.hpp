@@ -26,10 +26,14 @@ struct StartHooks {
   std::string state_json;
 };
 
-// After start, up to execve: only stdio and the preserved fds stay; seccomp (before the
-// capabilities go when noNewPrivileges is off); groups, uid/gid, capabilities, umask; the
-// startContainer hooks; default signals; kExecuting on `report`; noNewPrivileges and seccomp
-// (when it is on); execve. Any failure is reported on `report` as kError before exiting.
+// Reports `error` on `report` (kError), if it can, and exits with `code`.
+[[noreturn]] void report_and_exit(const isolate::SyncChannel& report, const std::string& error,
+                                  int code);
+
+// After start, up to execve: only stdio and the preserved fds stay; default signals; seccomp
+// (before the capabilities go when noNewPrivileges is off); groups, uid/gid, capabilities,
+// umask; the startContainer hooks; kExecuting on `report`; noNewPrivileges and seccomp (when it
+// is on); execve. Any failure is reported on `report` as kError before exiting.
 [[noreturn]] void execute(const Plan& plan, const std::string& path,
                           const isolate::SyncChannel& report, const StartHooks& start_hooks);
 

@@ -33,11 +33,13 @@ std::string basename_of(const std::string& path) {
 // A bind mount of `source` (a host path) onto `destination` inside the root.
 void bind_mount(int root_fd, const std::string& source, const std::string& destination,
                 const isolate::MountOptions& options, bool recursive) {
+  // The copy first: whether the target is a directory or a file is what was copied.
+  UniqueFd tree = isolate::clone_mount(AT_FDCWD, source, recursive, source);
   struct stat st {};
-  if (::stat(source.c_str(), &st) != 0) isolate::throw_sys("bind mount source", source);
+  if (::fstat(tree.get(), &st) != 0) isolate::throw_sys("bind mount source", source);
   UniqueFd target = isolate::ensure_in_root(
       root_fd, destination, S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
-  isolate::bind_onto(source, target.get(), options, recursive, destination);
+  isolate::attach_bind(tree.get(), target.get(), options, recursive, destination);
 }
 
 void filesystem_mount(int root_fd, const Mount& mount, const std::string& type) {

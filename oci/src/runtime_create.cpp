@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,6 +17,7 @@
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
 #include "isolate/process.hpp"
+#include "isolate/unix_socket.hpp"
 #include "launch.hpp"
 #include "oci/hooks.hpp"
 #include "oci/resources.hpp"
@@ -100,32 +100,6 @@ CreatePlan plan_create(const CreateOptions& options, bool systemd_cgroup) {
   return plan;
 }
 
-UniqueFd listen_for_start(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd) isolate::throw_sys("socket for", path);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) isolate::throw_sys("bind", path, ENAMETOOLONG);
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    isolate::throw_sys("bind", path);
-  }
-  if (::listen(fd.get(), 4) != 0) isolate::throw_sys("listen", path);
-  return fd;
-}
-
-UniqueFd connect_to_start(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd) isolate::throw_sys("socket for", path);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    isolate::throw_sys("the container's init is not waiting for start: connect", path);
-  }
-  return fd;
-}
-
 // A new time namespace with offsets is made in the runtime and entered by its children: the
 // offsets can only be written before any process lives in it.
 void prepare_time_namespace(const Spec& spec) {
@@ -200,13 +174,13 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   auto cgroup = isolate::cgroup::open_cgroup(made.cgroup);  // outlives the guard
   ContainerLock lock = store_.create_locked(options.id);
   CreationGuard guard(store_, options.id);
-  bool cgroup_existed = cgroup->exists();
-  if (cgroup_existed) {
+  if (!cgroup->exists()) guard.set_created_cgroup(cgroup.get());  // for a failing create()
+  bool cgroup_made = cgroup->create();
+  if (!cgroup_made) {
+    // There already (or made meanwhile by a concurrent create): not ours to remove.
+    guard.set_created_cgroup(nullptr);
     refuse_busy_cgroup(*cgroup);
-  } else {
-    guard.set_created_cgroup(cgroup.get());
   }
-  cgroup->create();
   cgroup->apply(made.resources);
 
   launch::Plan plan;
@@ -231,7 +205,8 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
 
   UniqueFd start_listener;
   if (!run_mode) {
-    start_listener = listen_for_start(lock.path_of(StateStore::kStartSocket));
+    start_listener =
+        isolate::listen_unix(lock.path_of(StateStore::kStartSocket), SOCK_SEQPACKET, 4);
     plan.start_listener = start_listener.get();
   }
   UniqueFd console;
@@ -255,6 +230,9 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
 
   auto [runtime_end, child_end] = isolate::SyncChannel::create_pair();
   int cgroup_fd = cgroup->clone_into_fd();
+  // Fds of the host the init needs no more once it is born.
+  if (cgroup_fd >= 0) plan.runtime_fds.push_back(cgroup_fd);
+  for (const auto& fd : join_fds) plan.runtime_fds.push_back(fd.get());
   pid_t pid = launch::spawn(joins, made.new_namespace_flags, cgroup_fd, runtime_end, child_end,
                             [&] { launch::container_init_main(plan, child_end); });
   guard.set_pid(pid);
@@ -285,7 +263,7 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   state.annotations = spec.annotations;
   state.config_json = made.config_text;
   state.cgroup = made.cgroup;
-  state.cgroup_created = !cgroup_existed;
+  state.cgroup_created = cgroup_made;
   state.resources = resources_to_json(made.resources);
 
   if (plan.pause_for_hooks) {
@@ -320,7 +298,9 @@ void Runtime::start(const std::string& id) {
       throw Error(ErrorKind::WrongState, std::string("cannot start a container in the ") +
                                              status_name(status(state)) + " state");
   }
-  isolate::SyncChannel channel(connect_to_start(lock.path_of(StateStore::kStartSocket)));
+  isolate::SyncChannel channel(
+      isolate::connect_unix(lock.path_of(StateStore::kStartSocket), SOCK_SEQPACKET,
+                            "the container's init is not waiting for start: connect"));
   ::unlinkat(lock.fd(), StateStore::kStartSocket, 0);
   channel.send(launch::kStart, state_json(state, Status::Created).dump());
   launch::ExecOutcome outcome = launch::await_exec(channel);
@@ -335,7 +315,7 @@ void Runtime::finish_start(ContainerState& state, const Spec& spec,
   run_hooks_warn_only(spec.hooks.poststart, "poststart", state_json(state, Status::Running).dump());
 }
 
-int Runtime::run(const CreateOptions& options, bool detach) {
+int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
   std::optional<SignalBlock> blocked;
   if (!detach) blocked.emplace();
   Launched launched = launch(options, true);
@@ -351,6 +331,7 @@ int Runtime::run(const CreateOptions& options, bool detach) {
   launched.lock = ContainerLock();
   if (detach) return 0;
   int status = forward_signals_until_exit(state.pid);
+  if (keep) return isolate::exit_code_of(status);
   try {
     ContainerLock lock = store_.lock(state.id);
     destroy(state, launched.spec);

@@ -11,7 +11,9 @@
 #include "isolate/console.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/log.hpp"
 #include "isolate/process.hpp"
+#include "isolate/unix_socket.hpp"
 #include "launch.hpp"
 #include "oci/runtime.hpp"
 
@@ -19,13 +21,33 @@ namespace hanok::oci {
 
 using isolate::UniqueFd;
 
+namespace {
+// Thaws a frozen cgroup for as long as it lives.
+class Refreeze {
+ public:
+  explicit Refreeze(isolate::cgroup::Cgroup& cgroup) : cgroup_(cgroup) { cgroup_.thaw(); }
+  ~Refreeze() {
+    try {
+      cgroup_.freeze();
+    } catch (const std::exception& e) {
+      isolate::log_warning(std::string("exec --ignore-paused: freezing again: ") + e.what());
+    }
+  }
+  Refreeze(const Refreeze&) = delete;
+  Refreeze& operator=(const Refreeze&) = delete;
+
+ private:
+  isolate::cgroup::Cgroup& cgroup_;
+};
+}  // namespace
+
 int Runtime::exec(const ExecOptions& options) {
   ContainerState state = store_.load(options.id);
   Status status = this->status(state);
   if (status == Status::Stopped) {
     throw isolate::Error(isolate::ErrorKind::NotRunning, "cannot exec in a stopped container");
   }
-  if (status == Status::Paused) {
+  if (status == Status::Paused && !options.ignore_paused) {
     throw isolate::Error(isolate::ErrorKind::WrongState, "cannot exec in a paused container");
   }
   Spec spec = parse_spec(state.config_json);
@@ -66,12 +88,22 @@ int Runtime::exec(const ExecOptions& options) {
   // The process joins the container's cgroup: born there on v2, moved before it runs on v1.
   auto cgroup = open_container_cgroup(state);
   if (cgroup && !cgroup->exists()) cgroup.reset();
+  // --ignore-paused: the container thaws while the process joins it (it could not report back
+  // from a frozen cgroup), and freezes again with the new process in it.
+  ContainerLock lock;
+  std::optional<Refreeze> refreeze;
+  if (status == Status::Paused && cgroup) {
+    lock = store_.lock(options.id);
+    refreeze.emplace(*cgroup);
+  }
   int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
   pid_t pid = launch::spawn(joins, 0, cgroup_fd, runtime_end, child_end,
                             [&] { launch::exec_main(plan, child_end); });
   if (cgroup && cgroup_fd < 0) cgroup->add_process(pid);
   runtime_end.send(launch::kGo);
   launch::ExecOutcome outcome = launch::await_exec(runtime_end, pid);
+  refreeze.reset();
+  lock = ContainerLock();
   if (!outcome.executed) {
     isolate::wait_child(pid);
     throw isolate::Error(isolate::ErrorKind::Internal, outcome.error);

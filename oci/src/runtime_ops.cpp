@@ -24,7 +24,7 @@ Spec Runtime::spec_of(const std::string& id) const {
 
 Status Runtime::status(const ContainerState& state) const {
   Status status = store_.status_of(state);
-  if (status == Status::Running) {
+  if (status == Status::Running || status == Status::Created) {
     auto cgroup = open_container_cgroup(state);
     if (cgroup && cgroup->exists() && cgroup->frozen()) return Status::Paused;
   }
@@ -67,21 +67,35 @@ bool owns_pid_namespace(const Spec& spec) {
   return pid != nullptr && pid->path.empty();
 }
 
-// SIGKILL to the init through a pidfd (never a reused pid), thawing a paused container so that
-// it can die, and waiting until it is gone.
-void kill_init(const ContainerState& state, isolate::cgroup::Cgroup* cgroup) {
+// A pidfd on the container's init while it is the process the state names (never a reused pid);
+// invalid once the init is gone.
+isolate::UniqueFd live_init_pidfd(const ContainerState& state) {
   isolate::UniqueFd pidfd;
   try {
     pidfd = isolate::open_pidfd(state.pid);
   } catch (const isolate::SysError& e) {
-    if (e.error_code() == ESRCH) return;
+    if (e.error_code() == ESRCH) return {};
     throw;
   }
-  if (!isolate::process_alive(state.pid, state.pid_start_time)) return;
+  // The pidfd pins the process: check it is still ours, then signal through it.
+  if (!isolate::process_alive(state.pid, state.pid_start_time)) return {};
+  return pidfd;
+}
+
+// A frozen process dies only once thawed: a SIGKILLed paused container is thawed, as runc does.
+void thaw_if_frozen(const ContainerState& state) {
+  auto cgroup = open_container_cgroup(state);
+  if (cgroup && cgroup->exists() && cgroup->frozen()) cgroup->thaw();
+}
+
+// SIGKILL to the init, waiting until it is gone.
+void kill_init(const ContainerState& state) {
+  isolate::UniqueFd pidfd = live_init_pidfd(state);
+  if (!pidfd) return;
   if (isolate::send_signal(pidfd.get(), SIGKILL) != 0 && errno != ESRCH) {
     isolate::throw_sys("kill the init of container", state.id);
   }
-  if (cgroup != nullptr && cgroup->exists() && cgroup->frozen()) cgroup->thaw();
+  thaw_if_frozen(state);
   if (!isolate::wait_pidfd_exit(pidfd.get(), 10000)) {
     throw Error(ErrorKind::Internal, "container init still running");
   }
@@ -97,27 +111,14 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
     if (cgroup && cgroup->exists()) cgroup->kill_all(signal);
     return;
   }
-  if (status(state) == Status::Stopped) throw Error(ErrorKind::NotRunning, "container not running");
   isolate::UniqueFd pidfd;
-  try {
-    pidfd = isolate::open_pidfd(state.pid);
-  } catch (const isolate::SysError& e) {
-    if (e.error_code() == ESRCH) throw Error(ErrorKind::NotRunning, "container not running");
-    throw;
-  }
-  // The pidfd pins the process: check it is still ours, then signal through it (no pid reuse).
-  if (!isolate::process_alive(state.pid, state.pid_start_time)) {
-    throw Error(ErrorKind::NotRunning, "container not running");
-  }
+  if (status(state) != Status::Stopped) pidfd = live_init_pidfd(state);
+  if (!pidfd) throw Error(ErrorKind::NotRunning, "container not running");
   if (isolate::send_signal(pidfd.get(), signal) != 0) {
     if (errno == ESRCH) throw Error(ErrorKind::NotRunning, "container not running");
     isolate::throw_sys("kill container", id);
   }
-  // A frozen process dies only once thawed: a SIGKILLed paused container is thawed, as runc.
-  if (signal == SIGKILL) {
-    auto cgroup = open_container_cgroup(state);
-    if (cgroup && cgroup->exists() && cgroup->frozen()) cgroup->thaw();
-  }
+  if (signal == SIGKILL) thaw_if_frozen(state);
 }
 
 void Runtime::destroy(const ContainerState& state, const Spec& spec) {
@@ -161,10 +162,7 @@ void Runtime::remove(const std::string& id, bool force) {
                 "cannot delete container " + id + " that is not stopped: " + status_name(current));
   }
   Spec spec = parse_spec(state.config_json);
-  if (current != Status::Stopped) {
-    auto cgroup = open_container_cgroup(state);
-    kill_init(state, cgroup.get());
-  }
+  if (current != Status::Stopped) kill_init(state);
   destroy(state, spec);
 }
 

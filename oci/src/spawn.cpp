@@ -14,6 +14,16 @@
 namespace hanok::oci::launch {
 
 namespace {
+// A cloned child never returns into the runtime's code (whose destructors would clean up after
+// the runtime itself), whatever it throws.
+[[noreturn]] void run_child(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (...) {
+  }
+  ::_exit(1);
+}
+
 int join_order(isolate::NamespaceType type) {
   if (type == isolate::NamespaceType::User) return 0;
   if (type == isolate::NamespaceType::Mount) return 2;
@@ -28,8 +38,7 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
     pid_t pid = isolate::clone_process(new_flags, cgroup_fd);
     if (pid == 0) {
       runtime_end.close();
-      body();
-      ::_exit(1);
+      run_child(body);
     }
     child_end.close();
     return pid;
@@ -49,14 +58,16 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
         }
       }
       pid_t pid = isolate::clone_process(new_flags | CLONE_PARENT, cgroup_fd);
-      if (pid == 0) {
-        body();
-        ::_exit(1);
-      }
+      if (pid == 0) run_child(body);
       child_end.send(kPid, std::to_string(pid));
       ::_exit(0);
     } catch (const std::exception& e) {
-      child_end.send(kError, e.what());
+      try {
+        child_end.send(kError, e.what());
+      } catch (...) {
+      }
+      ::_exit(1);
+    } catch (...) {
       ::_exit(1);
     }
   }

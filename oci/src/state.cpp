@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
+#include "isolate/sealed_exe.hpp"
 
 namespace hanok::oci {
 
@@ -59,6 +61,8 @@ namespace {
   throw isolate::Error(isolate::ErrorKind::NotFound, "container does not exist");
 }
 
+// Waits for the lock on `dir`, and makes sure it is still the directory at that path: a delete may
+// have removed it (and a create made a new one) while this waited.
 ContainerLock lock_dir(const std::string& dir) {
   isolate::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
@@ -68,22 +72,45 @@ ContainerLock lock_dir(const std::string& dir) {
   while (::flock(fd.get(), LOCK_EX) != 0) {
     if (errno != EINTR) isolate::throw_sys("lock the state directory", dir);
   }
+  struct stat locked {
+  }, now{};
+  if (::fstat(fd.get(), &locked) != 0) isolate::throw_sys("stat the state directory", dir);
+  if (::lstat(dir.c_str(), &now) != 0 || now.st_ino != locked.st_ino ||
+      now.st_dev != locked.st_dev) {
+    not_found();
+  }
   return ContainerLock(std::move(fd));
+}
+
+[[noreturn]] void already_exists() {
+  throw isolate::Error(isolate::ErrorKind::AlreadyExists, "container with given ID already exists");
 }
 }  // namespace
 
+// The directory is made under a temporary name, locked, and only then renamed into place: no
+// other command ever sees it unlocked (a delete takes an unlocked directory without state for
+// the leftover of a killed create, and removes it).
 ContainerLock StateStore::create_locked(const std::string& id) const {
   validate_container_id(id);
   isolate::make_dirs(root_, 0711);
   std::string dir = dir_of(id);
-  if (::mkdir(dir.c_str(), 0711) != 0) {
-    if (errno == EEXIST) {
-      throw isolate::Error(isolate::ErrorKind::AlreadyExists,
-                           "container with given ID already exists");
-    }
-    isolate::throw_sys("mkdir", dir);
+  if (isolate::path_exists(dir)) already_exists();
+  std::string name_template = root_ + "/.creating-" + id + "-XXXXXX";
+  if (::mkdtemp(name_template.data()) == nullptr) isolate::throw_sys("mkdir", name_template);
+  const std::string& temporary = name_template;
+  isolate::UniqueFd fd(::open(temporary.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || ::flock(fd.get(), LOCK_EX) != 0 || ::fchmod(fd.get(), 0711) != 0) {
+    int err = errno;
+    ::rmdir(temporary.c_str());
+    isolate::throw_sys("lock the state directory", temporary, err);
   }
-  return lock_dir(dir);
+  if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    ::rmdir(temporary.c_str());
+    if (err == EEXIST) already_exists();
+    isolate::throw_sys("rename into place", dir, err);
+  }
+  return ContainerLock(std::move(fd));
 }
 
 ContainerLock StateStore::lock(const std::string& id) const {
@@ -168,6 +195,10 @@ std::vector<std::string> StateStore::list_ids() const {
 
 Status StateStore::status_of(const ContainerState& state) const {
   if (!isolate::process_alive(state.pid, state.pid_start_time)) return Status::Stopped;
+  // A `start` killed after its init executed the process never recorded it: the kernel knows.
+  if (state.recorded == Status::Created && !isolate::runs_sealed_copy(state.pid)) {
+    return Status::Running;
+  }
   return state.recorded;
 }
 

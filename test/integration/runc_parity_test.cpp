@@ -138,5 +138,39 @@ TEST_F(Parity, AnInitThatDiesBeforeExecutingIsNotStarted) {
   EXPECT_TRUE(wait_for_status("dies", "stopped"));
 }
 
+// runc pauses a created container too; it is then "paused", and start refuses it until resumed.
+TEST_F(Parity, ACreatedContainerCanBePausedAndIsNotStartedFrozen) {
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"create", "--bundle", bundle(), "pc"}).exit_code, 0);
+  ASSERT_EQ(hanok({"pause", "pc"}).exit_code, 0);
+  EXPECT_EQ(state("pc")["status"], "paused");
+  Result start = hanok({"start", "pc"});
+  EXPECT_NE(start.exit_code, 0);
+  EXPECT_NE(start.err.find("cannot start a container in the paused state"), std::string::npos)
+      << start.err;
+  ASSERT_EQ(hanok({"resume", "pc"}).exit_code, 0);
+  EXPECT_EQ(state("pc")["status"], "created");
+  EXPECT_EQ(hanok({"start", "pc"}).exit_code, 0);
+  EXPECT_EQ(state("pc")["status"], "running");
+}
+
+// The exec flags CRI-O and containerd users pass to runc.
+TEST_F(Parity, ExecTakesRuncsFlags) {
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "ex"}).exit_code, 0);
+  Result r = hanok({"exec", "--cap", "CAP_NET_RAW", "--no-new-privs", "-g", "2000", "ex", "sh",
+                    "-c", "grep -E '^(CapEff|NoNewPrivs|Groups)' /proc/self/status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The default spec's three capabilities (AUDIT_WRITE, KILL, NET_BIND_SERVICE) and NET_RAW.
+  EXPECT_EQ(status_field(r.out, "CapEff"), "0000000020002420") << r.out;
+  EXPECT_EQ(status_field(r.out, "NoNewPrivs"), "1");
+  EXPECT_EQ(status_field(r.out, "Groups").rfind("2000", 0), 0u) << r.out;
+  ASSERT_EQ(hanok({"pause", "ex"}).exit_code, 0);
+  Result paused = hanok({"exec", "--detach", "--ignore-paused", "ex", "sleep", "100"});
+  EXPECT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(state("ex")["status"], "paused");  // and the new process is frozen with it
+  ASSERT_EQ(hanok({"resume", "ex"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace hanok::test

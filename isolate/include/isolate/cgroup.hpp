@@ -167,8 +167,9 @@ class Cgroup {
   virtual const std::string& path() const = 0;
   virtual Mode mode() const = 0;
   // mkdir -p, enabling in every parent's cgroup.subtree_control the controllers needed (v2).
-  // Existing cgroups are fine. Errors name the directory.
-  virtual void create() = 0;
+  // Existing cgroups are fine. Errors name the directory. Returns whether this call made the
+  // cgroup itself (its own directory did not exist before).
+  virtual bool create() = 0;
   // Writes the limits. Errors name the file and the value: "memory.max: write 12: ...".
   virtual void apply(const Resources& resources) = 0;
   // v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 on v1.

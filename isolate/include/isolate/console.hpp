@@ -28,7 +28,5 @@ void attach_controlling_terminal(int slave_fd);
 // Sends one fd with SCM_RIGHTS; `name` travels as the message body.
 void send_fd(int socket_fd, int fd, std::string_view name);
 UniqueFd receive_fd(int socket_fd);
-// Connects a SOCK_STREAM unix socket to `path`.
-UniqueFd connect_unix(const std::string& path);
 
 }  // namespace hanok::isolate

@@ -31,7 +31,10 @@ void set_mount_attributes(int mount_fd, const MountOptions& options, bool recurs
 // Propagation (MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE, | MS_REC) of an attached mount.
 void set_propagation(int mount_fd, unsigned long propagation, const std::string& shown_target);
 
-// bind mount of `source` (a host path) onto `target_fd`: clone, attributes, attach, propagation.
+// A bind from a detached copy (clone_mount): attributes, attach, propagation.
+void attach_bind(int tree_fd, int target_fd, const MountOptions& options, bool recursive,
+                 const std::string& shown_target);
+// bind mount of `source` (a host path) onto `target_fd`: clone_mount, then attach_bind.
 void bind_onto(const std::string& source, int target_fd, const MountOptions& options,
                bool recursive, const std::string& shown_target);
 

@@ -33,6 +33,7 @@ struct ExecOptions {
   std::string console_socket;
   bool detach = false;
   int preserve_fds = 0;
+  bool ignore_paused = false;  // exec into a paused container (the process starts frozen)
 };
 
 class Runtime {
@@ -46,8 +47,8 @@ class Runtime {
   // poststart hooks. One start at a time per container.
   void start(const std::string& id);
   // create + start; without detach waits and returns the exit code (128+N for signal N),
-  // forwarding signals to the container and deleting it afterwards.
-  int run(const CreateOptions& options, bool detach);
+  // forwarding signals to the container and deleting it afterwards (unless `keep`).
+  int run(const CreateOptions& options, bool detach, bool keep = false);
   // Sends a signal to the init ("container not running" once it is gone), or with `all` to
   // every process in the container's cgroup (fine when there are none left).
   void kill(const std::string& id, int signal, bool all);
