@@ -149,6 +149,16 @@ UniqueFd new_filesystem(const std::string& type, const std::string& source, unsi
   return mount;
 }
 
+void mount_filesystem_onto(int target_fd, const std::string& type, const std::string& source,
+                           unsigned long flags, const std::string& data,
+                           const std::string& shown_target) {
+  std::string target = fd_path(target_fd);
+  if (::mount(source.c_str(), target.c_str(), type.c_str(), flags,
+              data.empty() ? nullptr : data.c_str()) != 0) {
+    throw_sys("mount " + type + " on", shown_target);
+  }
+}
+
 void attach_mount(int mount_fd, int target_fd, const std::string& shown_target) {
   if (::move_mount(mount_fd, "", target_fd, "",
                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
@@ -270,11 +280,10 @@ UniqueFd open_root() {
   return root;
 }
 
-// The object at `path` inside the current root, or an invalid fd when there is none.
-UniqueFd open_existing(const std::string& path, int flags) {
-  UniqueFd root = open_root();
+// The object at `path` inside `root_fd`, or an invalid fd when there is none.
+UniqueFd open_existing(int root_fd, const std::string& path, int flags) {
   try {
-    return open_in_root(root.get(), path, flags);
+    return open_in_root(root_fd, path, flags);
   } catch (const SysError& e) {
     if (e.error_code() == ENOENT) return UniqueFd();
     throw;
@@ -282,8 +291,8 @@ UniqueFd open_existing(const std::string& path, int flags) {
 }
 }  // namespace
 
-void mask_path(const std::string& path, NullDevice& null_device) {
-  UniqueFd target = open_existing(path, O_PATH | O_NOFOLLOW);
+void mask_path(int root_fd, const std::string& path, NullDevice& null_device) {
+  UniqueFd target = open_existing(root_fd, path, O_PATH | O_NOFOLLOW);
   if (!target) return;
   struct stat st {};
   if (::fstat(target.get(), &st) != 0) throw_sys("stat", path);
@@ -296,8 +305,8 @@ void mask_path(const std::string& path, NullDevice& null_device) {
   }
 }
 
-void make_path_readonly(const std::string& path) {
-  UniqueFd target = open_existing(path, O_PATH);
+void make_path_readonly(int root_fd, const std::string& path) {
+  UniqueFd target = open_existing(root_fd, path, O_PATH);
   if (!target) return;
   UniqueFd tree = clone_mount(target.get(), "", true, path);
   MountOptions readonly;

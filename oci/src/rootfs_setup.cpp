@@ -45,8 +45,14 @@ void bind_mount(int root_fd, const std::string& source, const std::string& desti
 void filesystem_mount(int root_fd, const Mount& mount, const std::string& type) {
   UniqueFd target = isolate::ensure_in_root(root_fd, mount.destination, NodeKind::Directory);
   std::string source = mount.source.empty() ? type : mount.source;
-  UniqueFd filesystem = isolate::new_filesystem(
-      type, source, mount.parsed.flags & ~(MS_BIND | MS_REC), mount.parsed.data, mount.destination);
+  unsigned long flags = mount.parsed.flags & ~(MS_BIND | MS_REC);
+  if (mount.parsed.propagation == 0) {
+    isolate::mount_filesystem_onto(target.get(), type, source, flags, mount.parsed.data,
+                                   mount.destination);
+    return;
+  }
+  UniqueFd filesystem =
+      isolate::new_filesystem(type, source, flags, mount.parsed.data, mount.destination);
   isolate::attach_mount(filesystem.get(), target.get(), mount.destination);
   isolate::set_propagation(filesystem.get(), mount.parsed.propagation, mount.destination);
 }
@@ -247,8 +253,12 @@ void enter_rootfs(const Plan& plan, const Rootfs& rootfs) {
 }
 
 void finish_rootfs(const Spec& spec, Rootfs& rootfs) {
-  for (const auto& path : spec.linux.masked_paths) isolate::mask_path(path, *rootfs.null_device);
-  for (const auto& path : spec.linux.readonly_paths) isolate::make_path_readonly(path);
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) isolate::throw_sys("open", "/");
+  for (const auto& path : spec.linux.masked_paths) {
+    isolate::mask_path(root.get(), path, *rootfs.null_device);
+  }
+  for (const auto& path : spec.linux.readonly_paths) isolate::make_path_readonly(root.get(), path);
   if (spec.root.readonly) isolate::make_root_readonly();
   if (!spec.linux.rootfs_propagation.empty()) {
     isolate::set_propagation(rootfs.root.get(),

@@ -20,6 +20,13 @@ UniqueFd clone_mount(int dir_fd, const std::string& path, bool recursive,
 // MS_NOSUID, ...) become mount attributes. Errors carry the kernel's own message.
 UniqueFd new_filesystem(const std::string& type, const std::string& source, unsigned long flags,
                         const std::string& data, const std::string& shown_target);
+// A new instance of filesystem `type` mounted with mount(2) onto the object `target_fd` refers to
+// (through /proc/self/fd, never a path looked up again): one system call, `flags` and `data`
+// applied as it is made. For mounts whose propagation stays as it is (changing that needs an fd
+// of the new mount: new_filesystem).
+void mount_filesystem_onto(int target_fd, const std::string& type, const std::string& source,
+                           unsigned long flags, const std::string& data,
+                           const std::string& shown_target);
 // Attaches a detached mount (from clone_mount or new_filesystem) onto the object `target_fd`
 // refers to. Afterwards `mount_fd` refers to the attached mount.
 void attach_mount(int mount_fd, int target_fd, const std::string& shown_target);
@@ -60,10 +67,10 @@ class NullDevice {
 };
 
 // maskedPaths: a directory gets an empty read-only tmpfs, anything else /dev/null. Paths that do
-// not exist are skipped. Runs after pivot_into.
-void mask_path(const std::string& path, NullDevice& null_device);
+// not exist are skipped. Runs after pivot_into; `root_fd` is "/".
+void mask_path(int root_fd, const std::string& path, NullDevice& null_device);
 // readonlyPaths: bind the path over itself, read-only recursively. Missing paths are skipped.
-void make_path_readonly(const std::string& path);
+void make_path_readonly(int root_fd, const std::string& path);
 // root.readonly: the root mount itself (not the mounts below it) becomes read-only.
 void make_root_readonly();
 
