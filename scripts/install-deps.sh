@@ -7,6 +7,7 @@ packages=(
   libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libzstd-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libtomlplusplus-dev
+  libspdlog-dev
   busybox-static qemu-system-x86
   docker-registry skopeo apache2-utils openssl curl gzip zstd
 )

@@ -1,10 +1,11 @@
 // hanokd: the CRI daemon. Flags, config file, wiring; the work is in cri/.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
-#include <cstdio>
 
 #include "cri/config.hpp"
 #include "cri/daemon.hpp"
-#include "isolate/log.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"hanokd: the hanok CRI daemon", "hanokd"};
@@ -26,12 +27,18 @@ int main(int argc, char** argv) {
   app.add_option("--streaming-address", streaming, "HOST:PORT of the streaming server");
   CLI11_PARSE(app, argc, argv);
 
+  // Logs go to stderr (journald or the supervisor's file adds nothing to the timestamps).
+  auto logger = spdlog::stderr_logger_mt("hanokd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l %v");
+  spdlog::set_default_logger(logger);
+  spdlog::flush_on(spdlog::level::info);
+
   hanok::cri::DaemonConfig config;
   try {
     hanok::cri::load_config_file(config_path.empty() ? hanok::cri::kDefaultConfigPath : config_path,
                                  !config_path.empty(), config);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hanokd: %s\n", e.what());
+    spdlog::critical("{}", e.what());
     return 1;
   }
   if (!socket.empty()) config.socket = socket;
@@ -50,18 +57,19 @@ int main(int argc, char** argv) {
     }
   }
   if (!streaming.empty()) config.streaming_address = streaming;
-
-  using hanok::isolate::LogLevel;
-  LogLevel level = config.log_level == "debug"     ? LogLevel::Debug
-                   : config.log_level == "warning" ? LogLevel::Warning
-                   : config.log_level == "error"   ? LogLevel::Error
-                                                   : LogLevel::Info;
-  hanok::isolate::configure_log(-1, false, level);
+  spdlog::level::level_enum level = spdlog::level::from_str(config.log_level);
+  if (config.log_level == "warning") level = spdlog::level::warn;
+  if (level == spdlog::level::off && config.log_level != "off") {
+    spdlog::critical("log_level: \"{}\" is not debug, info, warning or error", config.log_level);
+    return 1;
+  }
+  spdlog::set_level(level);
   try {
+    hanok::cri::finish_config(config);
     hanok::cri::serve(config);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hanokd: %s\n", e.what());
+    spdlog::critical("{}", e.what());
     return 1;
   }
 }

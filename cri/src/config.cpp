@@ -1,6 +1,7 @@
 #include "cri/config.hpp"
 
 #include <toml++/toml.h>
+#include <filesystem>
 #include <stdexcept>
 
 #include "isolate/files.hpp"
@@ -29,6 +30,17 @@ std::vector<std::string> strings_at(const toml::table& table, const char* key,
     result.push_back(*value);
   }
   return result;
+}
+
+int int_at(const toml::table& table, const char* key, int minimum, int maximum, int fallback) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return fallback;
+  auto value = node->value<int64_t>();
+  if (!value || *value < minimum || *value > maximum) {
+    throw std::invalid_argument(std::string(key) + ": must be a whole number from " +
+                                std::to_string(minimum) + " to " + std::to_string(maximum));
+  }
+  return static_cast<int>(*value);
 }
 
 const toml::array* tables_at(const toml::table& doc, const char* key) {
@@ -63,6 +75,15 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
     config.cni_conf_dir = string_at(doc, "cni_conf_dir", "", config.cni_conf_dir);
     if (doc.contains("cni_bin_dirs")) config.cni_bin_dirs = strings_at(doc, "cni_bin_dirs", "");
     config.streaming_address = string_at(doc, "streaming_address", "", config.streaming_address);
+    config.max_concurrent_downloads =
+        int_at(doc, "max_concurrent_downloads", 1, 64, config.max_concurrent_downloads);
+    config.image_pull_progress_timeout_s =
+        int_at(doc, "image_pull_progress_timeout", 0, 86400, config.image_pull_progress_timeout_s);
+    config.platform = string_at(doc, "platform", "", config.platform);
+    config.sandbox_image = string_at(doc, "sandbox_image", "", config.sandbox_image);
+    if (doc.contains("pinned_images")) {
+      config.pinned_images = strings_at(doc, "pinned_images", "");
+    }
     if (const toml::array* registries = tables_at(doc, "registries")) {
       for (size_t i = 0; i < registries->size(); ++i) {
         const toml::table& entry = *registries->get(i)->as_table();
@@ -97,6 +118,21 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
   if (config.cgroup_driver != "cgroupfs" && config.cgroup_driver != "systemd") {
     throw std::runtime_error(path + ": cgroup_driver: must be \"cgroupfs\" or \"systemd\"");
   }
+}
+
+void finish_config(DaemonConfig& config) {
+  auto absolute = [](std::string& path, const char* key) {
+    if (path.empty()) throw std::invalid_argument(std::string(key) + ": must not be empty");
+    if (path[0] == '/') return;
+    std::error_code error;
+    auto resolved = std::filesystem::absolute(path, error);
+    if (error) throw std::invalid_argument(std::string(key) + ": " + path + ": " + error.message());
+    path = resolved.lexically_normal().string();
+  };
+  absolute(config.socket, "socket");
+  absolute(config.root, "root");
+  absolute(config.state, "state");
+  if (!config.platform.empty()) images::parse_platform(config.platform);
 }
 
 }  // namespace hanok::cri

@@ -1,18 +1,24 @@
 #include "cri/daemon.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
 #include "cri/image_service.hpp"
 #include "cri/runtime_service.hpp"
+#include "images/reference.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
-#include "isolate/log.hpp"
+#include "isolate/unique_fd.hpp"
 #include "isolate/unix_socket.hpp"
 
 namespace hanok::cri {
@@ -23,11 +29,27 @@ images::RegistryClient::CredentialsLookup credentials_from(const DaemonConfig& c
   return [auths](const std::string& registry) -> std::optional<images::Credentials> {
     for (const auto& auth : auths) {
       if (auth.registry == registry) {
-        return images::Credentials{auth.username, auth.password, "", "", ""};
+        return images::Credentials{auth.username, auth.password, "", "", "", auth.registry};
       }
     }
     return std::nullopt;
   };
+}
+
+// One hanokd per root: an flock on <root>/hanokd.lock, held for the daemon's life. A second one
+// fails at once, before it touches anything of the first one's.
+isolate::UniqueFd lock_root(const std::string& root) {
+  std::string path = root + "/hanokd.lock";
+  isolate::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) isolate::throw_sys("open", path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      throw std::runtime_error("another hanokd uses the root " + root + " (" + path +
+                               " is locked)");
+    }
+    isolate::throw_sys("lock", path);
+  }
+  return fd;
 }
 
 // A socket file left by a hanokd that died is removed; one that answers belongs to a live one.
@@ -41,18 +63,40 @@ void claim_socket(const std::string& path) {
   }
   throw std::runtime_error("another hanokd serves " + path);
 }
+
+// The names the kubelet would use for the sandbox and pinned images.
+std::set<std::string> pinned_names(const DaemonConfig& config) {
+  std::set<std::string> names;
+  std::vector<std::string> wanted = config.pinned_images;
+  if (!config.sandbox_image.empty()) wanted.push_back(config.sandbox_image);
+  for (const auto& name : wanted) {
+    try {
+      names.insert(images::parse_reference(name).str());
+    } catch (const images::ReferenceError& e) {
+      spdlog::warn("pinned image {}: {}", name, e.what());
+    }
+  }
+  return names;
+}
 }  // namespace
 
 void serve(const DaemonConfig& config) {
   isolate::make_dirs(config.root, 0711);
   isolate::make_dirs(config.state, 0711);
+  isolate::UniqueFd root_lock = lock_root(config.root);
   std::string socket_dir = config.socket.substr(0, config.socket.rfind('/'));
   if (!socket_dir.empty()) isolate::make_dirs(socket_dir, 0711);
   claim_socket(config.socket);
 
-  images::RegistryClient registry(config.registries, credentials_from(config));
-  images::ImageStore store(config.root, registry);
-  ImageService image_service(store);
+  images::RegistryClientOptions registry_options;
+  registry_options.progress_timeout = std::chrono::seconds(config.image_pull_progress_timeout_s);
+  images::RegistryClient registry(config.registries, credentials_from(config), registry_options);
+  images::ImageStoreOptions store_options;
+  store_options.max_parallel_downloads = static_cast<size_t>(config.max_concurrent_downloads);
+  if (!config.platform.empty()) store_options.platform = images::parse_platform(config.platform);
+  images::ImageStore store(config.root, registry, store_options);
+  std::atomic<bool> stopping{false};
+  ImageService image_service(store, pinned_names(config), stopping);
   RuntimeService runtime_service;
 
   // SIGTERM/SIGINT are taken by one thread with sigwait: blocked before gRPC starts its threads.
@@ -71,18 +115,21 @@ void serve(const DaemonConfig& config) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ::umask(previous);
   if (!server) throw std::runtime_error("cannot listen on " + config.socket);
-  isolate::log_line(isolate::LogLevel::Info, "hanokd serving the CRI on " + config.socket);
+  spdlog::info("hanokd {} serving the CRI on {} (root {}, state {})", HANOK_VERSION, config.socket,
+               config.root, config.state);
 
   std::thread stopper([&] {
     int signal = 0;
     ::sigwait(&stop_signals, &signal);
-    isolate::log_line(isolate::LogLevel::Info,
-                      "hanokd stopping on signal " + std::to_string(signal));
-    server->Shutdown();
+    spdlog::info("stopping on signal {}: no new calls, running ones cancelled", signal);
+    // Running pulls see `stopping` within a second; what is still running after 5 s is cut off.
+    stopping = true;
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   });
   server->Wait();
   stopper.join();
   ::unlink(config.socket.c_str());
+  spdlog::info("stopped");
 }
 
 }  // namespace hanok::cri

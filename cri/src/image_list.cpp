@@ -1,3 +1,4 @@
+#include "call_context.hpp"
 #include "cri/image_service.hpp"
 
 namespace hanok::cri {
@@ -6,16 +7,14 @@ grpc::Status ImageService::ListImages(grpc::ServerContext*,
                                       const runtime::v1::ListImagesRequest* request,
                                       runtime::v1::ListImagesResponse* response) {
   const std::string& wanted = request->filter().image().image();
-  try {
+  return logged_call("ListImages", wanted, [&] {
     if (!wanted.empty()) {
       if (auto image = store_.find(wanted)) fill_image(*image, *response->add_images());
       return grpc::Status::OK;
     }
     for (const auto& image : store_.list()) fill_image(image, *response->add_images());
     return grpc::Status::OK;
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("list images: ") + e.what());
-  }
+  });
 }
 
 }  // namespace hanok::cri

@@ -1,48 +1,42 @@
+#include <chrono>
+
+#include "call_context.hpp"
 #include "cri/image_service.hpp"
 #include "images/reference.hpp"
 
 namespace hanok::cri {
 
-namespace {
-grpc::StatusCode code_of(const images::RegistryError& error) {
-  switch (error.kind()) {
-    case images::RegistryError::Kind::NotFound:
-      return grpc::StatusCode::NOT_FOUND;
-    case images::RegistryError::Kind::Unauthorized:
-      return grpc::StatusCode::UNAUTHENTICATED;
-    case images::RegistryError::Kind::Network:
-      return grpc::StatusCode::UNAVAILABLE;
-    default:
-      return grpc::StatusCode::UNKNOWN;
-  }
-}
-}  // namespace
-
-grpc::Status ImageService::PullImage(grpc::ServerContext*,
+grpc::Status ImageService::PullImage(grpc::ServerContext* context,
                                      const runtime::v1::PullImageRequest* request,
                                      runtime::v1::PullImageResponse* response) {
   const std::string& name = request->image().image();
-  if (name.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "image.image: must not be empty");
-  }
-  images::PullOptions options;
-  if (request->has_auth()) {
-    const auto& auth = request->auth();
-    options.credentials = images::Credentials{auth.username(), auth.password(), auth.auth(),
-                                              auth.identity_token(), auth.registry_token()};
-  }
-  try {
-    auto image = store_.pull(name, options);
+  return logged_call("PullImage", name, [&] {
+    if (name.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "image.image: must not be empty");
+    }
+    try {
+      images::parse_reference(name);
+    } catch (const images::ReferenceError& e) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          std::string("image.image: ") + e.what());
+    }
+    images::PullOptions options;
+    if (request->has_auth()) {
+      const auto& auth = request->auth();
+      options.credentials =
+          images::Credentials{auth.username(),       auth.password(),       auth.auth(),
+                              auth.identity_token(), auth.registry_token(), auth.server_address()};
+    }
+    options.stop = stop_token_for(context, stopping_);
+    auto start = std::chrono::steady_clock::now();
+    spdlog::info("pulling {}", name);
+    images::ImageInfo image = store_.pull(name, options);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::info("pulled {} as {}: {} bytes in {:.2f} s", name, image.id, image.size, seconds);
     response->set_image_ref(image.id);
     return grpc::Status::OK;
-  } catch (const images::ReferenceError& e) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        std::string("image.image: ") + e.what());
-  } catch (const images::RegistryError& e) {
-    return grpc::Status(code_of(e), e.what());
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN, "pull " + name + ": " + e.what());
-  }
+  });
 }
 
 }  // namespace hanok::cri

@@ -1,3 +1,4 @@
+#include "call_context.hpp"
 #include "cri/image_service.hpp"
 
 namespace hanok::cri {
@@ -6,15 +7,14 @@ grpc::Status ImageService::RemoveImage(grpc::ServerContext*,
                                        const runtime::v1::RemoveImageRequest* request,
                                        runtime::v1::RemoveImageResponse*) {
   const std::string& name = request->image().image();
-  if (name.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "image.image: must not be empty");
-  }
-  try {
-    store_.remove(name);  // idempotent: an image that is not there is no error
+  return logged_call("RemoveImage", name, [&] {
+    if (name.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "image.image: must not be empty");
+    }
+    // Idempotent: an image that is not there is no error.
+    if (store_.remove(name)) spdlog::info("removed image {}", name);
     return grpc::Status::OK;
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "remove image " + name + ": " + e.what());
-  }
+  });
 }
 
 }  // namespace hanok::cri

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -59,7 +60,34 @@ struct Transfer {
   Response response;
   std::exception_ptr error;
   bool too_large = false;
+  curl_off_t last_received = -1;
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
 };
+
+// Called by curl often (also while nothing arrives): a stopped caller or a stalled transfer ends
+// it.
+int on_progress(void* user, curl_off_t, curl_off_t received, curl_off_t, curl_off_t sent) {
+  auto* t = static_cast<Transfer*>(user);
+  const Request& r = *t->request;
+  try {
+    if (r.stop != nullptr) r.stop->check(r.method + " " + r.url);
+  } catch (...) {
+    t->error = std::current_exception();
+    return 1;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (received + sent != t->last_received) {
+    t->last_received = received + sent;
+    t->last_progress = now;
+  } else if (r.progress_timeout.count() > 0 && now - t->last_progress >= r.progress_timeout) {
+    t->error = std::make_exception_ptr(TransportError(
+        r.method + " " + r.url + ": no progress for " + std::to_string(r.progress_timeout.count()) +
+            " s (image_pull_progress_timeout)",
+        false, false));
+    return 1;
+  }
+  return 0;
+}
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -161,8 +189,9 @@ Response perform(const Request& request, const Sink& sink) {
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "hanok/0.1");
   if (request.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);

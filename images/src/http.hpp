@@ -1,12 +1,15 @@
 // Private: one HTTP request on libcurl (easy handle per request, shared connection cache).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "images/stop_token.hpp"
 
 namespace hanok::images::http {
 
@@ -18,6 +21,10 @@ struct Request {
   bool insecure = false;             // skip TLS verification
   std::string ca_file;               // extra CA, with the system bundle
   size_t max_body = 4 << 20;         // for bodies kept in memory
+  const StopToken* stop = nullptr;   // checked while the transfer runs (Stopped is thrown)
+  // A transfer that receives nothing for this long fails (0: never), as containerd's
+  // image_pull_progress_timeout.
+  std::chrono::seconds progress_timeout{0};
 };
 
 struct Response {

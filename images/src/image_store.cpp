@@ -6,14 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
-#include <future>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <stdexcept>
+#include <thread>
 
 #include "images/reference.hpp"
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
+#include "isolate/text.hpp"
 
 namespace hanok::images {
 
@@ -27,7 +30,7 @@ void add_usage(const std::string& path, dev_t device, std::set<std::pair<dev_t, 
   while (dirent* entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
-    std::string child = path + "/" + name;
+    std::string child = isolate::join_path(path, name);
     struct stat st {};
     if (::lstat(child.c_str(), &st) != 0 || st.st_dev != device) continue;
     if (seen.insert({st.st_dev, st.st_ino}).second) {
@@ -61,25 +64,85 @@ std::string normalised_name(const std::string& name_or_id) {
     return name_or_id;
   }
 }
+
+std::string random_hex(size_t length) {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (size_t i = 0; i < length; ++i) text += kHex[generator() % 16];
+  return text;
+}
 }  // namespace
 
-ImageStore::ImageStore(std::string root, RegistryClient& registry)
+// The temporary lease of one pull: every blob and snapshot it will touch is added before it is
+// touched, and the lease goes when the pull ends (its image recorded, or failed).
+class ImageStore::PullLease {
+ public:
+  explicit PullLease(ImageStore& store) : store_(store), id_("pull/" + random_hex(16)) {
+    store_.metadata_.create_lease(id_, true);
+  }
+  ~PullLease() {
+    try {
+      store_.metadata_.delete_lease(id_);
+    } catch (...) {
+      // Temporary leases are dropped when the store opens again.
+    }
+  }
+  PullLease(const PullLease&) = delete;
+  PullLease& operator=(const PullLease&) = delete;
+
+  // Under GC's shared lock: a collection either ended before (what it removed is fetched again)
+  // or starts after (and sees the lease).
+  void hold(const std::string& kind, const std::vector<std::string>& keys) {
+    std::shared_lock gc(store_.gc_mutex_);
+    for (const auto& key : keys) store_.metadata_.add_to_lease(id_, kind, key);
+  }
+
+ private:
+  ImageStore& store_;
+  std::string id_;
+};
+
+ImageStore::ImageStore(std::string root, RegistryClient& registry, ImageStoreOptions options)
     : root_(std::move(root)),
       registry_(registry),
+      options_(std::move(options)),
       content_(root_),
       snapshots_(root_),
       metadata_(MetadataStore::open(root_ + "/metadata.db")) {
+  if (options_.max_parallel_downloads == 0) options_.max_parallel_downloads = 1;
   repair();
+}
+
+void ImageStore::event(const std::string& what) const {
+  if (options_.on_event) options_.on_event(what);
 }
 
 void ImageStore::repair() {
   content_.clean_ingest();
-  // A layer whose unpack was cut off is still "preparing": it is redone by the next pull.
+  // The pulls of a process that died hold nothing any more.
+  metadata_.delete_temporary_leases();
+  std::set<std::string> committed;
   for (const auto& snapshot : metadata_.list_snapshots()) {
-    if (snapshot.state == SnapshotState::Preparing) {
-      snapshots_.remove_layer(Digest::parse(snapshot.chain_id));
+    // A layer whose unpack was cut off is still "preparing": it is redone by the next pull; one
+    // recorded as committed whose files are gone is forgotten.
+    Digest chain = Digest::parse(snapshot.chain_id);
+    if (snapshot.state == SnapshotState::Preparing || !snapshots_.has_layer(chain)) {
+      snapshots_.remove_layer(chain);
       metadata_.remove_snapshot(snapshot.chain_id);
+    } else {
+      committed.insert(snapshot.chain_id);
     }
+  }
+  // Directories and index entries the database does not know (a crash between the two).
+  snapshots_.clean(committed);
+  // An image is present only with every layer: one that lost a layer goes (a pull brings it back;
+  // a kubelet told it is present would never pull it again).
+  for (const auto& image : metadata_.list_images()) {
+    bool whole =
+        std::all_of(image.layers.begin(), image.layers.end(),
+                    [&](const LayerRecord& layer) { return committed.count(layer.chain_id); });
+    if (!whole) metadata_.remove_image(image.id);
   }
 }
 
@@ -93,11 +156,15 @@ std::mutex& ImageStore::chain_lock(const std::string& chain) {
 void ImageStore::ensure_layer(const Reference& ref, const Descriptor& layer, const Digest& diff_id,
                               const Digest& chain, const std::string& parent,
                               const PullOptions& options) {
+  if (snapshots_.has_layer(chain)) return;
+  // Downloads of one blob by several pulls are shared by the registry client; the unpack of one
+  // layer happens once, under its lock.
+  registry_.fetch_blob(ref, layer, content_, options.credentials, options.stop);
   std::lock_guard<std::mutex> guard(chain_lock(chain.str()));
   if (snapshots_.has_layer(chain)) return;
-  registry_.fetch_blob(ref, layer, content_, options.credentials);
+  options.stop.check("pull " + ref.str());
   std::string dir = snapshots_.prepare_layer_dir(chain);
-  metadata_.put_snapshot({chain.str(), parent, dir, 0, SnapshotState::Preparing});
+  metadata_.put_snapshot({chain.str(), parent, dir, 0, SnapshotState::Preparing, 0});
   UnpackResult result;
   try {
     result = unpack_layer(content_.path(layer.digest), layer_compression(layer.media_type), dir);
@@ -105,31 +172,41 @@ void ImageStore::ensure_layer(const Reference& ref, const Descriptor& layer, con
       throw std::runtime_error("layer " + layer.digest.str() + ": unpacked to " +
                                result.diff_id.str() + ", the image config says " + diff_id.str());
     }
+    snapshots_.commit_layer(chain);
   } catch (...) {
     snapshots_.remove_layer(chain);
     metadata_.remove_snapshot(chain.str());
     throw;
   }
-  snapshots_.commit_layer(chain);
-  metadata_.set_snapshot_committed(chain.str(), result.unpacked_bytes);
+  metadata_.set_snapshot_committed(chain.str(), result.unpacked_bytes, result.entries);
 }
 
 ImageInfo ImageStore::pull(const std::string& reference, const PullOptions& options) {
   Reference ref = parse_reference(reference);
-  auto top = registry_.fetch_manifest(ref, options.credentials);
+  const StopToken& stop = options.stop;
+  PullLease lease(*this);
+  auto top = registry_.fetch_manifest(ref, options.credentials, stop);
+  lease.hold("blob", {top.digest.str()});
   content_.put(top.digest, top.body);
   std::vector<std::string> blobs = {top.digest.str()};
 
   RegistryClient::ManifestResponse chosen = top;
   if (is_index_media_type(top.media_type)) {
     Index index = parse_index(top.body, top.media_type);
-    const Descriptor& wanted = select_platform(index, options.platform);
-    chosen = registry_.fetch_manifest_by_digest(ref, wanted.digest, options.credentials);
+    const Descriptor& wanted = select_platform(index, options.platform.value_or(options_.platform));
+    chosen = registry_.fetch_manifest_by_digest(ref, wanted.digest, options.credentials, stop);
+    lease.hold("blob", {chosen.digest.str()});
     content_.put(chosen.digest, chosen.body);
     blobs.push_back(chosen.digest.str());
   }
   Manifest manifest = parse_manifest(chosen.body, chosen.media_type);
-  registry_.fetch_blob(ref, manifest.config, content_, options.credentials);
+  if (manifest.layers.size() > kMaxLayers) {
+    throw std::runtime_error("image " + ref.str() + " has " +
+                             std::to_string(manifest.layers.size()) +
+                             " layers; overlayfs stacks at most " + std::to_string(kMaxLayers));
+  }
+  lease.hold("blob", {manifest.config.digest.str()});
+  registry_.fetch_blob(ref, manifest.config, content_, options.credentials, stop);
   std::string config_json = content_.read(manifest.config.digest);
   std::vector<Digest> diff_ids = diff_ids_of(config_json);
   if (diff_ids.size() != manifest.layers.size()) {
@@ -138,24 +215,43 @@ ImageInfo ImageStore::pull(const std::string& reference, const PullOptions& opti
                              std::to_string(diff_ids.size()) + " diff_ids");
   }
   std::vector<Digest> chains = chain_ids(diff_ids);
-
-  // Layers download and unpack side by side; each one only once per node.
-  std::vector<std::future<void>> tasks;
+  std::vector<std::string> layer_blobs;
+  std::vector<std::string> layer_chains;
   for (size_t i = 0; i < manifest.layers.size(); ++i) {
-    std::string parent = i == 0 ? "" : chains[i - 1].str();
-    tasks.push_back(std::async(std::launch::async, [&, i, parent] {
-      ensure_layer(ref, manifest.layers[i], diff_ids[i], chains[i], parent, options);
-    }));
+    layer_blobs.push_back(manifest.layers[i].digest.str());
+    layer_chains.push_back(chains[i].str());
   }
+  lease.hold("blob", layer_blobs);
+  lease.hold("snapshot", layer_chains);
+
+  // A bounded pool fetches and unpacks the layers; the first failure stops the others.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex failure_mutex;
   std::exception_ptr failure;
-  for (auto& task : tasks) {
-    try {
-      task.get();
-    } catch (...) {
-      if (!failure) failure = std::current_exception();
+  PullOptions layer_options = options;
+  layer_options.stop = stop.with([&failed] { return failed.load(); });
+  auto worker = [&] {
+    for (size_t i = next++; i < manifest.layers.size() && !failed; i = next++) {
+      try {
+        std::string parent = i == 0 ? "" : chains[i - 1].str();
+        ensure_layer(ref, manifest.layers[i], diff_ids[i], chains[i], parent, layer_options);
+        event("layer " + chains[i].str());
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        // The first failure is the cause; a worker stopped because of it is not.
+        if (!failure) failure = std::current_exception();
+        failed = true;
+      }
     }
-  }
+  };
+  size_t workers = std::min(options_.max_parallel_downloads, manifest.layers.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
   if (failure) std::rethrow_exception(failure);
+  stop.check("pull " + ref.str());
 
   ImageRecord record;
   record.id = manifest.config.digest.str();
@@ -174,6 +270,7 @@ ImageInfo ImageStore::pull(const std::string& reference, const PullOptions& opti
   if (ref.digest.empty()) record.repo_tags.push_back(ref.tagged());
   record.repo_digests.push_back(ref.name() + "@" + top.digest.str());
   metadata_.put_image(record);
+  event("pulled " + record.id);
   return info_of(*metadata_.find_image(record.id));
 }
 
@@ -201,12 +298,12 @@ std::optional<ImageInfo> ImageStore::find(const std::string& name_or_id) {
   return info_of(*record);
 }
 
-bool ImageStore::remove(const std::string& name_or_id,
-                        const std::set<std::string>& chain_ids_in_use) {
+bool ImageStore::remove(const std::string& name_or_id) {
+  std::unique_lock gc(gc_mutex_);
   auto image = find(name_or_id);
   if (!image) return false;
   metadata_.remove_image(image->id);
-  for (const auto& chain : metadata_.unreferenced_snapshots(chain_ids_in_use)) {
+  for (const auto& chain : metadata_.unreferenced_snapshots({})) {
     snapshots_.remove_layer(Digest::parse(chain));
     metadata_.remove_snapshot(chain);
   }
@@ -218,22 +315,39 @@ bool ImageStore::remove(const std::string& name_or_id,
   return true;
 }
 
-FsUsage ImageStore::usage() const {
+void ImageStore::lease_snapshots(const std::string& lease_id,
+                                 const std::vector<Digest>& chain_ids) {
+  std::shared_lock gc(gc_mutex_);
+  metadata_.create_lease(lease_id, false);
+  for (const auto& chain : chain_ids) metadata_.add_to_lease(lease_id, "snapshot", chain.str());
+}
+
+void ImageStore::release(const std::string& lease_id) {
+  metadata_.delete_lease(lease_id);
+}
+
+FsUsage ImageStore::image_usage() const {
   FsUsage usage;
   usage.mountpoint = root_;
-  struct stat st {};
-  if (::stat(root_.c_str(), &st) != 0) return usage;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  for (const char* part : {"/blobs", "/snapshots"}) {
-    std::string path = root_ + part;
-    struct stat top {};
-    if (::lstat(path.c_str(), &top) != 0) continue;
-    if (seen.insert({top.st_dev, top.st_ino}).second) {
-      usage.used_bytes += static_cast<uint64_t>(top.st_blocks) * 512;
-      ++usage.inodes_used;
-    }
-    add_usage(path, st.st_dev, seen, usage);
+  for (const auto& digest : content_.list()) {
+    usage.used_bytes += content_.size(digest).value_or(0);
+    ++usage.inodes_used;
   }
+  for (const auto& snapshot : metadata_.list_snapshots()) {
+    if (snapshot.state != SnapshotState::Committed) continue;
+    usage.used_bytes += snapshot.size;
+    usage.inodes_used += snapshot.inodes;
+  }
+  return usage;
+}
+
+FsUsage ImageStore::container_usage() const {
+  FsUsage usage;
+  usage.mountpoint = snapshots_.root() + "/containers";
+  struct stat st {};
+  if (::stat(usage.mountpoint.c_str(), &st) != 0) return usage;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  add_usage(usage.mountpoint, st.st_dev, seen, usage);
   return usage;
 }
 

@@ -3,6 +3,10 @@
 
 #include "isolate/text.hpp"
 
+#include <sys/utsname.h>
+
+#include <algorithm>
+
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -186,6 +190,49 @@ Index parse_index(const std::string& text, const std::string& media_type) {
         parse_descriptor((*manifests)[i], kind + ": manifests[" + std::to_string(i) + "]"));
   }
   return idx;
+}
+
+Platform host_platform() {
+  struct Arch {
+    const char* machine;
+    const char* architecture;
+    const char* variant;
+  };
+  static constexpr Arch kArchs[] = {
+      {"x86_64", "amd64", ""},    {"aarch64", "arm64", ""},   {"armv8l", "arm64", ""},
+      {"armv7l", "arm", "v7"},    {"armv6l", "arm", "v6"},    {"i686", "386", ""},
+      {"i386", "386", ""},        {"ppc64le", "ppc64le", ""}, {"s390x", "s390x", ""},
+      {"riscv64", "riscv64", ""}, {"mips64", "mips64", ""},   {"loongarch64", "loong64", ""}};
+  utsname name{};
+  Platform platform;
+  if (::uname(&name) != 0) return platform;
+  std::string machine = name.machine;
+  for (const auto& arch : kArchs) {
+    if (machine == arch.machine) {
+      platform.architecture = arch.architecture;
+      platform.variant = arch.variant;
+      return platform;
+    }
+  }
+  platform.architecture = machine;
+  return platform;
+}
+
+Platform parse_platform(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = text.find('/', start);
+    parts.push_back(text.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  bool empty_part =
+      std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); });
+  if (parts.size() < 2 || parts.size() > 3 || empty_part) {
+    throw std::invalid_argument("platform \"" + text + "\": not os/architecture[/variant]");
+  }
+  return Platform{parts[0], parts[1], parts.size() == 3 ? parts[2] : std::string()};
 }
 
 const Descriptor& select_platform(const Index& index, const Platform& wanted) {

@@ -13,7 +13,7 @@ namespace hanok::images {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMinPrefix = 12;
 
@@ -48,6 +48,21 @@ CREATE TABLE snapshots(
   dir TEXT NOT NULL,
   size INTEGER NOT NULL,
   state TEXT NOT NULL CHECK(state IN ('preparing','committed')));
+)sql";
+
+// Version 2: leases, and the inodes of a snapshot.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE snapshots ADD COLUMN inodes INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE leases(
+  id TEXT PRIMARY KEY,
+  temporary INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE lease_resources(
+  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK(kind IN ('blob','snapshot')),
+  key TEXT NOT NULL,
+  PRIMARY KEY(lease_id, kind, key));
+CREATE INDEX lease_resources_by_key ON lease_resources(kind, key);
 )sql";
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
@@ -171,7 +186,8 @@ struct MetadataStore::Impl {
                                ")");
     }
     Transaction tx(handle(), "create schema in " + path);
-    exec(handle(), kSchema, "create schema in " + path);
+    if (current < 1) exec(handle(), kSchema, "create schema in " + path);
+    if (current < 2) exec(handle(), kSchemaV2, "upgrade the schema of " + path + " to version 2");
     exec(handle(), ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(),
          "set schema version");
     tx.commit();
@@ -370,15 +386,16 @@ void MetadataStore::put_snapshot(const SnapshotRecord& s) {
   std::string what = "put snapshot " + s.chain_id;
   Transaction tx(db, what);
   Stmt(db,
-       "INSERT INTO snapshots(chain_id, parent, dir, size, state) VALUES(?, ?, ?, ?, ?) "
+       "INSERT INTO snapshots(chain_id, parent, dir, size, state, inodes) VALUES(?, ?, ?, ?, ?, ?) "
        "ON CONFLICT(chain_id) DO UPDATE SET parent = excluded.parent, dir = excluded.dir, "
-       "size = excluded.size, state = excluded.state",
+       "size = excluded.size, state = excluded.state, inodes = excluded.inodes",
        what)
       .bind(1, s.chain_id)
       .bind(2, s.parent)
       .bind(3, s.dir)
       .bind(4, static_cast<int64_t>(s.size))
       .bind(5, std::string(state_name(s.state)))
+      .bind(6, static_cast<int64_t>(s.inodes))
       .run();
   tx.commit();
 }
@@ -391,6 +408,7 @@ SnapshotRecord snapshot_from(const Stmt& row) {
   s.dir = row.text(2);
   s.size = static_cast<uint64_t>(row.int64(3));
   s.state = row.text(4) == "committed" ? SnapshotState::Committed : SnapshotState::Preparing;
+  s.inodes = static_cast<uint64_t>(row.int64(5));
   return s;
 }
 }  // namespace
@@ -398,21 +416,24 @@ SnapshotRecord snapshot_from(const Stmt& row) {
 std::optional<SnapshotRecord> MetadataStore::find_snapshot(const std::string& chain_id) {
   std::lock_guard lock(impl_->mutex);
   Stmt row(impl_->handle(),
-           "SELECT chain_id, parent, dir, size, state FROM snapshots WHERE chain_id = ?",
+           "SELECT chain_id, parent, dir, size, state, inodes FROM snapshots WHERE chain_id = ?",
            "find snapshot " + chain_id);
   row.bind(1, chain_id);
   if (!row.step()) return std::nullopt;
   return snapshot_from(row);
 }
 
-void MetadataStore::set_snapshot_committed(const std::string& chain_id, uint64_t size) {
+void MetadataStore::set_snapshot_committed(const std::string& chain_id, uint64_t size,
+                                           uint64_t inodes) {
   std::lock_guard lock(impl_->mutex);
   sqlite3* db = impl_->handle();
   std::string what = "commit snapshot " + chain_id;
   Transaction tx(db, what);
-  Stmt(db, "UPDATE snapshots SET state = 'committed', size = ? WHERE chain_id = ?", what)
+  Stmt(db, "UPDATE snapshots SET state = 'committed', size = ?, inodes = ? WHERE chain_id = ?",
+       what)
       .bind(1, static_cast<int64_t>(size))
-      .bind(2, chain_id)
+      .bind(2, static_cast<int64_t>(inodes))
+      .bind(3, chain_id)
       .run();
   if (sqlite3_changes(db) == 0) {
     throw std::runtime_error("metadata: " + what + ": no such snapshot");
@@ -423,7 +444,7 @@ void MetadataStore::set_snapshot_committed(const std::string& chain_id, uint64_t
 std::vector<SnapshotRecord> MetadataStore::list_snapshots() {
   std::lock_guard lock(impl_->mutex);
   Stmt rows(impl_->handle(),
-            "SELECT chain_id, parent, dir, size, state FROM snapshots ORDER BY chain_id",
+            "SELECT chain_id, parent, dir, size, state, inodes FROM snapshots ORDER BY chain_id",
             "list snapshots");
   std::vector<SnapshotRecord> snapshots;
   while (rows.step()) snapshots.push_back(snapshot_from(rows));
@@ -448,7 +469,8 @@ std::vector<std::string> MetadataStore::unreferenced_blobs(
   Stmt used(db,
             "SELECT EXISTS(SELECT 1 FROM image_blobs WHERE digest = ?1) OR "
             "EXISTS(SELECT 1 FROM images WHERE id = ?1 OR manifest_digest = ?1) OR "
-            "EXISTS(SELECT 1 FROM image_layers WHERE blob_digest = ?1)",
+            "EXISTS(SELECT 1 FROM image_layers WHERE blob_digest = ?1) OR "
+            "EXISTS(SELECT 1 FROM lease_resources WHERE kind = 'blob' AND key = ?1)",
             "find unreferenced blobs");
   std::vector<std::string> unreferenced;
   for (const auto& digest : all_blob_digests) {
@@ -474,6 +496,11 @@ std::vector<std::string> MetadataStore::unreferenced_snapshots(
   std::set<std::string> keep(in_use_by_containers.begin(), in_use_by_containers.end());
   {
     Stmt rows(db, "SELECT DISTINCT chain_id FROM image_layers", "find unreferenced snapshots");
+    while (rows.step()) keep.insert(rows.text(0));
+  }
+  {
+    Stmt rows(db, "SELECT DISTINCT key FROM lease_resources WHERE kind = 'snapshot'",
+              "find unreferenced snapshots");
     while (rows.step()) keep.insert(rows.text(0));
   }
   tx.commit();
@@ -507,6 +534,58 @@ std::vector<std::string> MetadataStore::unreferenced_snapshots(
   std::vector<std::string> result;
   for (auto& entry : unreferenced) result.push_back(std::move(entry.second));
   return result;
+}
+
+void MetadataStore::create_lease(const std::string& id, bool temporary) {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3* db = impl_->handle();
+  Transaction tx(db, "create lease " + id);
+  Stmt(db, "INSERT INTO leases(id, temporary, created_at) VALUES(?, ?, strftime('%s','now'))",
+       "create lease " + id)
+      .bind(1, id)
+      .bind(2, static_cast<int64_t>(temporary ? 1 : 0))
+      .run();
+  tx.commit();
+}
+
+void MetadataStore::add_to_lease(const std::string& id, const std::string& kind,
+                                 const std::string& key) {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3* db = impl_->handle();
+  std::string what = "lease " + kind + " " + key + " to " + id;
+  Transaction tx(db, what);
+  Stmt(db, "INSERT OR IGNORE INTO lease_resources(lease_id, kind, key) VALUES(?, ?, ?)", what)
+      .bind(1, id)
+      .bind(2, kind)
+      .bind(3, key)
+      .run();
+  tx.commit();
+}
+
+void MetadataStore::delete_lease(const std::string& id) {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3* db = impl_->handle();
+  Transaction tx(db, "delete lease " + id);
+  Stmt(db, "DELETE FROM leases WHERE id = ?", "delete lease " + id).bind(1, id).run();
+  tx.commit();
+}
+
+std::vector<std::string> MetadataStore::list_leases() {
+  std::lock_guard lock(impl_->mutex);
+  Stmt rows(impl_->handle(), "SELECT id FROM leases ORDER BY id", "list leases");
+  std::vector<std::string> ids;
+  while (rows.step()) ids.push_back(rows.text(0));
+  return ids;
+}
+
+size_t MetadataStore::delete_temporary_leases() {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3* db = impl_->handle();
+  Transaction tx(db, "delete temporary leases");
+  Stmt(db, "DELETE FROM leases WHERE temporary = 1", "delete temporary leases").run();
+  size_t deleted = static_cast<size_t>(sqlite3_changes(db));
+  tx.commit();
+  return deleted;
 }
 
 }  // namespace hanok::images

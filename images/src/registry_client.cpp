@@ -89,6 +89,28 @@ void check_status(const http::Response& r, const std::string& what) {
                       prefix + "HTTP " + std::to_string(r.status) + suffix);
 }
 
+// Sleeps `pause`, or less when `stop` says so (then throws Stopped).
+void pause_unless_stopped(std::chrono::milliseconds pause, const StopToken& stop,
+                          const std::string& what) {
+  auto until = std::chrono::steady_clock::now() + pause;
+  for (;;) {
+    stop.check(what);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) return;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+  }
+}
+
+// "https://index.docker.io/v1/", "registry-1.docker.io", "docker.io" -> "docker.io"; a URL or
+// "host[:port]/path" -> "host[:port]".
+std::string registry_host(const std::string& address) {
+  std::string host = host_of_url(address);
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host == "index.docker.io" || host == "registry-1.docker.io") return "docker.io";
+  return host;
+}
+
 bool known_manifest_type(const std::string& t) {
   return t == kOciManifest || t == kOciIndex || t == kDockerManifest || t == kDockerManifestList;
 }
@@ -98,6 +120,7 @@ bool known_manifest_type(const std::string& t) {
 struct RegistryClient::Impl {
   std::vector<RegistryHost> hosts;
   CredentialsLookup lookup;
+  RegistryClientOptions options;
 
   std::mutex auth_mu;
   // (base, scope, credentials fingerprint) -> Authorization value; basic auth has no scope.
@@ -141,31 +164,41 @@ struct RegistryClient::Impl {
     return out;
   }
 
-  std::optional<Credentials> creds_for(const Endpoint& ep, const std::optional<Credentials>& c) {
-    if (c) return c;
+  // The caller's credentials go to the image's own registry only, and only when they are for
+  // it; a mirror (plain HTTP, someone else's) gets the configured ones for its own host alone.
+  std::optional<Credentials> creds_for(const Endpoint& ep,
+                                       const std::optional<Credentials>& given) {
+    if (given && !ep.mirror &&
+        (given->server_address.empty() ||
+         registry_host(given->server_address) == registry_host(ep.cred_host))) {
+      return given;
+    }
     if (lookup) return lookup(ep.cred_host);
     return std::nullopt;
   }
 
-  // One request with retries on transient failures, 429 and 5xx.
-  static http::Response send(const http::Request& base_req, const std::optional<std::string>& authz,
-                             const std::function<http::Sink()>& sink_factory) {
+  // One request with retries on transient failures, 429 and 5xx; `stop` ends it (also while it
+  // waits to retry) with Stopped.
+  http::Response send(const http::Request& base_req, const std::optional<std::string>& authz,
+                      const std::function<http::Sink()>& sink_factory, const StopToken& stop) {
     http::Request req = base_req;
     if (authz) req.headers.push_back("Authorization: " + *authz);
+    req.stop = &stop;
+    req.progress_timeout = options.progress_timeout;
     auto backoff = kFirstBackoff;
     for (int attempt = 1;; ++attempt) {
       try {
         http::Sink sink = sink_factory ? sink_factory() : http::Sink();
         http::Response r = http::perform(req, sink);
         if ((r.status == 429 || r.status >= 500) && attempt < kTries) {
-          std::this_thread::sleep_for(backoff);
+          pause_unless_stopped(backoff, stop, req.url);
           backoff *= 2;
           continue;
         }
         return r;
       } catch (const http::TransportError& e) {
         if (!e.transient() || attempt >= kTries) throw;
-        std::this_thread::sleep_for(backoff);
+        pause_unless_stopped(backoff, stop, req.url);
         backoff *= 2;
       }
     }
@@ -174,7 +207,8 @@ struct RegistryClient::Impl {
   // Answers a 401 challenge: the Authorization value to retry with.
   std::optional<std::string> authorize(const Endpoint& ep, const http::Response& r,
                                        const std::string& scope,
-                                       const std::optional<Credentials>& creds) {
+                                       const std::optional<Credentials>& creds,
+                                       const StopToken& stop) {
     auto challenges = detail::parse_www_authenticate(r.header("www-authenticate"));
     const detail::AuthChallenge* bearer = nullptr;
     const detail::AuthChallenge* basic = nullptr;
@@ -186,7 +220,7 @@ struct RegistryClient::Impl {
     if (creds) up = user_pass(*creds);
     if (bearer != nullptr) {
       if (creds && !creds->registry_token.empty()) return "Bearer " + creds->registry_token;
-      return "Bearer " + fetch_token(ep, *bearer, scope, creds, up);
+      return "Bearer " + fetch_token(ep, *bearer, scope, creds, up, stop);
     }
     if (basic != nullptr) {
       if (!up) return std::nullopt;
@@ -197,7 +231,8 @@ struct RegistryClient::Impl {
 
   std::string fetch_token(const Endpoint& ep, const detail::AuthChallenge& ch,
                           const std::string& scope, const std::optional<Credentials>& creds,
-                          const std::optional<std::pair<std::string, std::string>>& up) {
+                          const std::optional<std::pair<std::string, std::string>>& up,
+                          const StopToken& stop) {
     auto it = ch.params.find("realm");
     if (it == ch.params.end() || it->second.empty()) {
       throw RegistryError(Kind::Unauthorized, "bearer challenge without a realm");
@@ -228,7 +263,7 @@ struct RegistryClient::Impl {
                               http::base64_encode(up->first + ":" + up->second));
       }
     }
-    http::Response r = send(req, std::nullopt, {});
+    http::Response r = send(req, std::nullopt, {}, stop);
     if (r.status == 401 || r.status == 403) {
       throw RegistryError(Kind::Unauthorized, up || (creds && !creds->identity_token.empty())
                                                   ? "unauthorized: wrong username or password"
@@ -249,7 +284,7 @@ struct RegistryClient::Impl {
   http::Response request(const Endpoint& ep, const std::string& path,
                          std::vector<std::string> headers, const std::string& scope,
                          const std::optional<Credentials>& given,
-                         const std::function<http::Sink()>& sink_factory) {
+                         const std::function<http::Sink()>& sink_factory, const StopToken& stop) {
     std::optional<Credentials> creds = creds_for(ep, given);
     http::Request req;
     req.url = ep.base + path;
@@ -271,14 +306,14 @@ struct RegistryClient::Impl {
       if (it == auth_cache.end()) it = auth_cache.find({ep.base, "", who});
       if (it != auth_cache.end()) authz = it->second;
     }
-    http::Response r = send(req, authz, sink_factory);
+    http::Response r = send(req, authz, sink_factory, stop);
     if (r.status != 401) return r;
 
-    std::optional<std::string> fresh = authorize(ep, r, scope, creds);
+    std::optional<std::string> fresh = authorize(ep, r, scope, creds, stop);
     if (!fresh) {
       throw RegistryError(Kind::Unauthorized, "unauthorized: authentication required");
     }
-    r = send(req, fresh, sink_factory);
+    r = send(req, fresh, sink_factory, stop);
     if (r.status == 401) {
       bool have_creds = creds && (!creds->username.empty() || !creds->auth.empty() ||
                                   !creds->identity_token.empty() || !creds->registry_token.empty());
@@ -329,14 +364,14 @@ struct RegistryClient::Impl {
 
   ManifestResponse manifest(const Reference& ref, const std::string& reference,
                             const std::optional<Digest>& expected,
-                            const std::optional<Credentials>& creds) {
+                            const std::optional<Credentials>& creds, const StopToken& stop) {
     const std::string scope = "repository:" + ref.path + ":pull";
     return each_endpoint(ref, [&](const Endpoint& ep) {
       std::vector<std::string> headers = {std::string("Accept: ") + kOciIndex + ", " +
                                           kOciManifest + ", " + kDockerManifestList + ", " +
                                           kDockerManifest};
       http::Response r = request(ep, "/v2/" + ref.path + "/manifests/" + reference,
-                                 std::move(headers), scope, creds, {});
+                                 std::move(headers), scope, creds, {}, stop);
       check_status(r, expected ? "manifest " + expected->str() : std::string());
       Digest got = sha256_of(r.body);
       if (expected && got != *expected) {
@@ -378,34 +413,36 @@ struct RegistryClient::Impl {
 };
 
 RegistryClient::RegistryClient(std::vector<RegistryHost> hosts,
-                               CredentialsLookup default_credentials)
+                               CredentialsLookup default_credentials, RegistryClientOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->hosts = std::move(hosts);
   impl_->lookup = std::move(default_credentials);
+  impl_->options = options;
 }
 
 RegistryClient::~RegistryClient() = default;
 
 RegistryClient::ManifestResponse RegistryClient::fetch_manifest(
-    const Reference& ref, const std::optional<Credentials>& creds) {
-  if (ref.digest.empty()) return impl_->manifest(ref, ref.tag, std::nullopt, creds);
+    const Reference& ref, const std::optional<Credentials>& creds, const StopToken& stop) {
+  if (ref.digest.empty()) return impl_->manifest(ref, ref.tag, std::nullopt, creds, stop);
   std::optional<Digest> d;
   try {
     d = Digest::parse(ref.digest);
   } catch (const DigestError& e) {
     throw RegistryError(Kind::Other, "pull " + ref.str() + ": " + e.what());
   }
-  return impl_->manifest(ref, d->str(), d, creds);
+  return impl_->manifest(ref, d->str(), d, creds, stop);
 }
 
 RegistryClient::ManifestResponse RegistryClient::fetch_manifest_by_digest(
-    const Reference& ref, const Digest& digest, const std::optional<Credentials>& creds) {
-  return impl_->manifest(ref, digest.str(), digest, creds);
+    const Reference& ref, const Digest& digest, const std::optional<Credentials>& creds,
+    const StopToken& stop) {
+  return impl_->manifest(ref, digest.str(), digest, creds, stop);
 }
 
 void RegistryClient::fetch_blob(const Reference& ref, const Descriptor& desc,
-                                const ContentStore& store,
-                                const std::optional<Credentials>& creds) {
+                                const ContentStore& store, const std::optional<Credentials>& creds,
+                                const StopToken& stop) {
   const std::string key = desc.digest.str();
   std::shared_ptr<std::promise<void>> mine;
   while (mine == nullptr) {
@@ -421,7 +458,11 @@ void RegistryClient::fetch_blob(const Reference& ref, const Descriptor& desc,
       }
       other = it->second;
     }
-    other.wait();  // then look again: present, or (it failed) our turn
+    // Another pull downloads it: wait for that (giving up on our own stop), then look again:
+    // present, or (it failed) our turn.
+    while (other.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+      stop.check("wait for blob " + key);
+    }
   }
   struct Done {
     Impl* impl;
@@ -456,7 +497,7 @@ void RegistryClient::fetch_blob(const Reference& ref, const Descriptor& desc,
       };
     };
     http::Response r =
-        impl_->request(ep, "/v2/" + ref.path + "/blobs/" + key, {}, scope, creds, factory);
+        impl_->request(ep, "/v2/" + ref.path + "/blobs/" + key, {}, scope, creds, factory, stop);
     check_status(r, "blob " + key);
     if (!counted) ++blob_downloads_;
     if (!writer) writer = store.writer(desc.digest, desc.size);

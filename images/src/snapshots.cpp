@@ -3,16 +3,19 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/spawn.hpp"
+#include "isolate/text.hpp"
+#include "isolate/unique_fd.hpp"
 
 namespace hanok::images {
 
@@ -31,23 +34,22 @@ void make_dir(const std::string& path, unsigned mode) {
   if (::mkdir(path.c_str(), mode) != 0) isolate::throw_sys("mkdir", path);
 }
 
-// Mounts overlay with `data` naming lowers relative to `cwd`, from a child that chdirs there, so
-// the daemon's own working directory (shared by all its threads) never changes.
+// Mounts overlay with `data` naming lowers relative to `cwd`, by mount(8) started in `cwd`: the
+// daemon's own working directory (shared by all its threads) never changes, and nothing is forked
+// from its threads.
 void mount_overlay_from(const std::string& cwd, const std::string& target,
                         const std::string& data) {
-  pid_t pid = ::fork();
-  if (pid < 0) isolate::throw_sys("fork for overlay mount", target);
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) ::_exit(errno);
-    if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) != 0) ::_exit(errno);
-    ::_exit(0);
+  isolate::ProgramResult mount =
+      isolate::run_program({"/bin/mount", "-t", "overlay", "overlay", "-o", data, target}, cwd);
+  if (!mount.succeeded()) {
+    throw std::runtime_error("mount overlay on " + target + ": mount(8) " + mount.describe() +
+                             ": " + std::string(isolate::trim(mount.output)));
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) isolate::throw_sys("wait for overlay mount", target);
-  }
-  if (!WIFEXITED(status)) throw std::runtime_error("mount overlay on " + target + ": child died");
-  if (WEXITSTATUS(status) != 0) isolate::throw_sys("mount overlay", target, WEXITSTATUS(status));
+}
+
+void fsync_dir(const std::string& dir) {
+  isolate::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) isolate::throw_sys("fsync", dir);
 }
 
 }  // namespace
@@ -120,8 +122,42 @@ void SnapshotStore::commit_layer(const Digest& chain) {
   if (read_index(prep).empty()) {
     throw std::runtime_error("layer " + chain.str() + " is not being prepared");
   }
+  // The layer's files reach the disk before the index says they are there: a committed layer
+  // is never found empty after a power loss.
+  std::string dir = root_ + "/snapshots/" + read_index(prep);
+  isolate::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::syncfs(fd.get()) != 0) isolate::throw_sys("syncfs", dir);
   std::string committed = index_path(chain, false);
   if (::rename(prep.c_str(), committed.c_str()) != 0) isolate::throw_sys("rename", prep);
+  fsync_dir(root_ + "/index");
+}
+
+std::vector<std::string> SnapshotStore::clean(const std::set<std::string>& known_chains) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> removed;
+  std::set<std::string> linked;  // snapshot dir names an index link names
+  std::string index = root_ + "/index";
+  for (const auto& entry : std::filesystem::directory_iterator(index)) {
+    std::string name = entry.path().filename().string();
+    std::string hex = name.substr(0, name.find('.'));
+    std::string target = read_index(entry.path().string());
+    if (known_chains.count("sha256:" + hex) != 0 && name.find('.') == std::string::npos) {
+      linked.insert(target);
+      continue;
+    }
+    if (::unlink(entry.path().c_str()) != 0 && errno != ENOENT) {
+      isolate::throw_sys("unlink", entry.path().string());
+    }
+    removed.push_back("index/" + name);
+  }
+  std::string snapshots = root_ + "/snapshots";
+  for (const auto& entry : std::filesystem::directory_iterator(snapshots)) {
+    std::string name = entry.path().filename().string();
+    if (linked.count(name) != 0) continue;
+    isolate::remove_tree(entry.path().string());
+    removed.push_back("snapshots/" + name);
+  }
+  return removed;
 }
 
 bool SnapshotStore::has_layer(const Digest& chain) const {

@@ -41,19 +41,24 @@ UnpackResult unpack_into(const std::string& layer_path, Compression compression,
   if (!tar) throw UnpackError("archive_read_new: out of memory");
   archive_read_support_format_tar(tar.get());  // ustar, pax and GNU tar
   detail::open_tar_reader(tar.get(), *stream);
-  detail::Extractor extractor(root_fd);
+  detail::LayerStream& input = *stream;
+  detail::Extractor extractor(root_fd, [&input] { return input.exhausted(); });
   for (;;) {
     archive_entry* entry = nullptr;
     int r = archive_read_next_header(tar.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
+      // The layer ends after complete entries with (part of) their end blocks missing: fine, as
+      // for containerd. A cut off header (anything but zeros there) is not.
+      if (input.only_zeros_after(static_cast<uint64_t>(archive_filter_bytes(tar.get(), 0)))) break;
       const char* text = archive_error_string(tar.get());
       throw UnpackError("layer " + layer_path + ": " + (text ? text : "unreadable tar"));
     }
     extractor.extract(tar.get(), entry);
+    if (extractor.ended_without_padding()) break;
   }
   extractor.finish();
-  return UnpackResult{stream->finish(), extractor.unpacked_bytes()};
+  return UnpackResult{stream->finish(), extractor.unpacked_bytes(), extractor.entries()};
 }
 
 }  // namespace

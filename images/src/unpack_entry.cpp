@@ -104,6 +104,7 @@ void remove_children(int dir_fd) {
 }
 
 void Extractor::extract(archive* reader, archive_entry* entry) {
+  ++entries_;
   const char* raw = archive_entry_pathname(entry);
   std::string shown = raw ? raw : "";
   try {
@@ -134,6 +135,10 @@ void Extractor::extract_entry(archive* reader, archive_entry* entry, const std::
   if (name.rfind(kWhiteoutMetaPrefix, 0) == 0) return;  // aufs metadata (.wh..wh.plnk): skip
   if (name.rfind(kWhiteoutPrefix, 0) == 0) {
     std::string hidden = name.substr(std::strlen(kWhiteoutPrefix));
+    // ".wh." alone would hide the directory itself, ".wh.." its parent: never.
+    if (hidden.empty() || hidden == "." || hidden == "..") {
+      refuse(shown, "a whiteout must name an entry of its directory");
+    }
     remove_at(dir, hidden.c_str());
     if (::mknodat(dir, hidden.c_str(), S_IFCHR | 0, ::makedev(0, 0)) != 0) {
       fail(shown, "create whiteout");
@@ -180,13 +185,23 @@ void Extractor::extract_entry(archive* reader, archive_entry* entry, const std::
       const void* block = nullptr;
       size_t size = 0;
       la_int64_t offset = 0;
+      uint64_t received = 0;
       for (;;) {
         int r = archive_read_data_block(reader, &block, &size, &offset);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
+          // All of the data, then the end of the layer where its padding should be: what
+          // containerd (Go's archive/tar) accepts, and the blob's digest vouches for every byte.
+          bool complete = archive_entry_sparse_count(entry) == 0 &&
+                          received == static_cast<uint64_t>(archive_entry_size(entry));
+          if (complete && input_exhausted_()) {
+            ended_without_padding_ = true;
+            break;
+          }
           const char* text = archive_error_string(reader);
           refuse(shown, std::string("read data: ") + (text ? text : "unknown error"));
         }
+        received += size;
         const char* data = static_cast<const char*>(block);
         while (size > 0) {
           ssize_t n = ::pwrite(file.get(), data, size, offset);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -133,7 +134,25 @@ std::unique_ptr<LayerStream> open_layer_stream(const std::string& path, Compress
 
 std::pair<const void*, size_t> LayerStream::next_block() {
   if (block_.empty()) block_.resize(kBufferSize);
-  return {block_.data(), read(block_.data(), block_.size())};
+  size_t size = read(block_.data(), block_.size());
+  if (size == 0) exhausted_ = true;
+  given_ += size;
+  // The tail: enough for a tar's padding and its two end blocks.
+  constexpr size_t kTailSize = 2048;
+  if (size >= kTailSize) {
+    tail_.assign(block_.data() + size - kTailSize, kTailSize);
+  } else {
+    tail_.append(block_.data(), size);
+    if (tail_.size() > kTailSize) tail_.erase(0, tail_.size() - kTailSize);
+  }
+  return {block_.data(), size};
+}
+
+bool LayerStream::only_zeros_after(uint64_t position) const {
+  if (!exhausted_ || position > given_ || given_ - position > tail_.size()) return false;
+  size_t from = tail_.size() - static_cast<size_t>(given_ - position);
+  return std::all_of(tail_.begin() + static_cast<std::ptrdiff_t>(from), tail_.end(),
+                     [](char c) { return c == 0; });
 }
 
 void open_tar_reader(archive* reader, LayerStream& stream) {

@@ -25,12 +25,20 @@ class LayerStream {
   Digest finish();
   // The next block for the tar reader's callback (a buffer owned by the stream).
   std::pair<const void*, size_t> next_block();
+  // Whether the tar reader has been given the whole stream (next_block returned nothing).
+  bool exhausted() const { return exhausted_; }
+  // Whether every byte given to the tar reader from `position` on is zero (and there are few
+  // enough to tell: a tar's missing padding or end blocks, never a cut off entry).
+  bool only_zeros_after(uint64_t position) const;
 
  protected:
   Sha256 hash_;
 
  private:
   std::vector<char> block_;
+  uint64_t given_ = 0;  // bytes handed to the tar reader
+  std::string tail_;    // the last of them (up to kTailSize)
+  bool exhausted_ = false;
 };
 
 // Opens `path`; gzip and zstd are decompressed by libarchive's own filters ("raw" format), so

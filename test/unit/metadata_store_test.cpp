@@ -230,7 +230,71 @@ TEST_F(MetadataStoreTest, PersistsAcrossReopenAndUsesWal) {
     return std::string(text ? text : "");
   };
   EXPECT_EQ(single("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(single("PRAGMA user_version"), "1");
+  EXPECT_EQ(single("PRAGMA user_version"), "2");
+}
+
+// What a pull or a container leases, GC keeps: blobs whatever references them, snapshots with
+// their parents.
+TEST_F(MetadataStoreTest, LeasedBlobsAndSnapshotsAreNotGarbage) {
+  auto store = MetadataStore::open(db_path_);
+  store.put_snapshot({d("base"), "", "/1", 1, SnapshotState::Committed, 3});
+  store.put_snapshot({d("top"), d("base"), "/2", 1, SnapshotState::Committed, 4});
+  store.put_snapshot({d("other"), "", "/3", 1, SnapshotState::Preparing, 0});
+  std::vector<std::string> blobs = {d("blob-a"), d("blob-b")};
+  EXPECT_EQ(store.unreferenced_blobs(blobs), blobs);
+  EXPECT_EQ(store.unreferenced_snapshots({}).size(), 3u);
+
+  store.create_lease("pull/1", true);
+  store.add_to_lease("pull/1", "blob", d("blob-a"));
+  store.add_to_lease("pull/1", "snapshot", d("top"));
+  store.add_to_lease("pull/1", "snapshot", d("top"));  // twice is once
+  store.create_lease("container/c1", false);
+  store.add_to_lease("container/c1", "snapshot", d("other"));
+  EXPECT_EQ(store.unreferenced_blobs(blobs), std::vector<std::string>{d("blob-b")});
+  EXPECT_TRUE(store.unreferenced_snapshots({}).empty());  // top keeps base
+  EXPECT_EQ(store.list_leases(), (std::vector<std::string>{"container/c1", "pull/1"}));
+
+  // A process that died: its temporary leases go, persistent ones stay.
+  EXPECT_EQ(store.delete_temporary_leases(), 1u);
+  EXPECT_EQ(store.unreferenced_blobs(blobs), blobs);
+  auto garbage = store.unreferenced_snapshots({});
+  EXPECT_EQ(garbage, (std::vector<std::string>{d("top"), d("base")}));  // children first
+  store.delete_lease("container/c1");
+  store.delete_lease("container/c1");  // missing is fine
+  EXPECT_EQ(store.unreferenced_snapshots({}).size(), 3u);
+  EXPECT_TRUE(store.list_leases().empty());
+}
+
+// A database of the first schema opens as the second, its records kept.
+TEST_F(MetadataStoreTest, FirstSchemaIsUpgraded) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &raw), SQLITE_OK);
+    const char* v1 =
+        "CREATE TABLE images(id TEXT PRIMARY KEY, size INTEGER NOT NULL, config TEXT NOT NULL, "
+        "manifest_digest TEXT NOT NULL, created_at INTEGER NOT NULL);"
+        "CREATE TABLE image_names(name TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES "
+        "images(id) ON DELETE CASCADE, kind TEXT NOT NULL CHECK(kind IN ('tag','digest')));"
+        "CREATE TABLE image_layers(image_id TEXT NOT NULL REFERENCES images(id) ON DELETE "
+        "CASCADE, position INTEGER NOT NULL, chain_id TEXT NOT NULL, diff_id TEXT NOT NULL, "
+        "blob_digest TEXT NOT NULL, PRIMARY KEY(image_id, position));"
+        "CREATE TABLE image_blobs(image_id TEXT NOT NULL REFERENCES images(id) ON DELETE "
+        "CASCADE, digest TEXT NOT NULL, PRIMARY KEY(image_id, digest));"
+        "CREATE TABLE snapshots(chain_id TEXT PRIMARY KEY, parent TEXT NOT NULL, dir TEXT NOT "
+        "NULL, size INTEGER NOT NULL, state TEXT NOT NULL);"
+        "INSERT INTO snapshots VALUES('sha256:aa', '', '/1', 42, 'committed');"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = MetadataStore::open(db_path_);
+  auto snapshot = store.find_snapshot("sha256:aa");
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->size, 42u);
+  EXPECT_EQ(snapshot->inodes, 0u);
+  store.create_lease("l", false);
+  store.add_to_lease("l", "snapshot", "sha256:aa");
+  EXPECT_TRUE(store.unreferenced_snapshots({}).empty());
 }
 
 TEST_F(MetadataStoreTest, NewerSchemaIsRefused) {

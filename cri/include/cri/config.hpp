@@ -26,6 +26,12 @@ struct DaemonConfig {
   std::string streaming_address = "127.0.0.1:0";
   std::vector<images::RegistryHost> registries;
   std::vector<RegistryAuth> auths;
+  // Images.
+  int max_concurrent_downloads = 3;         // layers of one pull fetched at once
+  int image_pull_progress_timeout_s = 300;  // a pull that receives nothing this long fails
+  std::string platform;                     // "os/arch[/variant]"; empty: this machine's
+  std::string sandbox_image = "registry.k8s.io/pause:3.9";  // reported pinned
+  std::vector<std::string> pinned_images;  // reported pinned (the kubelet never GCs them)
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/hanok/hanok.toml";
@@ -33,5 +39,8 @@ inline constexpr const char* kDefaultConfigPath = "/etc/hanok/hanok.toml";
 // Reads a TOML file into `config`. A missing file is fine only when `required` is false.
 // Errors name the file, and the key: "/etc/hanok/hanok.toml: registries[0].mirrors: ...".
 void load_config_file(const std::string& path, bool required, DaemonConfig& config);
+// Checks what flags and the file gave together, and makes relative paths (socket, root, state)
+// absolute against the working directory. Throws std::invalid_argument naming the key.
+void finish_config(DaemonConfig& config);
 
 }  // namespace hanok::cri

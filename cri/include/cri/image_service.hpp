@@ -3,6 +3,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <set>
+#include <string>
+
 #include "images/image_store.hpp"
 #include "runtime_v1.grpc.pb.h"
 
@@ -10,7 +14,11 @@ namespace hanok::cri {
 
 class ImageService final : public runtime::v1::ImageService::Service {
  public:
-  explicit ImageService(images::ImageStore& store) : store_(store) {}
+  // `pinned`: image names (normalised as the kubelet's) reported pinned; `stopping` is set when
+  // the daemon stops (pulls end).
+  ImageService(images::ImageStore& store, std::set<std::string> pinned,
+               const std::atomic<bool>& stopping)
+      : store_(store), pinned_(std::move(pinned)), stopping_(stopping) {}
 
   grpc::Status ListImages(grpc::ServerContext* context,
                           const runtime::v1::ListImagesRequest* request,
@@ -28,10 +36,20 @@ class ImageService final : public runtime::v1::ImageService::Service {
                            runtime::v1::ImageFsInfoResponse* response) override;
 
  private:
+  // The CRI Image of an image: id, tags, digests, size, uid or username, pinned.
+  void fill_image(const images::ImageInfo& info, runtime::v1::Image& image) const;
+
   images::ImageStore& store_;
+  std::set<std::string> pinned_;
+  const std::atomic<bool>& stopping_;
 };
 
-// The CRI Image message of an image: id, tags, digests, size, uid or username from its config.
-void fill_image(const images::ImageInfo& info, runtime::v1::Image& image);
+// An image config's User ("1000", "1000:1000", "www-data", "99999999999999999999"): a uid when it
+// is a number a uid can be (below 2^32), else a user name, as containerd reads it.
+struct ImageUser {
+  std::optional<int64_t> uid;
+  std::string username;
+};
+ImageUser image_user(const std::string& config_json);
 
 }  // namespace hanok::cri

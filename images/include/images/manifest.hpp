@@ -23,6 +23,12 @@ struct Platform {
   std::string variant;
 };
 
+// This machine's platform in OCI terms: uname's machine mapped to GOARCH names (x86_64 amd64,
+// aarch64 arm64, armv7l arm/v7, ...).
+Platform host_platform();
+// "linux/arm64", "linux/arm/v7". Throws std::invalid_argument naming the text.
+Platform parse_platform(const std::string& text);
+
 struct Descriptor {
   std::string media_type;
   Digest digest;

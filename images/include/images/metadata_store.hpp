@@ -41,6 +41,7 @@ struct SnapshotRecord {
   std::string dir;
   uint64_t size = 0;
   SnapshotState state = SnapshotState::Preparing;
+  uint64_t inodes = 0;  // files, directories and links it holds
   bool operator==(const SnapshotRecord&) const = default;
 };
 
@@ -76,17 +77,28 @@ class MetadataStore {
   void put_snapshot(const SnapshotRecord& snapshot);
   std::optional<SnapshotRecord> find_snapshot(const std::string& chain_id);
   // Throws std::runtime_error when there is no such snapshot.
-  void set_snapshot_committed(const std::string& chain_id, uint64_t size);
+  void set_snapshot_committed(const std::string& chain_id, uint64_t size, uint64_t inodes = 0);
   std::vector<SnapshotRecord> list_snapshots();       // ordered by chain id
   void remove_snapshot(const std::string& chain_id);  // missing is fine
 
-  // GC: the digests in `all_blob_digests` no image references (input order kept).
+  // Leases: what they name (blobs by digest, snapshots by chain id; "blob" or "snapshot") GC
+  // keeps, whether it exists yet or not and whether an image references it or not. A pull
+  // leases everything it touches before it touches it; a container its image's snapshots. A
+  // temporary lease belongs to the process that made it: delete_temporary_leases() drops those
+  // of a process that died (when the store opens again).
+  void create_lease(const std::string& id, bool temporary);
+  void add_to_lease(const std::string& id, const std::string& kind, const std::string& key);
+  void delete_lease(const std::string& id);  // with what it holds; missing is fine
+  std::vector<std::string> list_leases();
+  size_t delete_temporary_leases();
+
+  // GC: the digests in `all_blob_digests` no image references and no lease holds (input order
+  // kept).
   std::vector<std::string> unreferenced_blobs(const std::vector<std::string>& all_blob_digests);
-  // GC: chain ids of snapshots that no image layer references, no container uses, and that
-  // are not the parent (transitively) of a snapshot that is kept. Children come before their
-  // parents, so removing in order never removes a lower layer still under an upper one.
-  // Note: a snapshot being prepared by a running pull is not referenced yet; GC must not run
-  // concurrently with a pull.
+  // GC: chain ids of snapshots that no image layer references, no lease holds, no container
+  // uses, and that are not the parent (transitively) of a snapshot that is kept. Children come
+  // before their parents, so removing in order never removes a lower layer still under an upper
+  // one.
   std::vector<std::string> unreferenced_snapshots(
       const std::set<std::string>& in_use_by_containers);
 

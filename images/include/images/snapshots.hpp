@@ -9,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,13 +38,18 @@ class SnapshotStore {
   // A fresh empty directory to unpack the layer `chain` into (a stale preparing one is removed).
   // Throws std::runtime_error when the layer is already committed.
   std::string prepare_layer_dir(const Digest& chain);
-  // Makes the prepared layer visible to has_layer()/layer_dir() (an atomic rename).
+  // Makes the prepared layer visible to has_layer()/layer_dir(): its files synced to disk, then
+  // an atomic rename of its index entry (synced too).
   void commit_layer(const Digest& chain);
   bool has_layer(const Digest& chain) const;
   // The committed layer's directory; throws std::runtime_error when there is none.
   std::string layer_dir(const Digest& chain) const;
   // Removes a committed or preparing layer; missing is fine.
   void remove_layer(const Digest& chain);
+  // Removes what a crash can leave: index entries of chains not in `known_chains` (and every
+  // preparing one), and layer directories no index entry names. Returns what went ("index/<hex>",
+  // "snapshots/<n>").
+  std::vector<std::string> clean(const std::set<std::string>& known_chains);
 
   // Creates containers/<id>/{upper,work,rootfs} and mounts overlay there with the committed
   // layers (bottom to top as in the manifest). Long lowerdir lists (many layers, a long root)

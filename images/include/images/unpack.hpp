@@ -16,8 +16,9 @@ class UnpackError : public std::runtime_error {
 };
 
 struct UnpackResult {
-  Digest diff_id;           // sha256 of the uncompressed tar stream
-  uint64_t unpacked_bytes;  // sum of regular file sizes
+  Digest diff_id;               // sha256 of the uncompressed tar stream
+  uint64_t unpacked_bytes = 0;  // sum of regular file sizes
+  uint64_t entries = 0;         // tar entries
 };
 
 // Unpacks `layer_path` into `target_dir` (which must exist and be empty): regular files, dirs,
@@ -27,7 +28,9 @@ struct UnpackResult {
 // RESOLVE_IN_ROOT): entries or hardlink targets with ".." components and hardlinks to missing
 // targets are refused with UnpackError naming the entry; a write through a symlink that points
 // out ("evil -> /", then "evil/etc/x") lands inside the root, as in containerd, never outside.
-// On any error the target directory is emptied.
+// Whiteouts naming "", "." or ".." are refused. A layer whose last file is complete but whose
+// tar padding and end blocks are cut off is accepted (as containerd does); truncated file data
+// or a cut off header is not. On any error the target directory is emptied.
 UnpackResult unpack_layer(const std::string& layer_path, Compression compression,
                           const std::string& target_dir);
 
