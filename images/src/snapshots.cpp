@@ -161,7 +161,10 @@ std::vector<std::string> SnapshotStore::clean(const std::set<std::string>& known
 }
 
 bool SnapshotStore::has_layer(const Digest& chain) const {
-  return !read_index(index_path(chain, false)).empty();
+  std::string name = read_index(index_path(chain, false));
+  if (name.empty()) return false;
+  struct stat st {};
+  return ::stat((root_ + "/snapshots/" + name + "/fs").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::string SnapshotStore::layer_dir(const Digest& chain) const {

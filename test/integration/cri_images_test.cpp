@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "../common/require.hpp"
 #include "harness.hpp"
 #include "isolate/files.hpp"
 #include "runtime_v1.grpc.pb.h"
@@ -28,9 +29,8 @@ std::string script(const std::string& name) {
 class CriImages : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0 || !isolate::path_exists("/usr/bin/docker-registry")) {
-      GTEST_SKIP() << "needs root and docker-registry";
-    }
+    HANOK_REQUIRE(::geteuid() == 0 && isolate::path_exists("/usr/bin/docker-registry"),
+                  "needs root and docker-registry");
     char dir_template[] = "/var/tmp/hanok-cri-XXXXXX";
     dir_ = ::mkdtemp(dir_template);
     ::setenv("HANOK_REGISTRY_HTTP_PORT", "5451", 1);

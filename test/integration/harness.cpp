@@ -1,4 +1,5 @@
 #include "harness.hpp"
+#include "../common/require.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -106,7 +107,7 @@ Result run_program(const std::vector<std::string>& argv) {
 }
 
 void ContainerTest::SetUp() {
-  if (::geteuid() != 0) GTEST_SKIP() << "privileged integration tests need root";
+  HANOK_REQUIRE(::geteuid() == 0, "privileged integration tests need root");
   char bundle_template[] = "/var/tmp/hanok-it-XXXXXX";
   bundle_ = ::mkdtemp(bundle_template);
   ::chmod(bundle_.c_str(), 0711);  // a user-namespaced container's root must reach its rootfs

@@ -7,13 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "../common/require.hpp"
 #include "harness.hpp"
 #include "images/image_store.hpp"
 #include "isolate/files.hpp"
@@ -58,7 +62,7 @@ class ImageStoreTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (registry_state.empty()) GTEST_SKIP() << "needs root and docker-registry";
+    HANOK_REQUIRE(!registry_state.empty(), "needs root and docker-registry");
     char root_template[] = "/var/tmp/hanok-images-XXXXXX";
     root_ = ::mkdtemp(root_template);
   }
@@ -78,8 +82,8 @@ class ImageStoreTest : public ::testing::Test {
     }
     return *client_;
   }
-  ImageStore& store() {
-    if (!store_) store_ = std::make_unique<ImageStore>(root_, client());
+  ImageStore& store(images::ImageStoreOptions options = {}) {
+    if (!store_) store_ = std::make_unique<ImageStore>(root_, client(), std::move(options));
     return *store_;
   }
   // Mounts the image's rootfs and returns its path.
@@ -238,6 +242,135 @@ TEST_F(ImageStoreTest, APullKilledHalfWayIsRepairedOnRestart) {
   EXPECT_TRUE(isolate::path_exists(rootfs + "/big/layer4/file-24"));
   Result ingest = run_program({"/bin/ls", "-A", root_ + "/ingest"});
   EXPECT_EQ(ingest.out, "");
+}
+
+// The registry client alone against the fixture registries: plain HTTP, HTTPS with a private
+// CA, an index, and basic auth right and wrong.
+TEST_F(ImageStoreTest, RegistryClientAgainstTheFixtureRegistries) {
+  images::ContentStore content(root_ + "/content");
+  RegistryClient client({RegistryHost{kHttps, {}, false, registry_state + "/certs/ca.pem"},
+                         RegistryHost{kHttp, {}, true, ""}, RegistryHost{kAuth, {}, true, ""}});
+  for (const std::string& name :
+       {std::string(kHttp) + "/hanok/busybox:latest", std::string(kHttps) + "/hanok/busybox:latest",
+        std::string(kHttp) + "/hanok/busybox-index:latest"}) {
+    SCOPED_TRACE(name);
+    images::Reference ref = images::parse_reference(name);
+    auto r = client.fetch_manifest(ref, std::nullopt);
+    if (images::is_index_media_type(r.media_type)) {
+      images::Index index = images::parse_index(r.body, r.media_type);
+      r = client.fetch_manifest_by_digest(ref, images::select_platform(index).digest, std::nullopt);
+    }
+    images::Manifest m = images::parse_manifest(r.body, r.media_type);
+    client.fetch_blob(ref, m.config, content, std::nullopt);
+    for (const auto& l : m.layers) client.fetch_blob(ref, l, content, std::nullopt);
+    for (const auto& l : m.layers) EXPECT_TRUE(content.has(l.digest));
+  }
+  images::Reference ref = images::parse_reference(std::string(kAuth) + "/hanok/busybox:latest");
+  Credentials good{"hanok", "hanok-pass", "", "", "", ""};
+  EXPECT_NO_THROW(client.fetch_manifest(ref, good));
+  Credentials bad = good;
+  bad.password = "nope";
+  try {
+    client.fetch_manifest(ref, bad);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const images::RegistryError& e) {
+    EXPECT_EQ(std::string(e.what()), "pull " + std::string(kAuth) +
+                                         "/hanok/busybox:latest: unauthorized: wrong username or "
+                                         "password");
+  }
+}
+
+// A pull finds a layer another image already has and goes on with the rest; meanwhile that
+// other image is removed. The pull's lease keeps the layer: the image it records is whole.
+TEST_F(ImageStoreTest, RemovingAnImageNeverTakesWhatARunningPullUses) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::string hold_at;  // the event to hold a pull at
+  bool held = false;
+  bool released = false;
+  images::ImageStoreOptions options;
+  options.on_event = [&](const std::string& event) {
+    std::unique_lock lock(mutex);
+    if (event != hold_at) return;
+    held = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return released; });
+  };
+  ImageStore& images = store(options);
+  auto busybox = images.pull(std::string(kHttp) + "/hanok/busybox:latest");
+  {
+    std::lock_guard lock(mutex);
+    hold_at = "layer " + busybox.chain_ids[0].str();  // multilayer's base is busybox's layer
+  }
+  images::ImageInfo multi;
+  std::exception_ptr failure;
+  std::thread puller([&] {
+    try {
+      multi = images.pull(std::string(kHttp) + "/hanok/multilayer:latest");
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(30), [&] { return held; }));
+  }
+  ASSERT_TRUE(images.remove(busybox.id));
+  EXPECT_TRUE(images.snapshots().has_layer(busybox.chain_ids[0]));  // leased by the pull
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+  puller.join();
+  ASSERT_FALSE(failure);
+  for (const auto& chain : multi.chain_ids) EXPECT_TRUE(images.snapshots().has_layer(chain));
+  std::string rootfs = rootfs_of(multi, "whole");
+  EXPECT_TRUE(isolate::path_exists(rootfs + "/bin/busybox"));
+  images.snapshots().remove_container_rootfs("whole");
+  mounted_.pop_back();
+  // Once the pull is done, its lease is gone: removing the image frees everything.
+  ASSERT_TRUE(images.remove(multi.id));
+  EXPECT_FALSE(images.snapshots().has_layer(busybox.chain_ids[0]));
+}
+
+// Pulls and removals of images that share layers, all at once: every image the store lists is
+// whole afterwards, and nothing is left once they are all removed.
+TEST_F(ImageStoreTest, ConcurrentPullsAndRemovalsOfImagesSharingLayers) {
+  const std::vector<std::string> names = {std::string(kHttp) + "/hanok/busybox:latest",
+                                          std::string(kHttp) + "/hanok/busybox-user:latest",
+                                          std::string(kHttp) + "/hanok/multilayer:latest"};
+  ImageStore& images = store();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 12; ++i) {
+        const std::string& name = names[(t + i) % names.size()];
+        try {
+          if ((t + i) % 3 == 0) {
+            images.remove(name);
+          } else {
+            images.pull(name);
+          }
+        } catch (const std::exception& e) {
+          ++failures;
+          ADD_FAILURE() << name << ": " << e.what();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  for (const auto& image : images.list()) {
+    for (const auto& chain : image.chain_ids) {
+      EXPECT_TRUE(images.snapshots().has_layer(chain)) << image.id << " " << chain.str();
+    }
+  }
+  for (const auto& image : images.list()) images.remove(image.id);
+  EXPECT_TRUE(images.list().empty());
+  EXPECT_TRUE(images.content().list().empty());
+  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/snapshots"));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "isolate/capabilities.hpp"
+#include "../common/require.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -125,7 +126,7 @@ TEST(CapabilityNames, LastSupportedMatchesKernel) {
 }
 
 TEST(CapabilityApply, EffectiveAndPermittedAreSetExactly) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  HANOK_REQUIRE(::geteuid() == 0, "needs root");
   const ChildResult r = run_in_child([](std::string& out) {
     CapabilitySets sets;
     sets.effective = {0, 5};
@@ -142,7 +143,7 @@ TEST(CapabilityApply, EffectiveAndPermittedAreSetExactly) {
 }
 
 TEST(CapabilityApply, AmbientIsRaisedAndCapsAboveTheKernelAreSkipped) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  HANOK_REQUIRE(::geteuid() == 0, "needs root");
   const ChildResult r = run_in_child([](std::string& out) {
     CapabilitySets sets;
     sets.effective = {0, 5, 63};
@@ -159,7 +160,7 @@ TEST(CapabilityApply, AmbientIsRaisedAndCapsAboveTheKernelAreSkipped) {
 }
 
 TEST(CapabilityApply, AmbientOutsideInheritableIsSkipped) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  HANOK_REQUIRE(::geteuid() == 0, "needs root");
   const ChildResult r = run_in_child([](std::string& out) {
     CapabilitySets sets;
     sets.effective = {5};
@@ -174,7 +175,7 @@ TEST(CapabilityApply, AmbientOutsideInheritableIsSkipped) {
 }
 
 TEST(CapabilityApply, BoundingSetKeepsOnlyTheListed) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  HANOK_REQUIRE(::geteuid() == 0, "needs root");
   const ChildResult r = run_in_child([](std::string& out) {
     const auto before = capability_status();
     if (before.at("CapBnd") == "0000000000000000") {

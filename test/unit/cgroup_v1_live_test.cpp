@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/require.hpp"
 #include "isolate/cgroup.hpp"
 #include "isolate/files.hpp"
 #include "isolate/text.hpp"
@@ -61,7 +62,7 @@ void remove_cgroup_tree(const std::string& dir) {
 class LiveV1 : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    HANOK_REQUIRE(::geteuid() == 0, "needs root");
     if (detect_mode() == Mode::Unified) GTEST_SKIP() << "this host has cgroup v2 only";
     parent_ = "/hanok-test-" + std::to_string(::getpid());
     cg_ = open_cgroup(parent_ + "/c1");

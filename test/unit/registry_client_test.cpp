@@ -1,6 +1,7 @@
 // RegistryClient against real docker-registry instances on 127.0.0.1 (spawned here, killed in
 // teardown). Skips when /usr/bin/docker-registry (or skopeo/openssl/htpasswd) is missing.
 #include "images/registry_client.hpp"
+#include "../common/require.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -239,7 +240,7 @@ class RegistryClientTest : public ::testing::Test {
     shared_ = nullptr;
   }
   void SetUp() override {
-    if (shared_ == nullptr) GTEST_SKIP() << "docker-registry, skopeo, openssl or htpasswd missing";
+    HANOK_REQUIRE(shared_ != nullptr, "docker-registry, skopeo, openssl or htpasswd missing");
   }
 
   static Reference ref(const std::string& hostport, const std::string& rest) {
@@ -486,47 +487,6 @@ namespace {
 
 // Against rootfs-fixtures/registry.sh + push-images.sh, when HANOK_TEST_REGISTRY_STATE names
 // their STATE_DIR (ports from HANOK_REGISTRY_{HTTP,HTTPS,AUTH}_PORT as the scripts use them).
-std::string fixture_port(const char* var, const char* def) {
-  const char* v = std::getenv(var);
-  return v != nullptr && *v != '\0' ? v : def;
-}
-
-TEST(RegistryClientFixtures, BusyboxFromFixtureRegistries) {
-  const char* state = std::getenv("HANOK_TEST_REGISTRY_STATE");
-  if (state == nullptr || *state == '\0') GTEST_SKIP() << "HANOK_TEST_REGISTRY_STATE not set";
-  std::string http = "127.0.0.1:" + fixture_port("HANOK_REGISTRY_HTTP_PORT", "5051");
-  std::string https = "127.0.0.1:" + fixture_port("HANOK_REGISTRY_HTTPS_PORT", "5052");
-  std::string auth = "127.0.0.1:" + fixture_port("HANOK_REGISTRY_AUTH_PORT", "5053");
-  TempDir tmp;
-  ContentStore store((tmp.path / "store").string());
-  RegistryClient client({RegistryHost{https, {}, false, std::string(state) + "/certs/ca.pem"}}, {});
-
-  for (const std::string& name : {http + "/hanok/busybox:latest", https + "/hanok/busybox:latest",
-                                  http + "/hanok/busybox-index:latest"}) {
-    SCOPED_TRACE(name);
-    Reference ref = parse_reference(name);
-    auto r = client.fetch_manifest(ref, std::nullopt);
-    if (is_index_media_type(r.media_type)) {
-      Index index = parse_index(r.body, r.media_type);
-      Digest chosen = select_platform(index).digest;
-      r = client.fetch_manifest_by_digest(ref, chosen, std::nullopt);
-    }
-    Manifest m = parse_manifest(r.body, r.media_type);
-    client.fetch_blob(ref, m.config, store, std::nullopt);
-    for (const auto& l : m.layers) client.fetch_blob(ref, l, store, std::nullopt);
-    for (const auto& l : m.layers) EXPECT_TRUE(store.has(l.digest));
-  }
-
-  Reference ref = parse_reference(auth + "/hanok/busybox:latest");
-  Credentials good;
-  good.username = "hanok";
-  good.password = "hanok-pass";
-  EXPECT_NO_THROW(client.fetch_manifest(ref, good));
-  Credentials bad = good;
-  bad.password = "nope";
-  EXPECT_EQ(error_of([&] { client.fetch_manifest(ref, bad); }),
-            "pull " + auth + "/hanok/busybox:latest: unauthorized: wrong username or password");
-}
 
 }  // namespace
 }  // namespace hanok::images
@@ -611,9 +571,8 @@ class FakeBearerRegistry {
 };
 
 TEST(RegistryClientBearer, TokenFlow) {
-  if (access("/usr/bin/python3", X_OK) != 0 || access("/usr/bin/curl", X_OK) != 0) {
-    GTEST_SKIP() << "python3 or curl missing";
-  }
+  HANOK_REQUIRE(access("/usr/bin/python3", X_OK) == 0 && access("/usr/bin/curl", X_OK) == 0,
+                "python3 or curl missing");
   FakeBearerRegistry fake;
   Reference ref = parse_reference(fake.hostport() + "/hanok/b:latest");
   RegistryClient client({}, {});

@@ -1,5 +1,6 @@
 // Snapshots: chain ids, layer directories by chain id, overlay container rootfs mounts.
 #include "images/snapshots.hpp"
+#include "../common/require.hpp"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -126,7 +127,7 @@ TEST_F(SnapshotStoreTest, PreparesCommitsAndRemovesLayers) {
 }
 
 TEST_F(SnapshotStoreTest, MountsTwoLayersWithAWhiteout) {
-  if (::geteuid() != 0) GTEST_SKIP() << "overlay mounts need root";
+  HANOK_REQUIRE(::geteuid() == 0, "overlay mounts need root");
   SnapshotStore store(base_);
   Digest lower = add_layer(store, "lower", [](const std::string& dir) {
     isolate::make_dirs(dir + "/etc");
@@ -163,7 +164,7 @@ TEST_F(SnapshotStoreTest, MountsTwoLayersWithAWhiteout) {
 }
 
 TEST_F(SnapshotStoreTest, MountsThirtyLayersUnderALongRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "overlay mounts need root";
+  HANOK_REQUIRE(::geteuid() == 0, "overlay mounts need root");
   // A root path of ~200 characters: 30 absolute lowerdirs would not fit in one page.
   std::string root = base_ + "/" + std::string(100, 'r') + "/" + std::string(90, 's');
   SnapshotStore store(root);

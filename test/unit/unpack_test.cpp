@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/require.hpp"
 #include "images/digest.hpp"
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
@@ -316,7 +317,7 @@ TEST_F(UnpackTest, CreatesFifosAndDevicesAsRoot) {
   struct stat st = lstat_of(target_ + "/run/fifo");
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0600u);
-  if (::geteuid() != 0) GTEST_SKIP() << "devices need root";
+  HANOK_REQUIRE(::geteuid() == 0, "devices need root");
   st = lstat_of(target_ + "/dev/null");
   EXPECT_TRUE(S_ISCHR(st.st_mode));
   EXPECT_EQ(st.st_rdev, ::makedev(1, 3));
@@ -327,7 +328,7 @@ TEST_F(UnpackTest, CreatesFifosAndDevicesAsRoot) {
 }
 
 TEST_F(UnpackTest, WhiteoutsBecomeOverlayWhiteouts) {
-  if (::geteuid() != 0) GTEST_SKIP() << "whiteouts and trusted.* xattrs need root";
+  HANOK_REQUIRE(::geteuid() == 0, "whiteouts and trusted.* xattrs need root");
   std::string path = layer({file("gone", "x"), file("etc/.wh.passwd", ""), dir("opaque"),
                             file("opaque/.wh..wh..opq", ""), file("opaque/kept", "k"),
                             file(".wh.gone", ""), file("etc/.wh..wh.plnk", "")});
@@ -388,6 +389,60 @@ TEST_F(UnpackTest, HardlinkThroughASymlinkStaysInside) {
   } catch (const UnpackError& e) {
     EXPECT_NE(std::string(e.what()).find("\"pw\""), std::string::npos) << e.what();
   }
+  EXPECT_TRUE(list_dir(target_).empty());
+}
+
+// ".wh." names nothing, ".wh.." the directory itself, ".wh..." its parent: a layer that would
+// hide (delete) the unpack directory or the directory above it is refused, nothing touched.
+TEST_F(UnpackTest, WhiteoutsOfTheDirectoryItselfOrItsParentAreRefused) {
+  for (const char* name : {".wh.", "sub/.wh..", "sub/.wh...", ".wh.."}) {
+    SCOPED_TRACE(name);
+    isolate::remove_tree(target_);
+    isolate::make_dirs(target_);
+    expect_refused({dir("sub"), file("sub/kept", "k"), file(name, "")},
+                   "a whiteout must name an entry of its directory");
+  }
+}
+
+// The cut points of a tar whose last file's data ends at `end`: Go's archive/tar (containerd)
+// reads a layer that stops anywhere after the data (padding and end blocks missing, in part or
+// whole); one whose data or next header is cut is refused.
+class TarTrailerTest : public UnpackTest {
+ protected:
+  void SetUp() override {
+    UnpackTest::SetUp();
+    payload_ = std::string(700, 'Z');
+    full_ = slurp(layer({file("first", "1"), file("last", payload_)}));
+    end_ = full_.rfind(payload_) + payload_.size();
+    padded_ = (end_ + 511) / 512 * 512;
+  }
+  UnpackResult unpack_cut(const std::string& bytes) {
+    isolate::write_file_atomic(base_ + "/layer.tar", bytes, 0644);
+    return unpack_layer(base_ + "/layer.tar", Compression::None, target_);
+  }
+  std::string payload_, full_;
+  size_t end_ = 0, padded_ = 0;
+};
+
+TEST_F(TarTrailerTest, MissingPaddingOrEndBlocksAreAccepted) {
+  for (size_t cut : {end_, end_ + 100, padded_, padded_ + 100, padded_ + 512}) {
+    SCOPED_TRACE(cut);
+    isolate::remove_tree(target_);
+    isolate::make_dirs(target_);
+    std::string bytes = full_.substr(0, cut);
+    UnpackResult result = unpack_cut(bytes);
+    EXPECT_EQ(slurp(target_ + "/last"), payload_);
+    EXPECT_EQ(slurp(target_ + "/first"), "1");
+    EXPECT_EQ(result.diff_id, sha256_of(bytes));  // every byte of the blob, as it is
+  }
+}
+
+TEST_F(TarTrailerTest, CutDataOrACutHeaderIsRefused) {
+  EXPECT_THROW(unpack_cut(full_.substr(0, end_ - 50)), UnpackError);
+  EXPECT_TRUE(list_dir(target_).empty());
+  // A header of a next entry, cut off after 300 bytes.
+  std::string next = slurp(layer({file("another", "x")}, ARCHIVE_FILTER_NONE, "next.tar"));
+  EXPECT_THROW(unpack_cut(full_.substr(0, padded_) + next.substr(0, 300)), UnpackError);
   EXPECT_TRUE(list_dir(target_).empty());
 }
 
