@@ -135,7 +135,7 @@ TestDaemon::TestDaemon(const std::string& dir, const std::string& config_toml,
       rest.push_back(extra_flags[i]);
     }
   }
-  std::vector<std::string> args = {std::string(HANOK_BINARY) + "d"};
+  std::vector<std::string> args = {hanok_binary() + "d"};
   for (const auto& [flag, value] : flags) {
     args.push_back(flag);
     args.push_back(value);
