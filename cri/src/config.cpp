@@ -81,6 +81,10 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
         int_at(doc, "image_pull_progress_timeout", 0, 86400, config.image_pull_progress_timeout_s);
     config.platform = string_at(doc, "platform", "", config.platform);
     config.sandbox_image = string_at(doc, "sandbox_image", "", config.sandbox_image);
+    config.runtime_path = string_at(doc, "runtime_path", "", config.runtime_path);
+    config.monitor_path = string_at(doc, "monitor_path", "", config.monitor_path);
+    config.exec_output_limit =
+        int_at(doc, "exec_output_limit", 4096, 1 << 30, static_cast<int>(config.exec_output_limit));
     if (doc.contains("pinned_images")) {
       config.pinned_images = strings_at(doc, "pinned_images", "");
     }

@@ -20,6 +20,7 @@
 #include "isolate/files.hpp"
 #include "isolate/unique_fd.hpp"
 #include "isolate/unix_socket.hpp"
+#include "runtime_core.hpp"
 
 namespace hanok::cri {
 
@@ -97,7 +98,8 @@ void serve(const DaemonConfig& config) {
   images::ImageStore store(config.root, registry, store_options);
   std::atomic<bool> stopping{false};
   ImageService image_service(store, pinned_names(config), stopping);
-  RuntimeService runtime_service;
+  RuntimeCore core(config, store, stopping);
+  RuntimeService runtime_service(core);
 
   // SIGTERM/SIGINT are taken by one thread with sigwait: blocked before gRPC starts its threads.
   sigset_t stop_signals;

@@ -1,7 +1,7 @@
 // The image metadata database over SQLite (WAL, foreign keys, one transaction per change).
 #include "images/metadata_store.hpp"
 
-#include <sqlite3.h>
+#include "images/sqlite.hpp"
 
 #include <algorithm>
 #include <map>
@@ -11,10 +11,14 @@
 
 namespace hanok::images {
 
+using sqlite::exec;
+using sqlite::fail;
+using sqlite::Stmt;
+using sqlite::Transaction;
+
 namespace {
 
 constexpr int kSchemaVersion = 2;
-constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMinPrefix = 12;
 
 constexpr const char* kSchema = R"sql(
@@ -65,99 +69,6 @@ CREATE TABLE lease_resources(
 CREATE INDEX lease_resources_by_key ON lease_resources(kind, key);
 )sql";
 
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw std::runtime_error("metadata: " + what + ": " +
-                           (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-
-// One prepared statement; `what` names the operation in errors.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql, std::string what) : db_(db), what_(std::move(what)) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) fail(db_, what_);
-    stmt_.reset(raw);
-  }
-  Stmt& bind(int index, const std::string& value) {
-    check(sqlite3_bind_text(stmt_.get(), index, value.data(), static_cast<int>(value.size()),
-                            SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& bind(int index, int64_t value) {
-    check(sqlite3_bind_int64(stmt_.get(), index, value));
-    return *this;
-  }
-  // True when a row is available.
-  bool step() {
-    int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    fail(db_, what_);
-  }
-  void run() {
-    while (step()) {
-    }
-  }
-  void reset() {
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-  }
-  std::string text(int column) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column)))
-             : std::string();
-  }
-  int64_t int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) fail(db_, what_ + " (bind)");
-  }
-  sqlite3* db_;
-  std::string what_;
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
-};
-
-void exec(sqlite3* db, const char* sql, const std::string& what) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    throw std::runtime_error("metadata: " + what + ": " + text);
-  }
-}
-
-// BEGIN IMMEDIATE ... COMMIT; rolled back when destroyed uncommitted (an exception).
-class Transaction {
- public:
-  Transaction(sqlite3* db, std::string what) : db_(db), what_(std::move(what)) {
-    exec(db_, "BEGIN IMMEDIATE", what_ + ": begin");
-  }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    exec(db_, "COMMIT", what_ + ": commit");
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  std::string what_;
-  bool done_ = false;
-};
-
 const char* state_name(SnapshotState state) {
   return state == SnapshotState::Committed ? "committed" : "preparing";
 }
@@ -171,14 +82,13 @@ bool is_lower_hex(const std::string& s) {
 
 struct MetadataStore::Impl {
   std::string path;
-  DbPtr db;
+  sqlite::DbPtr db;
   std::mutex mutex;
 
   sqlite3* handle() const { return db.get(); }
 
   void create_or_check_schema() {
-    Stmt version(handle(), "PRAGMA user_version", "read schema version");
-    int64_t current = version.step() ? version.int64(0) : 0;
+    int64_t current = sqlite::user_version(handle());
     if (current == kSchemaVersion) return;
     if (current > kSchemaVersion) {
       throw std::runtime_error("metadata: " + path + ": schema version " + std::to_string(current) +
@@ -268,22 +178,7 @@ const std::string& MetadataStore::path() const {
 MetadataStore MetadataStore::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  impl->db.reset(raw);
-  if (rc != SQLITE_OK) fail(raw, "open " + path);
-  sqlite3* db = impl->handle();
-  if (sqlite3_busy_timeout(db, kBusyTimeoutMs) != SQLITE_OK) fail(db, "set busy timeout");
-  {
-    Stmt wal(db, "PRAGMA journal_mode=WAL", "enable WAL on " + path);
-    if (!wal.step() || wal.text(0) != "wal") {
-      throw std::runtime_error("metadata: " + path + ": could not switch to WAL journal mode");
-    }
-  }
-  exec(db, "PRAGMA foreign_keys=ON", "enable foreign keys");
-  exec(db, "PRAGMA synchronous=FULL", "set synchronous=FULL");
+  impl->db = sqlite::open_database(path);
   impl->create_or_check_schema();
   return MetadataStore(std::move(impl));
 }

@@ -2,6 +2,7 @@
 // node), then command-line flags on top.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct DaemonConfig {
   std::string platform;                     // "os/arch[/variant]"; empty: this machine's
   std::string sandbox_image = "registry.k8s.io/pause:3.9";  // reported pinned
   std::vector<std::string> pinned_images;  // reported pinned (the kubelet never GCs them)
+  // Containers.
+  std::string runtime_path;              // the OCI runtime (hanok); empty: next to hanokd
+  std::string monitor_path;              // hanok-monitor; empty: next to hanokd
+  int64_t exec_output_limit = 16 << 20;  // ExecSync keeps this much of stdout and of stderr
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/hanok/hanok.toml";

@@ -1,0 +1,386 @@
+#include "monitor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "cri_log.hpp"
+#include "isolate/clock.hpp"
+#include "isolate/console.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/spawn.hpp"
+#include "isolate/text.hpp"
+#include "isolate/unique_fd.hpp"
+#include "isolate/unix_socket.hpp"
+
+namespace hanok::cri::monitor {
+
+using isolate::UniqueFd;
+
+MonitorOptions parse_monitor_flags(const std::vector<std::string>& args) {
+  MonitorOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw std::invalid_argument(flag + ": needs a value");
+      return args[++i];
+    };
+    if (flag == "--id") {
+      o.id = value();
+    } else if (flag == "--bundle") {
+      o.bundle = value();
+    } else if (flag == "--runtime") {
+      o.runtime = value();
+    } else if (flag == "--runtime-root") {
+      o.runtime_root = value();
+    } else if (flag == "--log-path") {
+      o.log_path = value();
+    } else if (flag == "--exit-file") {
+      o.exit_file = value();
+    } else if (flag == "--sync-fd") {
+      auto fd = isolate::parse_i64(value());
+      if (!fd || *fd < 0) throw std::invalid_argument("--sync-fd: not an fd number");
+      o.sync_fd = static_cast<int>(*fd);
+    } else if (flag == "--systemd-cgroup") {
+      o.systemd_cgroup = true;
+    } else if (flag == "--stdin") {
+      o.stdin_open = true;
+    } else if (flag == "--tty") {
+      o.tty = true;
+    } else {
+      throw std::invalid_argument(flag + ": unknown flag");
+    }
+  }
+  for (auto [name, text] : {std::pair{"--id", &o.id},
+                            {"--bundle", &o.bundle},
+                            {"--runtime", &o.runtime},
+                            {"--runtime-root", &o.runtime_root},
+                            {"--exit-file", &o.exit_file}}) {
+    if (text->empty()) throw std::invalid_argument(std::string(name) + ": required");
+  }
+  if (o.sync_fd < 0) throw std::invalid_argument("--sync-fd: required");
+  return o;
+}
+
+std::vector<std::string> monitor_flags(const MonitorOptions& o) {
+  std::vector<std::string> flags = {"--id",           o.id,
+                                    "--bundle",       o.bundle,
+                                    "--runtime",      o.runtime,
+                                    "--runtime-root", o.runtime_root,
+                                    "--log-path",     o.log_path,
+                                    "--exit-file",    o.exit_file,
+                                    "--sync-fd",      std::to_string(o.sync_fd)};
+  if (o.systemd_cgroup) flags.push_back("--systemd-cgroup");
+  if (o.stdin_open) flags.push_back("--stdin");
+  if (o.tty) flags.push_back("--tty");
+  return flags;
+}
+
+namespace {
+
+// Messages to hanokd on the sync fd: one write each.
+void report(int fd, char tag, const std::string& text) {
+  if (fd < 0) return;
+  std::string message(1, tag);
+  message += text;
+  message += '\n';
+  (void)!::write(fd, message.data(), message.size());
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe", "");
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// The last "error" entry of the runtime's JSON log ({"level":"error","msg":"..."}).
+std::string last_runtime_error(const std::string& log_path) {
+  auto text = isolate::read_file_if_exists(log_path);
+  if (!text) return {};
+  std::string error;
+  for (std::string_view line : isolate::split(*text, "\n")) {
+    if (line.find("\"level\":\"error\"") == std::string_view::npos) continue;
+    size_t start = line.find("\"msg\":\"");
+    if (start == std::string_view::npos) continue;
+    start += 7;
+    std::string message;
+    for (size_t i = start; i < line.size() && line[i] != '"'; ++i) {
+      if (line[i] == '\\' && i + 1 < line.size()) ++i;
+      message += line[i];
+    }
+    error = message;
+  }
+  return error;
+}
+
+// {"pid":..,"exit_code":..,"signal":..,"finished_at":"<RFC 3339>","finished_at_ns":..}: written to
+// a temp file, synced, and renamed, so that a reader (hanokd's watch on the exits directory) sees
+// it whole or not at all.
+void write_exit_file(const std::string& path, pid_t pid, int status) {
+  int code = 0;
+  int signal = 0;
+  if (WIFEXITED(status)) {
+    code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    signal = WTERMSIG(status);
+    code = 128 + signal;
+  }
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  std::string json = "{\"pid\":" + std::to_string(pid) + ",\"exit_code\":" + std::to_string(code) +
+                     ",\"signal\":" + std::to_string(signal) + ",\"finished_at\":\"" +
+                     isolate::rfc3339_now() + "\",\"finished_at_ns\":" + std::to_string(now_ns) +
+                     "}\n";
+  isolate::write_file_atomic(path, json, 0600);
+}
+
+class Monitor {
+ public:
+  explicit Monitor(const MonitorOptions& options) : options_(options), log_(options.log_path) {}
+
+  int run();
+
+ private:
+  void create_container();
+  void serve();
+  void on_output(int fd, CriLog::Stream& stream, bool& open);
+  void on_control();
+  bool reap();  // true once the init is gone
+
+  const MonitorOptions& options_;
+  CriLog log_;
+  CriLog::Stream stdout_{log_, "stdout"};
+  CriLog::Stream stderr_{log_, "stderr"};
+  UniqueFd bundle_;  // the bundle directory: short socket paths through /proc/self/fd
+  UniqueFd out_;     // the container's stdout (or its pty master)
+  UniqueFd err_;     // the container's stderr (none with a tty)
+  UniqueFd in_;      // the write end of the container's stdin, kept for attach
+  UniqueFd control_;
+  pid_t init_ = -1;
+  std::optional<int> init_status_;
+};
+
+void Monitor::create_container() {
+  bundle_.reset(::open(options_.bundle.c_str(), O_PATH | O_DIRECTORY));  // inherited: see below
+  if (!bundle_) isolate::throw_sys("open the bundle", options_.bundle);
+  std::string dir = "/proc/self/fd/" + std::to_string(bundle_.get());
+
+  Pipe out;
+  Pipe err;
+  Pipe in;
+  UniqueFd console;
+  isolate::SpawnRequest create;
+  create.argv = {options_.runtime, "--root", options_.runtime_root};
+  if (options_.systemd_cgroup) create.argv.push_back("--systemd-cgroup");
+  std::string runtime_log = options_.bundle + "/create.log";
+  create.argv.insert(create.argv.end(),
+                     {"--log", runtime_log, "--log-format", "json", "create", "--bundle",
+                      options_.bundle, "--pid-file", options_.bundle + "/init.pid"});
+  if (options_.tty) {
+    // `hanok create` sends the pty's master here; it reaches the socket through the bundle fd it
+    // inherits (the path fits a sockaddr however long the bundle's path is).
+    console = isolate::listen_unix(dir + "/console.sock", SOCK_STREAM, 1);
+    create.argv.insert(create.argv.end(), {"--console-socket", dir + "/console.sock"});
+  } else {
+    out = make_pipe();
+    err = make_pipe();
+    create.stdout_fd = out.write.get();
+    create.stderr_fd = err.write.get();
+    if (options_.stdin_open) {
+      in = make_pipe();
+      create.stdin_fd = in.read.get();
+    }
+  }
+  create.argv.push_back(options_.id);
+  pid_t runtime = isolate::spawn_program(create);
+  int status = isolate::wait_program(runtime);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string error = last_runtime_error(runtime_log);
+    throw std::runtime_error(error.empty() ? "hanok create failed" : error);
+  }
+  auto pid = isolate::parse_i64(isolate::read_file(options_.bundle + "/init.pid"));
+  if (!pid || *pid <= 0) throw std::runtime_error("hanok create wrote no pid");
+  init_ = static_cast<pid_t>(*pid);
+  if (options_.tty) {
+    UniqueFd connection(::accept4(console.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection) isolate::throw_sys("accept on", "console.sock");
+    out_ = isolate::receive_fd(connection.get());
+    ::unlinkat(bundle_.get(), "console.sock", 0);
+  } else {
+    out_ = std::move(out.read);
+    err_ = std::move(err.read);
+    in_ = std::move(in.write);
+  }
+  // The container holds its ends of the pipes now; the monitor keeps only its own.
+  ::fcntl(bundle_.get(), F_SETFD, FD_CLOEXEC);
+  control_ = isolate::listen_unix(dir + "/monitor.sock", SOCK_SEQPACKET, 8);
+}
+
+void Monitor::on_output(int fd, CriLog::Stream& stream, bool& open) {
+  char buffer[32768];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      stream.write(std::string_view(buffer, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // EOF, or EIO from a pty whose other side is gone.
+    stream.close();
+    open = false;
+    return;
+  }
+}
+
+void Monitor::on_control() {
+  UniqueFd connection(::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!connection) return;
+  char command[256];
+  ssize_t n = ::recv(connection.get(), command, sizeof command, 0);
+  if (n <= 0) return;
+  std::string reply = "ok";
+  if (command[0] == 'R') {
+    try {
+      log_.reopen();
+    } catch (const std::exception& e) {
+      reply = std::string("error ") + e.what();
+    }
+  } else {
+    reply = "error unknown command";
+  }
+  (void)::send(connection.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+}
+
+bool Monitor::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (pid == init_) init_status_ = status;
+  }
+  return init_status_.has_value();
+}
+
+void Monitor::serve() {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  UniqueFd signals(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) isolate::throw_sys("signalfd", "");
+  UniqueFd poller(::epoll_create1(EPOLL_CLOEXEC));
+  if (!poller) isolate::throw_sys("epoll_create1", "");
+  auto watch = [&](int fd) {
+    if (fd < 0) return;
+    set_nonblocking(fd);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    ::epoll_ctl(poller.get(), EPOLL_CTL_ADD, fd, &event);
+  };
+  watch(signals.get());
+  watch(out_.get());
+  watch(err_.get());
+  watch(control_.get());
+  bool out_open = out_.valid();
+  bool err_open = err_.valid();
+
+  bool done = reap();  // it may be gone already
+  while (!done) {
+    epoll_event events[8];
+    int n = ::epoll_wait(poller.get(), events, 8, -1);
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == signals.get()) {
+        signalfd_siginfo info;
+        while (::read(signals.get(), &info, sizeof info) == sizeof info) {
+        }
+        done = reap();
+      } else if (fd == out_.get() && out_open) {
+        on_output(fd, stdout_, out_open);
+        if (!out_open) ::epoll_ctl(poller.get(), EPOLL_CTL_DEL, fd, nullptr);
+      } else if (fd == err_.get() && err_open) {
+        on_output(fd, stderr_, err_open);
+        if (!err_open) ::epoll_ctl(poller.get(), EPOLL_CTL_DEL, fd, nullptr);
+      } else if (fd == control_.get()) {
+        on_control();
+      }
+    }
+  }
+  // The init is gone: what it (and its children) wrote before is still in the pipes. Processes
+  // left in a shared pid namespace may hold them open: take what is there, do not wait for EOF.
+  if (out_open) on_output(out_.get(), stdout_, out_open);
+  if (err_open) on_output(err_.get(), stderr_, err_open);
+  stdout_.close();
+  stderr_.close();
+}
+
+int Monitor::run() {
+  try {
+    create_container();
+  } catch (const std::exception& e) {
+    report(options_.sync_fd, 'E', e.what());
+    return 1;
+  }
+  report(options_.sync_fd, 'C', std::to_string(init_));
+  ::close(options_.sync_fd);
+  serve();
+  write_exit_file(options_.exit_file, init_, *init_status_);
+  ::unlinkat(bundle_.get(), "monitor.sock", 0);
+  return 0;
+}
+
+}  // namespace
+
+int run_monitor(const MonitorOptions& options) {
+  // Not hanokd's child: the first process ends at once (hanokd reaps it), the second goes on
+  // in a session of its own.
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    report(options.sync_fd, 'E', "fork: " + isolate::errno_text(errno));
+    return 1;
+  }
+  if (pid > 0) return 0;
+  ::setsid();
+  report(options.sync_fd, 'M', std::to_string(::getpid()));
+  // The subreaper of the container: its init is re-parented here when `hanok create` ends.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  try {
+    Monitor monitor(options);
+    return monitor.run();
+  } catch (const std::exception& e) {
+    report(options.sync_fd, 'E', e.what());
+    return 1;
+  }
+}
+
+}  // namespace hanok::cri::monitor

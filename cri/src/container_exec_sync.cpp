@@ -1,0 +1,120 @@
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "call_context.hpp"
+#include "cri/runtime_service.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/text.hpp"
+#include "runtime_core.hpp"
+
+namespace hanok::cri {
+
+using isolate::Error;
+using isolate::ErrorKind;
+
+namespace {
+// The runtime's error entries in its JSON log ("level":"error"): an exec that failed to start
+// (no such executable, the container gone) rather than a command that exited non-zero.
+std::string runtime_error(const std::string& log_path) {
+  std::string error;
+  auto text = isolate::read_file_if_exists(log_path);
+  if (!text) return error;
+  for (std::string_view line : isolate::split(*text, "\n")) {
+    auto entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_object() && entry.value("level", "") == "error") error = entry.value("msg", "");
+  }
+  return error;
+}
+
+// Files of one exec in the bundle, removed when it ends.
+struct ExecFiles {
+  std::string process, pid, log;
+  explicit ExecFiles(const std::string& bundle) {
+    std::string tag = new_id().substr(0, 16);
+    process = bundle + "/exec-" + tag + ".json";
+    pid = bundle + "/exec-" + tag + ".pid";
+    log = bundle + "/exec-" + tag + ".log";
+  }
+  ~ExecFiles() {
+    for (const auto* path : {&process, &pid, &log}) ::unlink(path->c_str());
+  }
+  ExecFiles(const ExecFiles&) = delete;
+  ExecFiles& operator=(const ExecFiles&) = delete;
+};
+
+// Ends the exec'd process (the runtime's child in the container): SIGKILL through a pidfd of
+// the pid the runtime wrote, so that the runtime reaps it and returns.
+void kill_exec(const std::string& pid_file) {
+  auto text = isolate::read_file_if_exists(pid_file);
+  auto pid = text ? isolate::parse_i64(*text) : std::nullopt;
+  if (!pid || *pid <= 0) return;
+  isolate::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (process) ::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0);
+}
+}  // namespace
+
+grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
+                                      const runtime::v1::ExecSyncRequest* request,
+                                      runtime::v1::ExecSyncResponse* response) {
+  return logged_call("ExecSync", request->container_id(), [&] {
+    if (request->cmd_size() == 0) throw Error(ErrorKind::Invalid, "cmd: must not be empty");
+    if (request->timeout() < 0) throw Error(ErrorKind::Invalid, "timeout: must not be negative");
+    std::string id = core_.resolve_container(request->container_id());
+    auto container = core_.find_container(id);
+    if (!container) throw Error(ErrorKind::NotFound, "container " + id + " not found");
+    if (container->state() != runtime::v1::CONTAINER_RUNNING) {
+      throw Error(ErrorKind::NotRunning, "container " + id + " is not running");
+    }
+    auto spec = nlohmann::json::parse(isolate::read_file(container->bundle() + "/config.json"));
+    nlohmann::json process = spec.at("process");
+    process["args"] = std::vector<std::string>(request->cmd().begin(), request->cmd().end());
+    process["terminal"] = false;
+    process.erase("consoleSize");
+
+    ExecFiles files(container->bundle());
+    isolate::write_file_atomic(files.process, process.dump(), 0600);
+    std::vector<std::string> argv = {core_.runtime().binary(),
+                                     "--root",
+                                     core_.runtime().root(),
+                                     "--log",
+                                     files.log,
+                                     "--log-format",
+                                     "json",
+                                     "exec",
+                                     "--process",
+                                     files.process,
+                                     "--pid-file",
+                                     files.pid,
+                                     id};
+    auto limit = static_cast<size_t>(core_.config().exec_output_limit);
+    CapturedRun run = run_captured(argv, std::chrono::seconds(request->timeout()),
+                                   stop_token_for(context, core_.stopping()), limit,
+                                   [&] { kill_exec(files.pid); });
+    if (run.timed_out) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "timeout " + std::to_string(request->timeout()) + "s exceeded");
+    }
+    if (run.stopped) {
+      stop_token_for(context, core_.stopping()).check("exec in container " + id);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "exec in container " + id + ": cancelled");
+    }
+    std::string error = runtime_error(files.log);
+    if (!error.empty()) {
+      throw Error(ErrorKind::Internal, "exec in container " + id + ": " + error);
+    }
+    response->set_stdout(run.out);
+    response->set_stderr(run.err);
+    int code = 255;
+    if (WIFEXITED(run.wait_status)) code = WEXITSTATUS(run.wait_status);
+    if (WIFSIGNALED(run.wait_status)) code = 128 + WTERMSIG(run.wait_status);
+    response->set_exit_code(code);
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,53 @@
+#include <spdlog/spdlog.h>
+
+#include "call_context.hpp"
+#include "cri/runtime_service.hpp"
+#include "isolate/error.hpp"
+#include "runtime_core.hpp"
+
+namespace hanok::cri {
+
+using isolate::Error;
+using isolate::ErrorKind;
+
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
+                                            const runtime::v1::StartContainerRequest* request,
+                                            runtime::v1::StartContainerResponse*) {
+  return logged_call("StartContainer", request->container_id(), [&] {
+    std::string id = core_.resolve_container(request->container_id());
+    IdLock lock = core_.locks().lock(id);
+    auto container = core_.find_container(id);
+    if (!container) throw Error(ErrorKind::NotFound, "container " + id + " not found");
+    if (container->state() != runtime::v1::CONTAINER_CREATED) {
+      throw Error(ErrorKind::WrongState, "container " + id + " is " +
+                                             runtime::v1::ContainerState_Name(container->state()) +
+                                             ", not created");
+    }
+    try {
+      core_.runtime().start(id);
+    } catch (const std::exception& e) {
+      // As containerd: a container that failed to start is an exited one, its reason
+      // StartError and the runtime's message.
+      try {
+        core_.runtime().remove(id, true);
+      } catch (const std::exception& cleanup) {
+        spdlog::warn("container {}: delete after a failed start: {}", id, cleanup.what());
+      }
+      container->set_state(runtime::v1::CONTAINER_EXITED);
+      container->set_exit_code(128);
+      container->set_reason("StartError");
+      container->set_message(e.what());
+      container->set_finished_at(now_ns());
+      core_.save(*container);
+      throw;
+    }
+    container->set_state(runtime::v1::CONTAINER_RUNNING);
+    container->set_started_at(now_ns());
+    core_.save(*container);
+    spdlog::info("container {} started", id);
+    core_.publish(runtime::v1::CONTAINER_STARTED_EVENT, *container);
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,284 @@
+#include "pod_resources.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "isolate/cgroup.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/namespaces.hpp"
+#include "isolate/pinned_namespace.hpp"
+#include "isolate/spawn.hpp"
+#include "isolate/text.hpp"
+#include "pod_sandbox.hpp"
+
+namespace hanok::cri {
+
+using isolate::Error;
+using isolate::ErrorKind;
+using runtime::v1::NamespaceMode;
+
+namespace {
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+const runtime::v1::NamespaceOption& namespace_options(const store::PodRecord& pod) {
+  return pod.config().linux().security_context().namespace_options();
+}
+
+// Reads the helper's reports ("P<pid>", "N", "E<text>") until it closes its end.
+std::vector<std::string> read_reports(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, 30000);
+    if (ready == 0) throw Error(ErrorKind::Internal, "the pod helper did not answer in 30 s");
+    if (ready < 0 && errno == EINTR) continue;
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  std::vector<std::string> lines;
+  for (std::string_view line : isolate::split(text, "\n")) {
+    if (!line.empty()) lines.emplace_back(line);
+  }
+  return lines;
+}
+
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Kills the pod's init, after checking through a pidfd that the pid is still the process whose
+// PID namespace is pinned (a pid is reused once its process is gone).
+void kill_pod_init(const store::PodRecord& pod) {
+  if (pod.init_pid() <= 0) return;
+  isolate::UniqueFd process(pidfd_open(pod.init_pid()));
+  if (!process) return;  // gone already
+  std::string pinned = pinned_namespace(pod, "pid");
+  if (!isolate::path_exists(pinned) ||
+      !isolate::same_namespace("/proc/" + std::to_string(pod.init_pid()) + "/ns/pid", pinned)) {
+    return;
+  }
+  if (::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH) {
+    spdlog::warn("pod {}: killing its init {}: {}", pod.id(), pod.init_pid(),
+                 isolate::errno_text(errno));
+  }
+}
+
+std::string host_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+}  // namespace
+
+SysctlScope sysctl_scope(const std::string& name) {
+  std::string n = name;
+  for (char& c : n) {
+    if (c == '/') c = '.';
+  }
+  if (starts_with(n, "net.")) return SysctlScope::Net;
+  if (starts_with(n, "kernel.shm") || starts_with(n, "kernel.msg") || n == "kernel.sem" ||
+      starts_with(n, "fs.mqueue.")) {
+    return SysctlScope::Ipc;
+  }
+  if (n == "kernel.hostname" || n == "kernel.domainname") return SysctlScope::Uts;
+  return SysctlScope::None;
+}
+
+std::string pinned_namespace(const store::PodRecord& pod, const std::string& name) {
+  return pod.dir() + "/ns/" + name;
+}
+
+void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod) {
+  const auto& ns = namespace_options(pod);
+  monitor::PodSandboxOptions options;
+  options.dir = pod.dir() + "/ns";
+  options.net = ns.network() != runtime::v1::NODE;
+  options.ipc = ns.ipc() != runtime::v1::NODE;
+  options.uts = options.net;  // a host-network pod keeps the host's name, as containerd's
+  options.pid = ns.pid() == runtime::v1::POD;
+  if (options.uts) options.hostname = pod.config().hostname();
+  for (const auto& [key, value] : pod.config().linux().sysctls()) {
+    options.sysctls.emplace_back(key, value);
+  }
+  isolate::make_dirs(options.dir, 0700);
+  if (!options.net && !options.ipc && !options.uts && !options.pid) return;
+
+  int sync[2];
+  if (::pipe2(sync, O_CLOEXEC) != 0) isolate::throw_sys("pipe for the pod helper");
+  isolate::UniqueFd read_end(sync[0]);
+  isolate::UniqueFd write_end(sync[1]);
+  options.sync_fd = 3;
+  isolate::SpawnRequest request;
+  request.argv = {core.helpers().monitor, "pod"};
+  for (auto& flag : monitor::pod_sandbox_flags(options)) request.argv.push_back(std::move(flag));
+  request.pass_fds = {write_end.get()};
+  pid_t helper = isolate::spawn_program(request);
+  write_end.reset();
+  std::vector<std::string> reports;
+  try {
+    reports = read_reports(read_end.get());
+  } catch (...) {
+    ::kill(helper, SIGKILL);
+    isolate::wait_program(helper);
+    throw;
+  }
+  int status = isolate::wait_program(helper);
+  std::string error;
+  bool done = false;
+  for (const auto& report : reports) {
+    if (report[0] == 'P') {
+      pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(report.substr(1)).value_or(0)));
+    } else if (report[0] == 'N') {
+      done = true;
+    } else if (report[0] == 'E') {
+      error = report.substr(1);
+    }
+  }
+  if (!done) {
+    if (error.empty())
+      error = "the pod helper ended without a report (wait status " + std::to_string(status) + ")";
+    throw Error(ErrorKind::Internal, "set up the pod's namespaces: " + error);
+  }
+  if (options.net) pod.add_pinned("net");
+  if (options.ipc) pod.add_pinned("ipc");
+  if (options.uts) pod.add_pinned("uts");
+  if (options.pid) pod.add_pinned("pid");
+  if (pod.init_pid() > 0) {
+    isolate::write_file_atomic(pod.dir() + "/init.pid", std::to_string(pod.init_pid()), 0600);
+  }
+}
+
+bool pod_namespaces_intact(RuntimeCore& /*core*/, const store::PodRecord& pod) {
+  for (const auto& name : pod.pinned()) {
+    if (!isolate::is_pinned_namespace(pinned_namespace(pod, name))) return false;
+  }
+  if (pod.init_pid() > 0 &&
+      !isolate::same_namespace("/proc/" + std::to_string(pod.init_pid()) + "/ns/pid",
+                               pinned_namespace(pod, "pid"))) {
+    return false;
+  }
+  return true;
+}
+
+void release_pod_namespaces(RuntimeCore& /*core*/, store::PodRecord& pod) {
+  if (pod.init_pid() <= 0) {
+    // A record from before the pid was known (an interrupted run): the file has it.
+    if (auto text = isolate::read_file_if_exists(pod.dir() + "/init.pid")) {
+      pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(*text).value_or(0)));
+    }
+  }
+  kill_pod_init(pod);
+  for (const auto& name : pod.pinned()) {
+    try {
+      isolate::unpin_namespace(pinned_namespace(pod, name));
+    } catch (const std::exception& e) {
+      spdlog::warn("pod {}: {}", pod.id(), e.what());
+    }
+  }
+  pod.clear_pinned();
+  pod.set_init_pid(0);
+  ::unlink((pod.dir() + "/init.pid").c_str());
+}
+
+void write_pod_files(RuntimeCore& /*core*/, store::PodRecord& pod) {
+  const auto& config = pod.config();
+  bool host_network = namespace_options(pod).network() == runtime::v1::NODE;
+  std::string hostname = config.hostname().empty() ? host_hostname() : config.hostname();
+  isolate::write_file_atomic(pod.dir() + "/hostname", hostname + "\n", 0644);
+
+  std::string hosts;
+  if (host_network) {
+    hosts = isolate::read_file_if_exists("/etc/hosts").value_or("");
+  } else {
+    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  }
+  isolate::write_file_atomic(pod.dir() + "/hosts", hosts, 0644);
+
+  std::string resolv;
+  const auto& dns = config.dns_config();
+  if (dns.servers_size() + dns.searches_size() + dns.options_size() > 0) {
+    if (dns.searches_size() > 0) {
+      resolv += "search";
+      for (const auto& search : dns.searches()) resolv += " " + search;
+      resolv += "\n";
+    }
+    for (const auto& server : dns.servers()) resolv += "nameserver " + server + "\n";
+    if (dns.options_size() > 0) {
+      resolv += "options";
+      for (const auto& option : dns.options()) resolv += " " + option;
+      resolv += "\n";
+    }
+  } else {
+    resolv = isolate::read_file_if_exists("/etc/resolv.conf").value_or("");
+  }
+  isolate::write_file_atomic(pod.dir() + "/resolv.conf", resolv, 0644);
+
+  if (namespace_options(pod).ipc() == runtime::v1::NODE) return;
+  std::string shm = pod.dir() + "/shm";
+  isolate::make_dirs(shm, 0700);
+  if (::mount("shm", shm.c_str(), "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV,
+              "mode=1777,size=67108864") != 0) {
+    isolate::throw_sys("mount the pod's /dev/shm on", shm);
+  }
+  pod.set_shm_mounted(true);
+}
+
+void unmount_pod_shm(store::PodRecord& pod) {
+  if (!pod.shm_mounted()) return;
+  std::string shm = pod.dir() + "/shm";
+  if (::umount2(shm.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+      errno != ENOENT) {
+    spdlog::warn("pod {}: unmount {}: {}", pod.id(), shm, isolate::errno_text(errno));
+    return;
+  }
+  pod.set_shm_mounted(false);
+}
+
+void set_up_pod_cgroup(RuntimeCore& core, store::PodRecord& pod) {
+  std::string parent = pod.config().linux().cgroup_parent();
+  bool systemd = core.config().cgroup_driver == "systemd";
+  // Without a parent from the kubelet, a cgroup of the pod's own below hanok's.
+  if (parent.empty()) parent = systemd ? "hanok-" + pod.id() + ".slice" : "/hanok/" + pod.id();
+  pod.set_cgroup_parent(parent);
+  std::string base = parent.substr(parent.rfind('/') + 1);
+  bool slice = base.size() > 6 && base.compare(base.size() - 6, 6, ".slice") == 0;
+  std::string path = slice ? isolate::cgroup::expand_slice(base) : parent;
+  if (path.empty() || path[0] != '/') {
+    throw Error(ErrorKind::Invalid, "linux.cgroup_parent: \"" + parent +
+                                        "\" is neither a systemd slice nor an " +
+                                        "absolute cgroup path");
+  }
+  pod.set_cgroup_path(path);
+  pod.set_cgroup_created(isolate::cgroup::open_cgroup(path)->create());
+}
+
+void remove_pod_resources(RuntimeCore& core, store::PodRecord pod) {
+  release_pod_namespaces(core, pod);
+  unmount_pod_shm(pod);
+  if (pod.cgroup_created() && !pod.cgroup_path().empty()) {
+    try {
+      isolate::cgroup::open_cgroup(pod.cgroup_path())->destroy();
+    } catch (const std::exception& e) {
+      spdlog::warn("pod {}: removing its cgroup {}: {}", pod.id(), pod.cgroup_path(), e.what());
+    }
+  }
+  try {
+    isolate::remove_tree(pod.dir());
+  } catch (const std::exception& e) {
+    spdlog::warn("pod {}: removing {}: {}", pod.id(), pod.dir(), e.what());
+  }
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,46 @@
+#include <google/protobuf/util/json_util.h>
+
+#include <nlohmann/json.hpp>
+
+#include "call_context.hpp"
+#include "cri/runtime_service.hpp"
+#include "cri_convert.hpp"
+#include "runtime_core.hpp"
+
+namespace hanok::cri {
+
+namespace {
+nlohmann::json json_of(const google::protobuf::Message& message) {
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(message, &text);
+  return nlohmann::json::parse(text, nullptr, false);
+}
+}  // namespace
+
+grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
+                                              const runtime::v1::PodSandboxStatusRequest* request,
+                                              runtime::v1::PodSandboxStatusResponse* response) {
+  return logged_call("PodSandboxStatus", request->pod_sandbox_id(), [&] {
+    std::string id = core_.resolve_pod(request->pod_sandbox_id());
+    auto pod = core_.find_pod(id);
+    if (!pod) return grpc::Status(grpc::StatusCode::NOT_FOUND, "pod sandbox " + id + " not found");
+    *response->mutable_status() = pod_sandbox_status_of(*pod);
+    response->set_timestamp(now_ns());
+    if (request->verbose()) {
+      nlohmann::json info = {
+          {"pid", pod->init_pid()},
+          {"pinnedNamespaces",
+           std::vector<std::string>(pod->pinned().begin(), pod->pinned().end())},
+          {"dir", pod->dir()},
+          {"cgroupParent", pod->cgroup_parent()},
+          {"cgroupPath", pod->cgroup_path()},
+          {"runtimeHandler", pod->runtime_handler()},
+          {"config", json_of(pod->config())},
+      };
+      (*response->mutable_info())["info"] = info.dump();
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,120 @@
+// Private to cri/: the one object every RuntimeService handler works through (as containerd's
+// criService): the config, the image store, the pod and container records (in memory, and in
+// the metadata database), name reservations, per-id locks, the event bus, the helper programs,
+// and what happens when a container exits. Handlers stay thin, one file per RPC.
+//
+// On disk, under the daemon's state dir:
+//   pods/<id>/          a pod: ns/{net,ipc,uts,pid} (pinned), hostname, hosts, resolv.conf, shm/
+//   containers/<id>/    a container's bundle: config.json, the monitor's socket and files
+//   exits/<id>.json     written by a container's monitor when its init exits
+//   runtime/            the OCI runtime's (`hanok --root`) state
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cri/config.hpp"
+#include "event_bus.hpp"
+#include "exit_watcher.hpp"
+#include "images/image_store.hpp"
+#include "images/stop_token.hpp"
+#include "name_registry.hpp"
+#include "record_store.hpp"
+#include "runtime_cli.hpp"
+#include "store.pb.h"
+
+namespace hanok::cri {
+
+int64_t now_ns();
+// A new random id: 64 hex digits, as containerd's.
+std::string new_id();
+
+class RuntimeCore {
+ public:
+  RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
+              const std::atomic<bool>& stopping);
+  ~RuntimeCore();
+  RuntimeCore(const RuntimeCore&) = delete;
+  RuntimeCore& operator=(const RuntimeCore&) = delete;
+
+  const DaemonConfig& config() const { return config_; }
+  images::ImageStore& images() { return images_; }
+  const RuntimeCli& runtime() const { return runtime_; }
+  const HelperBinaries& helpers() const { return helpers_; }
+  EventBus& events() { return events_; }
+  NameRegistry& pod_names() { return pod_names_; }
+  NameRegistry& container_names() { return container_names_; }
+  IdLocks& locks() { return locks_; }
+  const std::atomic<bool>& stopping() const { return stopping_; }
+  // The pod CIDR the kubelet gave (UpdateRuntimeConfig), kept for the network plugin.
+  void set_pod_cidr(const std::string& cidr);
+  std::string pod_cidr() const;
+
+  std::string pod_dir(const std::string& id) const;
+  std::string bundle_dir(const std::string& id) const;
+  std::string exit_file(const std::string& id) const;
+
+  // The full id of a pod or container given by id or unique id prefix; Error NotFound naming
+  // `what` otherwise (Invalid for an empty one).
+  std::string resolve_pod(const std::string& id_or_prefix) const;
+  std::string resolve_container(const std::string& id_or_prefix) const;
+  std::optional<store::PodRecord> find_pod(const std::string& id) const;
+  std::optional<store::ContainerRecord> find_container(const std::string& id) const;
+  std::vector<store::PodRecord> pods() const;
+  std::vector<store::ContainerRecord> containers() const;
+  std::vector<store::ContainerRecord> containers_of(const std::string& pod_id) const;
+
+  // Persists, then shows the record to the others.
+  void save(const store::PodRecord& pod);
+  void save(const store::ContainerRecord& container);
+  void forget_pod(const std::string& id);
+  void forget_container(const std::string& id);
+
+  // A container's init exited (its exit file is there): records the exit code, the reason
+  // (Completed, Error, OOMKilled) and the time, deletes it from the OCI runtime, wakes waiters
+  // and publishes the event. Idempotent. Takes the container's lock.
+  void handle_exit(const std::string& id);
+  // The same, for a caller that holds the container's lock.
+  void handle_exit_locked(const std::string& id);
+  // Waits until the container has exited (true), `until` passed or `stop` stopped (false).
+  bool wait_exited(const std::string& id, std::chrono::steady_clock::time_point until,
+                   const images::StopToken& stop);
+  void publish(runtime::v1::ContainerEventType type, const store::ContainerRecord& container);
+
+ private:
+  void recover();
+  void clean_orphans();
+  void check_exits();
+
+  DaemonConfig config_;
+  images::ImageStore& images_;
+  const std::atomic<bool>& stopping_;
+  HelperBinaries helpers_;
+  RuntimeCli runtime_;
+  RecordStore records_;
+  EventBus events_;
+  NameRegistry pod_names_;
+  NameRegistry container_names_;
+  IdLocks locks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable exited_;
+  std::map<std::string, store::PodRecord> pods_;
+  std::map<std::string, store::ContainerRecord> containers_;
+  std::string pod_cidr_;
+  std::unique_ptr<ExitWatcher> watcher_;
+};
+
+// The names reserved for a pod and a container, as the kubelet's would be unique:
+// "<name>_<namespace>_<uid>_<attempt>" and "<container>_<pod name>_<namespace>_<uid>_<attempt>".
+std::string pod_name_key(const runtime::v1::PodSandboxMetadata& metadata);
+std::string container_name_key(const runtime::v1::ContainerMetadata& container,
+                               const runtime::v1::PodSandboxMetadata& pod);
+
+}  // namespace hanok::cri

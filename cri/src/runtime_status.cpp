@@ -1,0 +1,50 @@
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "call_context.hpp"
+#include "cri/runtime_service.hpp"
+#include "isolate/cgroup.hpp"
+#include "runtime_core.hpp"
+
+namespace hanok::cri {
+
+grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::StatusRequest* request,
+                                    runtime::v1::StatusResponse* response) {
+  return logged_call("Status", "", [&] {
+    auto* status = response->mutable_status();
+    auto* runtime_ready = status->add_conditions();
+    runtime_ready->set_type("RuntimeReady");
+    std::string missing;
+    for (const auto& binary : {core_.helpers().runtime, core_.helpers().monitor}) {
+      if (::access(binary.c_str(), X_OK) != 0) missing += (missing.empty() ? "" : ", ") + binary;
+    }
+    runtime_ready->set_status(missing.empty());
+    if (!missing.empty()) {
+      runtime_ready->set_reason("RuntimeBinariesMissing");
+      runtime_ready->set_message("cannot execute " + missing);
+    }
+    auto* network_ready = status->add_conditions();
+    network_ready->set_type("NetworkReady");
+    network_ready->set_status(false);
+    network_ready->set_reason("NetworkPluginNotReady");
+    network_ready->set_message(
+        "hanok does not run network plugins yet: pods get a network namespace of their own with "
+        "loopback only, or the host's network");
+    if (request->verbose()) {
+      nlohmann::json info = {
+          {"runtime", core_.helpers().runtime},
+          {"monitor", core_.helpers().monitor},
+          {"root", core_.config().root},
+          {"state", core_.config().state},
+          {"cgroupDriver", core_.config().cgroup_driver},
+          {"cgroupMode", isolate::cgroup::mode_name(isolate::cgroup::detect_mode())},
+          {"podCIDR", core_.pod_cidr()},
+      };
+      (*response->mutable_info())["info"] = info.dump();
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace hanok::cri
