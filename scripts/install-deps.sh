@@ -8,10 +8,10 @@ packages=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libzstd-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libtomlplusplus-dev
   libspdlog-dev
-  busybox-static qemu-system-x86
+  busybox-static qemu-system-x86 containernetworking-plugins
   docker-registry skopeo apache2-utils openssl curl gzip zstd
 )
-if [ "${1:-}" = "--bench" ]; then packages+=(crun runc); fi
+if [ "${1:-}" = "--bench" ]; then packages+=(crun runc containerd); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@
 #include "pod_sandbox.hpp"
 
 int main(int argc, char** argv) {
+  if (argc >= 1 && std::string(argv[0]) == "hanok-pod-init") hanok::cri::monitor::run_pod_init();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || (args[0] != "container" && args[0] != "pod")) {
     std::fprintf(stderr, "usage: hanok-monitor container|pod FLAGS (started by hanokd)\n");

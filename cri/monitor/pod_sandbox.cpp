@@ -91,26 +91,21 @@ void report(int fd, char tag, const std::string& text) {
   (void)!::write(fd, message.data(), message.size());
 }
 
-// PID 1 of the pod's PID namespace: reaps whatever ends up with it, until SIGKILL (or SIGTERM /
-// SIGINT, which it takes as a request to end). Touches nothing else.
-[[noreturn]] void pod_init() {
-  sigset_t all;
-  sigfillset(&all);
-  ::sigprocmask(SIG_BLOCK, &all, nullptr);
-  ::prctl(PR_SET_NAME, "hanok-pod-init", 0, 0, 0);
+// The pod's init, just forked: holds nothing of its starter's (not its stdio, which hanokd may
+// read to the end, no other fd), and shows the containers of the pod nothing of the node (its
+// command line is only "hanok-pod-init", not the helper's flags with their paths).
+[[noreturn]] void become_pod_init() {
+  ::setsid();
   if (::chdir("/") != 0) _exit(1);
-  // Holds nothing of its starter's: not its stdio (hanokd may read those to the end), no fd.
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0) _exit(1);
   for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
   ::close_range(3, ~0U, 0);
-  for (;;) {
-    siginfo_t info{};
-    int signal = ::sigwaitinfo(&all, &info);
-    if (signal == SIGTERM || signal == SIGINT) _exit(0);
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
+  char name[] = "hanok-pod-init";
+  char* argv[] = {name, nullptr};
+  char* envp[] = {nullptr};
+  ::execve("/proc/self/exe", argv, envp);
+  run_pod_init();  // the binary is gone: the same loop, with the helper's command line
 }
 
 // What has been pinned, undone when the run fails.
@@ -162,15 +157,25 @@ void set_up(const PodSandboxOptions& o, Pins& pins, pid_t& init) {
   if (::unshare(CLONE_NEWPID) != 0) isolate::throw_sys("unshare the pod's PID namespace");
   init = ::fork();
   if (init < 0) isolate::throw_sys("fork the pod's init");
-  if (init == 0) {
-    ::close(o.sync_fd);
-    ::setsid();
-    pod_init();
-  }
+  if (init == 0) become_pod_init();
   pins.pin("/proc/" + std::to_string(init) + "/ns/pid", "pid");
 }
 
 }  // namespace
+
+void run_pod_init() {
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
+  ::prctl(PR_SET_NAME, "hanok-pod-init", 0, 0, 0);
+  for (;;) {
+    siginfo_t info{};
+    int signal = ::sigwaitinfo(&all, &info);
+    if (signal == SIGTERM || signal == SIGINT) _exit(0);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+}
 
 int run_pod_sandbox(const PodSandboxOptions& o) {
   pid_t init = -1;

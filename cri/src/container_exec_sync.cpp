@@ -91,9 +91,11 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
                                      "--pid-file",
                                      files.pid,
                                      id};
-    auto limit = static_cast<size_t>(core_.config().exec_output_limit);
-    CapturedRun run = run_captured(argv, std::chrono::seconds(request->timeout()),
-                                   stop_token_for(context, core_.stopping()), limit,
+    CaptureRequest capture;
+    capture.argv = argv;
+    capture.timeout = std::chrono::seconds(request->timeout());
+    capture.limit = static_cast<size_t>(core_.config().exec_output_limit);
+    CapturedRun run = run_captured(capture, stop_token_for(context, core_.stopping()),
                                    [&] { kill_exec(files.pid); });
     if (run.timed_out) {
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,

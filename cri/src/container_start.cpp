@@ -23,6 +23,9 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
                                              runtime::v1::ContainerState_Name(container->state()) +
                                              ", not created");
     }
+    // The time start was asked for: a short program may have exited (its finish time taken by
+    // the monitor) before `hanok start` returns.
+    int64_t started_at = now_ns();
     try {
       core_.runtime().start(id);
     } catch (const std::exception& e) {
@@ -42,7 +45,7 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
       throw;
     }
     container->set_state(runtime::v1::CONTAINER_RUNNING);
-    container->set_started_at(now_ns());
+    container->set_started_at(started_at);
     core_.save(*container);
     spdlog::info("container {} started", id);
     core_.publish(runtime::v1::CONTAINER_STARTED_EVENT, *container);

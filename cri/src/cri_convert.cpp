@@ -20,7 +20,14 @@ runtime::v1::PodSandboxStatus pod_sandbox_status_of(const store::PodRecord& pod)
   *out.mutable_metadata() = pod.config().metadata();
   out.set_state(pod.state());
   out.set_created_at(pod.created_at());
-  out.mutable_network();  // no pod IP without a network plugin
+  auto* network = out.mutable_network();
+  for (int i = 0; i < pod.ips_size(); ++i) {
+    if (i == 0) {
+      network->set_ip(pod.ips(0));
+    } else {
+      network->add_additional_ips()->set_ip(pod.ips(i));
+    }
+  }
   const auto& ns = pod.config().linux().security_context().namespace_options();
   auto* options = out.mutable_linux()->mutable_namespaces()->mutable_options();
   options->set_network(ns.network());

@@ -82,6 +82,13 @@ std::set<std::string> pinned_names(const DaemonConfig& config) {
 }  // namespace
 
 void serve(const DaemonConfig& config) {
+  // SIGTERM/SIGINT are taken by one thread with sigwait: blocked before any thread starts (the
+  // exit watcher's, gRPC's), which all inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   isolate::make_dirs(config.root, 0711);
   isolate::make_dirs(config.state, 0711);
   isolate::UniqueFd root_lock = lock_root(config.root);
@@ -100,13 +107,6 @@ void serve(const DaemonConfig& config) {
   ImageService image_service(store, pinned_names(config), stopping);
   RuntimeCore core(config, store, stopping);
   RuntimeService runtime_service(core);
-
-  // SIGTERM/SIGINT are taken by one thread with sigwait: blocked before gRPC starts its threads.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix://" + config.socket, grpc::InsecureServerCredentials());

@@ -4,6 +4,7 @@
 #include "container_ops.hpp"
 #include "cri/runtime_service.hpp"
 #include "isolate/error.hpp"
+#include "pod_network.hpp"
 #include "pod_resources.hpp"
 #include "runtime_core.hpp"
 
@@ -28,6 +29,7 @@ grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext* context,
     IdLock lock = core_.locks().lock(id);
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status::OK;
+    detach_pod_network(core_, *pod);  // a failure keeps the pod, for another try
     remove_pod_resources(core_, *pod);
     core_.forget_pod(id);
     core_.pod_names().release(pod_name_key(pod->config().metadata()), id);

@@ -16,6 +16,7 @@
 #include "isolate/pinned_namespace.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
+#include "pod_network.hpp"
 #include "pod_sandbox.hpp"
 
 namespace hanok::cri {
@@ -265,6 +266,11 @@ void set_up_pod_cgroup(RuntimeCore& core, store::PodRecord& pod) {
 }
 
 void remove_pod_resources(RuntimeCore& core, store::PodRecord pod) {
+  try {
+    detach_pod_network(core, pod);
+  } catch (const std::exception& e) {
+    spdlog::warn("pod {}: {}", pod.id(), e.what());
+  }
   release_pod_namespaces(core, pod);
   unmount_pod_shm(pod);
   if (pod.cgroup_created() && !pod.cgroup_path().empty()) {

@@ -4,6 +4,7 @@
 #include "cri/runtime_service.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "pod_network.hpp"
 #include "pod_resources.hpp"
 #include "runtime_core.hpp"
 
@@ -77,6 +78,14 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
       set_up_pod_cgroup(core_, pod);
       write_pod_files(core_, pod);
       set_up_pod_namespaces(core_, pod);
+      if (config.linux().security_context().namespace_options().network() != runtime::v1::NODE) {
+        NodeNetwork network = node_network(core_.config());
+        if (network.network) {
+          attach_pod_network(core_, *network.network, pod, stop);
+        } else {
+          spdlog::warn("pod {}: loopback only: {}", pod.id(), network.problem);
+        }
+      }
       stop.check("run pod sandbox " + pod.id());
       core_.save(pod);
     } catch (...) {

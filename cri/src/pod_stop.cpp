@@ -3,6 +3,7 @@
 #include "call_context.hpp"
 #include "container_ops.hpp"
 #include "cri/runtime_service.hpp"
+#include "pod_network.hpp"
 #include "pod_resources.hpp"
 #include "runtime_core.hpp"
 
@@ -22,6 +23,9 @@ grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext* context,
     if (!pod) return grpc::Status::OK;  // removed meanwhile
     if (pod->state() != runtime::v1::SANDBOX_NOTREADY || pod->pinned_size() > 0 ||
         pod->shm_mounted()) {
+      // The network first (its plugins need the namespace); a failure leaves the pod as it is,
+      // for the kubelet to try again.
+      detach_pod_network(core_, *pod);
       release_pod_namespaces(core_, *pod);
       unmount_pod_shm(*pod);
       pod->set_state(runtime::v1::SANDBOX_NOTREADY);

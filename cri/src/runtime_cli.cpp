@@ -96,9 +96,11 @@ std::vector<std::string> RuntimeCli::exec_argv(const std::string& id,
   return argv;
 }
 
-CapturedRun run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                         const images::StopToken& stop, size_t limit,
+CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken& stop,
                          const std::function<void()>& on_timeout) {
+  const auto& argv = capture.argv;
+  auto timeout = capture.timeout;
+  size_t limit = capture.limit;
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", argv[0]);
@@ -107,13 +109,31 @@ CapturedRun run_captured(const std::vector<std::string>& argv, std::chrono::mill
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", argv[0]);
   isolate::UniqueFd err_read(err_pipe[0]);
   isolate::UniqueFd err_write(err_pipe[1]);
+  isolate::UniqueFd in_read;
+  if (!capture.input.empty()) {
+    if (capture.input.size() > 65536) {
+      throw isolate::Error(isolate::ErrorKind::Invalid, "input for " + argv[0] + " over 64 KiB");
+    }
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", argv[0]);
+    in_read.reset(in_pipe[0]);
+    isolate::UniqueFd in_write(in_pipe[1]);
+    // It fits the pipe's buffer: written whole before the program starts.
+    if (::write(in_write.get(), capture.input.data(), capture.input.size()) !=
+        static_cast<ssize_t>(capture.input.size())) {
+      isolate::throw_sys("write the input of", argv[0]);
+    }
+  }
   isolate::SpawnRequest request;
   request.argv = argv;
+  request.env = capture.env;
+  request.stdin_fd = in_read ? in_read.get() : -1;
   request.stdout_fd = out_write.get();
   request.stderr_fd = err_write.get();
   pid_t pid = isolate::spawn_program(request);
   out_write.reset();
   err_write.reset();
+  in_read.reset();
 
   CapturedRun run;
   auto deadline = std::chrono::steady_clock::now() + timeout;

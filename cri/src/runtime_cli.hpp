@@ -59,11 +59,18 @@ struct CapturedRun {
   bool stopped = false;    // the StopToken stopped it
 };
 
-// Starts argv, collects stdout and stderr (each up to `limit` bytes, the rest read and dropped),
-// and waits for it. When `timeout` (if > 0) passes or `stop` stops, calls `on_timeout` (which
-// should make the program end, e.g. kill what it runs) and goes on collecting until it exits.
-CapturedRun run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                         const images::StopToken& stop, size_t limit,
+struct CaptureRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;          // empty: hanokd's
+  std::string input;                     // its stdin (at most a pipe's 64 KiB); empty: /dev/null
+  std::chrono::milliseconds timeout{0};  // 0: none
+  size_t limit = 1 << 20;                // of stdout and of stderr each; the rest is dropped
+};
+
+// Starts the program, collects stdout and stderr, and waits for it. When the timeout passes or
+// `stop` stops, calls `on_timeout` (which should make the program end, e.g. kill what it runs)
+// and goes on collecting until it exits.
+CapturedRun run_captured(const CaptureRequest& request, const images::StopToken& stop,
                          const std::function<void()>& on_timeout);
 
 }  // namespace hanok::cri

@@ -15,6 +15,7 @@
 #include "isolate/files.hpp"
 #include "isolate/in_root.hpp"
 #include "isolate/unix_socket.hpp"
+#include "pod_network.hpp"
 #include "pod_resources.hpp"
 
 namespace hanok::cri {
@@ -341,6 +342,11 @@ void RuntimeCore::recover() {
     if (pod.state() != runtime::v1::SANDBOX_READY) continue;
     if (!pod_namespaces_intact(*this, pod)) {
       spdlog::warn("pod {}: its namespaces are gone; it is not ready any more", pod.id());
+      try {
+        detach_pod_network(*this, pod);
+      } catch (const std::exception& e) {
+        spdlog::warn("pod {}: {}", pod.id(), e.what());
+      }
       release_pod_namespaces(*this, pod);
       pod.set_state(runtime::v1::SANDBOX_NOTREADY);
       save(pod);

@@ -5,6 +5,7 @@
 #include "call_context.hpp"
 #include "cri/runtime_service.hpp"
 #include "isolate/cgroup.hpp"
+#include "pod_network.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -26,11 +27,12 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
     }
     auto* network_ready = status->add_conditions();
     network_ready->set_type("NetworkReady");
-    network_ready->set_status(false);
-    network_ready->set_reason("NetworkPluginNotReady");
-    network_ready->set_message(
-        "hanok does not run network plugins yet: pods get a network namespace of their own with "
-        "loopback only, or the host's network");
+    NodeNetwork network = node_network(core_.config());
+    network_ready->set_status(network.network.has_value());
+    if (!network.network) {
+      network_ready->set_reason("NetworkPluginNotReady");
+      network_ready->set_message(network.problem);
+    }
     if (request->verbose()) {
       nlohmann::json info = {
           {"runtime", core_.helpers().runtime},
@@ -40,6 +42,8 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
           {"cgroupDriver", core_.config().cgroup_driver},
           {"cgroupMode", isolate::cgroup::mode_name(isolate::cgroup::detect_mode())},
           {"podCIDR", core_.pod_cidr()},
+          {"cniConfDir", core_.config().cni_conf_dir},
+          {"cniNetwork", network.network ? network.network->file : ""},
       };
       (*response->mutable_info())["info"] = info.dump();
     }

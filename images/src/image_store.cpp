@@ -303,10 +303,7 @@ bool ImageStore::remove(const std::string& name_or_id) {
   auto image = find(name_or_id);
   if (!image) return false;
   metadata_.remove_image(image->id);
-  for (const auto& chain : metadata_.unreferenced_snapshots({})) {
-    snapshots_.remove_layer(Digest::parse(chain));
-    metadata_.remove_snapshot(chain);
-  }
+  collect_snapshots();
   std::vector<std::string> all;
   for (const auto& digest : content_.list()) all.push_back(digest.str());
   for (const auto& digest : metadata_.unreferenced_blobs(all)) {
@@ -323,7 +320,17 @@ void ImageStore::lease_snapshots(const std::string& lease_id,
 }
 
 void ImageStore::release(const std::string& lease_id) {
+  std::unique_lock gc(gc_mutex_);
   metadata_.delete_lease(lease_id);
+  // What only this lease kept (the layers of an image removed while a container used them).
+  collect_snapshots();
+}
+
+void ImageStore::collect_snapshots() {
+  for (const auto& chain : metadata_.unreferenced_snapshots({})) {
+    snapshots_.remove_layer(Digest::parse(chain));
+    metadata_.remove_snapshot(chain);
+  }
 }
 
 FsUsage ImageStore::image_usage() const {

@@ -74,9 +74,12 @@ pid_t spawn_program(const SpawnRequest& request) {
   std::vector<char*> args;
   for (const auto& arg : request.argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (const auto& entry : request.env) env.push_back(const_cast<char*>(entry.c_str()));
+  env.push_back(nullptr);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, request.argv[0].c_str(), &setup.actions, &setup.attr, args.data(),
-                         environ);
+                         request.env.empty() ? environ : env.data());
   if (rc != 0) throw_sys("start", request.argv[0], rc);
   return pid;
 }

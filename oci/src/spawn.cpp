@@ -44,13 +44,21 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
     return pid;
   }
 
+  // A process born into a cgroup (CLONE_INTO_CGROUP) must not be in the target's cgroup
+  // namespace yet: with cgroup2's nsdelegate, a parent whose own cgroup lies outside its cgroup
+  // namespace's root gets ENOENT. So the child joins that namespace itself, once it is in its
+  // cgroup (below the namespace's root).
+  const NamespaceToJoin* late_cgroup_join = nullptr;
+  for (const auto& join : joins) {
+    if (join.type == isolate::NamespaceType::Cgroup && cgroup_fd >= 0) late_cgroup_join = &join;
+  }
   pid_t intermediate = isolate::clone_process(0);
   if (intermediate == 0) {
     runtime_end.close();
     try {
       for (int pass = 0; pass <= 2; ++pass) {
         for (const auto& join : joins) {
-          if (join_order(join.type) != pass) continue;
+          if (join_order(join.type) != pass || &join == late_cgroup_join) continue;
           if (::setns(join.fd, static_cast<int>(isolate::clone_flag(join.type))) != 0) {
             isolate::throw_sys(
                 std::string("join the ") + isolate::oci_name(join.type) + " namespace", "");
@@ -58,7 +66,14 @@ pid_t spawn(const std::vector<NamespaceToJoin>& joins, uint64_t new_flags, int c
         }
       }
       pid_t pid = isolate::clone_process(new_flags | CLONE_PARENT, cgroup_fd);
-      if (pid == 0) run_child(body);
+      if (pid == 0) {
+        // (Only async-signal-safe calls here; a failure shows as exit status 126 in the
+        // runtime's error, the sync channel being the intermediate's to write until it is gone.)
+        if (late_cgroup_join != nullptr && ::setns(late_cgroup_join->fd, CLONE_NEWCGROUP) != 0) {
+          ::_exit(126);
+        }
+        run_child(body);
+      }
       child_end.send(kPid, std::to_string(pid));
       ::_exit(0);
     } catch (const std::exception& e) {

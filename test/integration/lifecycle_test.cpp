@@ -134,6 +134,22 @@ TEST_F(Lifecycle, ExecIntoARunningContainer) {
   EXPECT_NE(missing.err.find("executable file not found"), std::string::npos) << missing.err;
 }
 
+// An exec'd process lands in the container's cgroup and cgroup namespace: on cgroup v2 it is born
+// in the cgroup first (with nsdelegate, a process already in the namespace could not be), then
+// joins the namespace, where its cgroup is the root.
+TEST_F(Lifecycle, ExecJoinsTheCgroupAndItsNamespace) {
+  config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  config()["linux"]["cgroupsPath"] = "/hanok-it-exec-cgroupns-" + std::to_string(::getpid());
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "exns"}).exit_code, 0);
+  Result init = hanok({"exec", "exns", "cat", "/proc/1/cgroup"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  Result exec = hanok({"exec", "exns", "cat", "/proc/self/cgroup"});
+  ASSERT_EQ(exec.exit_code, 0) << exec.err;
+  EXPECT_EQ(exec.out, init.out);
+  EXPECT_EQ(exec.out.find("hanok-it-exec-cgroupns"), std::string::npos) << exec.out;
+}
+
 TEST_F(Lifecycle, ListAndPs) {
   set_args({"sleep", "100"});
   ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "ls1"}).exit_code, 0);

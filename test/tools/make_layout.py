@@ -6,6 +6,7 @@
                                        file's data (no padding, no end blocks), as umoci writes
   make_layout.py DIR --from ROOTFS     one gzip layer of a directory tree (a runnable image)
   --user USER                          the config's User
+  --cmd ARG...                         the config's Cmd (default: sh)
 """
 import argparse
 import gzip
@@ -42,6 +43,7 @@ def main():
     parser.add_argument("--cut-trailer", action="store_true")
     parser.add_argument("--from", dest="rootfs")
     parser.add_argument("--user", default="")
+    parser.add_argument("--cmd", nargs="+", default=["sh"], help="the config's Cmd")
     options = parser.parse_args()
     layout = options.layout
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
@@ -74,7 +76,7 @@ def main():
                             "size": len(blob)})
         diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
     config = {"architecture": "amd64", "os": "linux",
-              "config": {"User": options.user, "Cmd": ["sh"]} if options.user else {"Cmd": ["sh"]},
+              "config": dict({"Cmd": options.cmd}, **({"User": options.user} if options.user else {})),
               "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     config_blob = json.dumps(config).encode()
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cgroup v2 leg of the tests: on a host that is not pure cgroup v2, runs the cgroup and
 # lifecycle integration tests (with the escape, runc-parity and seccomp ones, which build on
-# cgroups and mounts) and the live cgroup v2 unit tests in a throw-away QEMU VM with a
+# cgroups and mounts, and hanokd's main CRI tests) and the live cgroup v2 unit tests in a throw-away QEMU VM with a
 # pure cgroup v2 hierarchy (../shared/tools/vm/run-in-vm.sh). On a cgroup v2 host the regular
 # test run already covers v2, so this skips (exit 77), as it does without the VM tool or QEMU.
 # Usage: test/vm/run-vm-suite.sh BUILD_DIR
@@ -26,4 +26,6 @@ exec "$vm" bash -c '
   timeout -k 10 600 ./test/hanok_unit_tests --gtest_filter="CgroupV2Live*:*Live*"
   timeout -k 10 900 ./test/hanok_integration_tests \
     --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*"
+  # hanokd on cgroup v2: cgroup namespaces, OOM kills, live updates, exec into containers
+  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery"
 '

@@ -77,7 +77,8 @@ class ImageStore {
   bool remove(const std::string& name_or_id);
 
   // A lease that outlives the process (a container's on its image's snapshots): GC keeps them
-  // until release(). Leasing a chain id also keeps its parents.
+  // until release(), which removes the snapshots nothing else keeps (the layers of an image
+  // removed while the lease held them). Leasing a chain id also keeps its parents.
   void lease_snapshots(const std::string& lease_id, const std::vector<Digest>& chain_ids);
   void release(const std::string& lease_id);
 
@@ -92,6 +93,7 @@ class ImageStore {
  private:
   class PullLease;
   void repair();
+  void collect_snapshots();  // under gc_mutex_ held exclusively
   void ensure_layer(const Reference& ref, const Descriptor& layer, const Digest& diff_id,
                     const Digest& chain, const std::string& parent, const PullOptions& options);
   ImageInfo info_of(const ImageRecord& record) const;

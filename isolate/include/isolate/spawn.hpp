@@ -25,6 +25,8 @@ struct SpawnRequest {
   int stderr_fd = -1;
   // More fds for the program, at 3, 4, ... in this order (whatever their numbers here).
   std::vector<int> pass_fds;
+  // Its environment ("KEY=VALUE"); empty: the caller's.
+  std::vector<std::string> env;
 };
 
 // Starts the program with an empty signal mask and default signal dispositions, its stdio on

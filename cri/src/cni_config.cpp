@@ -1,0 +1,104 @@
+#include "cni_config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "isolate/files.hpp"
+
+namespace hanok::cri {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// One file's network, or the reason it is not one.
+std::optional<CniNetwork> parse_network(const std::string& path, std::string& why) {
+  auto text = isolate::read_file_if_exists(path);
+  if (!text) {
+    why = "cannot read it";
+    return std::nullopt;
+  }
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    why = "not JSON";
+    return std::nullopt;
+  }
+  CniNetwork network;
+  network.file = path;
+  network.name = doc.value("name", "");
+  network.cni_version = doc.value("cniVersion", "");
+  if (network.name.empty()) {
+    why = "no name";
+    return std::nullopt;
+  }
+  if (ends_with(path, ".conflist")) {
+    if (doc.value("disabled", false)) {
+      why = "disabled";
+      return std::nullopt;
+    }
+    auto plugins = doc.find("plugins");
+    if (plugins == doc.end() || !plugins->is_array() || plugins->empty()) {
+      why = "no plugins";
+      return std::nullopt;
+    }
+    for (const auto& plugin : *plugins) {
+      if (!plugin.is_object() || plugin.value("type", "").empty()) {
+        why = "a plugin without a type";
+        return std::nullopt;
+      }
+      network.plugins.push_back(plugin);
+    }
+  } else {
+    if (doc.value("type", "").empty()) {
+      why = "no type";
+      return std::nullopt;
+    }
+    network.plugins.push_back(doc);
+  }
+  return network;
+}
+}  // namespace
+
+CniLoad load_cni_network(const std::string& dir) {
+  CniLoad load;
+  std::vector<std::string> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    std::string path = entry.path().string();
+    if (ends_with(path, ".conflist") || ends_with(path, ".conf") || ends_with(path, ".json")) {
+      files.push_back(path);
+    }
+  }
+  if (error) {
+    load.problem = "cannot read the CNI config dir " + dir + ": " + error.message();
+    return load;
+  }
+  std::sort(files.begin(), files.end());
+  std::string skipped;
+  for (const auto& file : files) {
+    std::string why;
+    if (auto network = parse_network(file, why)) {
+      load.network = std::move(network);
+      return load;
+    }
+    skipped += (skipped.empty() ? "" : "; ") + file + ": " + why;
+  }
+  load.problem =
+      "no valid CNI network config in " + dir + (skipped.empty() ? "" : " (" + skipped + ")");
+  return load;
+}
+
+std::string find_cni_plugin(const std::string& type, const std::vector<std::string>& bin_dirs) {
+  if (type.find('/') != std::string::npos) return "";
+  for (const auto& dir : bin_dirs) {
+    std::string path = dir + "/" + type;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+}  // namespace hanok::cri

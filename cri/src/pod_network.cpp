@@ -1,0 +1,234 @@
+#include "pod_network.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "isolate/pinned_namespace.hpp"
+#include "isolate/text.hpp"
+#include "pod_resources.hpp"
+#include "runtime_cli.hpp"
+
+namespace hanok::cri {
+
+using isolate::Error;
+using isolate::ErrorKind;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kInterface = "eth0";
+constexpr auto kPluginTimeout = std::chrono::seconds(60);
+
+std::string cache_file(const store::PodRecord& pod) {
+  return pod.dir() + "/cni.json";
+}
+
+// The capability arguments the plugin asked for (its "capabilities" object).
+json runtime_config_for(RuntimeCore& core, const json& plugin, const store::PodRecord& pod) {
+  json wanted = plugin.value("capabilities", json::object());
+  json config = json::object();
+  if (wanted.value("portMappings", false)) {
+    json mappings = json::array();
+    for (const auto& port : pod.config().port_mappings()) {
+      if (port.host_port() <= 0) continue;
+      std::string protocol = runtime::v1::Protocol_Name(port.protocol());
+      for (char& c : protocol) c = static_cast<char>(::tolower(c));
+      json mapping = {{"hostPort", port.host_port()},
+                      {"containerPort", port.container_port()},
+                      {"protocol", protocol}};
+      if (!port.host_ip().empty()) mapping["hostIP"] = port.host_ip();
+      mappings.push_back(mapping);
+    }
+    config["portMappings"] = mappings;
+  }
+  std::string cidr = core.pod_cidr();
+  if (wanted.value("ipRanges", false) && !cidr.empty()) {
+    config["ipRanges"] = json::array({json::array({{{"subnet", cidr}}})});
+  }
+  return config;
+}
+
+struct PluginCall {
+  std::string command;  // ADD, DEL
+  json config;          // what the plugin reads on stdin
+  std::string path;
+};
+
+json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecord& pod,
+                const images::StopToken& stop) {
+  const auto& meta = pod.config().metadata();
+  std::string netns = pinned_namespace(pod, "net");
+  if (!isolate::path_exists(netns)) netns.clear();  // gone (DEL after a reboot): plugins cope
+  std::string cni_path;
+  for (const auto& dir : core.config().cni_bin_dirs)
+    cni_path += (cni_path.empty() ? "" : ":") + dir;
+  CaptureRequest request;
+  request.argv = {call.path};
+  request.env = {"CNI_COMMAND=" + call.command,
+                 "CNI_CONTAINERID=" + pod.id(),
+                 "CNI_NETNS=" + netns,
+                 std::string("CNI_IFNAME=") + kInterface,
+                 "CNI_PATH=" + cni_path,
+                 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + meta.namespace_() +
+                     ";K8S_POD_NAME=" + meta.name() + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.id() +
+                     ";K8S_POD_UID=" + meta.uid(),
+                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  request.input = call.config.dump();
+  request.timeout = kPluginTimeout;
+  CapturedRun run = run_captured(request, stop, [] {});
+  std::string type = call.config.value("type", "");
+  if (run.timed_out || run.stopped) {
+    throw Error(ErrorKind::Internal, "CNI plugin " + type + " " + call.command +
+                                         (run.timed_out ? ": timed out" : ": cancelled"));
+  }
+  json output = json::parse(run.out, nullptr, false);
+  bool ok = WIFEXITED(run.wait_status) && WEXITSTATUS(run.wait_status) == 0;
+  if (!ok) {
+    std::string message;
+    if (output.is_object()) {
+      message = output.value("msg", "");
+      std::string details = output.value("details", "");
+      if (!details.empty()) message += ": " + details;
+    }
+    if (message.empty()) message = std::string(isolate::trim(run.err.empty() ? run.out : run.err));
+    throw Error(ErrorKind::Internal, "CNI plugin " + type + " " + call.command + ": " + message);
+  }
+  return output.is_object() ? output : json::object();
+}
+
+PluginCall plugin_call(RuntimeCore& core, const std::string& command, const json& plugin,
+                       const json& cached_network, const store::PodRecord& pod,
+                       const json& prev_result) {
+  PluginCall call;
+  call.command = command;
+  call.config = plugin;
+  call.config["name"] = cached_network.value("name", "");
+  call.config["cniVersion"] = cached_network.value("cniVersion", "");
+  json runtime_config = runtime_config_for(core, plugin, pod);
+  if (!runtime_config.empty()) call.config["runtimeConfig"] = runtime_config;
+  if (!prev_result.is_null() && !prev_result.empty()) call.config["prevResult"] = prev_result;
+  std::string type = plugin.value("type", "");
+  call.path = find_cni_plugin(type, core.config().cni_bin_dirs);
+  if (call.path.empty()) {
+    std::string dirs;
+    for (const auto& dir : core.config().cni_bin_dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
+    throw Error(ErrorKind::Internal, "CNI plugin " + type + " is in none of " + dirs);
+  }
+  return call;
+}
+
+// DEL of every plugin of `network` (newest first), with `result` as prevResult. Returns the
+// first error ("" when all went).
+std::string delete_all(RuntimeCore& core, const json& network, const json& result,
+                       const store::PodRecord& pod) {
+  std::string first_error;
+  const auto& plugins = network.at("plugins");
+  for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) {
+    try {
+      run_plugin(core, plugin_call(core, "DEL", *it, network, pod, result), pod,
+                 images::StopToken());
+    } catch (const std::exception& e) {
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  return first_error;
+}
+
+}  // namespace
+
+NodeNetwork node_network(const DaemonConfig& config) {
+  NodeNetwork node;
+  CniLoad load = load_cni_network(config.cni_conf_dir);
+  if (!load.network) {
+    node.problem = load.problem;
+    return node;
+  }
+  for (const auto& plugin : load.network->plugins) {
+    std::string type = plugin.value("type", "");
+    if (find_cni_plugin(type, config.cni_bin_dirs).empty()) {
+      std::string dirs;
+      for (const auto& dir : config.cni_bin_dirs) dirs += (dirs.empty() ? "" : ":") + dir;
+      node.problem = "network " + load.network->name + " (" + load.network->file +
+                     ") needs the CNI plugin " + type + ", which is in none of " + dirs;
+      return node;
+    }
+  }
+  node.network = std::move(load.network);
+  return node;
+}
+
+std::vector<std::string> cni_result_ips(const json& result) {
+  std::vector<std::string> v4;
+  std::vector<std::string> v6;
+  auto add = [&](std::string address) {
+    address = address.substr(0, address.find('/'));
+    if (address.empty()) return;
+    (address.find(':') == std::string::npos ? v4 : v6).push_back(address);
+  };
+  if (auto ips = result.find("ips"); ips != result.end() && ips->is_array()) {
+    for (const auto& ip : *ips) {
+      if (ip.is_object()) add(ip.value("address", ""));
+    }
+  }
+  for (const char* key : {"ip4", "ip6"}) {
+    if (auto ip = result.find(key); ip != result.end() && ip->is_object()) add(ip->value("ip", ""));
+  }
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  return v4;
+}
+
+void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::PodRecord& pod,
+                        const images::StopToken& stop) {
+  json cached_network = {{"name", network.name},
+                         {"cniVersion", network.cni_version},
+                         {"plugins", network.plugins},
+                         {"file", network.file}};
+  // Cached before the first ADD: a crash in the middle still leaves what DEL needs.
+  isolate::write_file_atomic(cache_file(pod), json{{"network", cached_network}}.dump(), 0600);
+  json result;
+  try {
+    for (const auto& plugin : network.plugins) {
+      result = run_plugin(core, plugin_call(core, "ADD", plugin, cached_network, pod, result), pod,
+                          stop);
+    }
+  } catch (const std::exception& e) {
+    std::string cleanup = delete_all(core, cached_network, result, pod);
+    if (!cleanup.empty())
+      spdlog::warn("pod {}: undoing a failed network ADD: {}", pod.id(), cleanup);
+    ::unlink(cache_file(pod).c_str());
+    throw;
+  }
+  isolate::write_file_atomic(cache_file(pod),
+                             json{{"network", cached_network}, {"result", result}}.dump(), 0600);
+  pod.clear_ips();
+  for (const auto& ip : cni_result_ips(result)) pod.add_ips(ip);
+  spdlog::info("pod {}: network {} attached ({})", pod.id(), network.name,
+               pod.ips_size() > 0 ? pod.ips(0) : "no IP");
+}
+
+void detach_pod_network(RuntimeCore& core, store::PodRecord& pod) {
+  auto text = isolate::read_file_if_exists(cache_file(pod));
+  if (!text) {
+    pod.clear_ips();
+    return;
+  }
+  json cache = json::parse(*text, nullptr, false);
+  if (!cache.is_object() || !cache.contains("network")) {
+    spdlog::warn("pod {}: its CNI cache {} is unreadable; nothing to detach", pod.id(),
+                 cache_file(pod));
+    ::unlink(cache_file(pod).c_str());
+    pod.clear_ips();
+    return;
+  }
+  std::string error =
+      delete_all(core, cache["network"], cache.value("result", json::object()), pod);
+  if (!error.empty()) throw Error(ErrorKind::Internal, "detach the pod's network: " + error);
+  ::unlink(cache_file(pod).c_str());
+  pod.clear_ips();
+  spdlog::info("pod {}: network detached", pod.id());
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,1312 @@
+// hanokd's CRI RuntimeService as the kubelet and crictl use it: pods and containers of the busybox
+// fixture image (served by a fake registry) on a private hanokd per test, through the CRI client
+// library. Every test looks at what a user sees: statuses, codes, logs, files and processes
+// inside the containers, and what is left on the node afterwards.
+#include <grpcpp/grpcpp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/require.hpp"
+#include "cri_client.hpp"
+#include "harness.hpp"
+#include "isolate/files.hpp"
+#include "isolate/spawn.hpp"
+#include "registry_tools.hpp"
+
+namespace hanok::test {
+namespace {
+
+namespace v1 = runtime::v1;
+using cri::client::CriClient;
+using cri::client::CriError;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr int64_t kMiB = 1 << 20;
+// A well-formed id that no pod or container has.
+const std::string kUnknownId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+// The code and message of a client call: OK when it did not throw.
+struct CallOutcome {
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::string message;
+};
+
+template <typename Call>
+CallOutcome outcome_of(Call&& call) {
+  try {
+    call();
+    return {};
+  } catch (const CriError& e) {
+    return {e.code(), e.what()};
+  }
+}
+
+std::string code_name(grpc::StatusCode code) {
+  static const std::map<grpc::StatusCode, std::string> names = {
+      {grpc::StatusCode::OK, "OK"},
+      {grpc::StatusCode::CANCELLED, "CANCELLED"},
+      {grpc::StatusCode::UNKNOWN, "UNKNOWN"},
+      {grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT"},
+      {grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"},
+      {grpc::StatusCode::NOT_FOUND, "NOT_FOUND"},
+      {grpc::StatusCode::ALREADY_EXISTS, "ALREADY_EXISTS"},
+      {grpc::StatusCode::FAILED_PRECONDITION, "FAILED_PRECONDITION"},
+      {grpc::StatusCode::INTERNAL, "INTERNAL"},
+      {grpc::StatusCode::UNAVAILABLE, "UNAVAILABLE"}};
+  auto it = names.find(code);
+  return it != names.end() ? it->second : "code " + std::to_string(static_cast<int>(code));
+}
+
+// gtest output of an outcome: "NOT_FOUND: ContainerStatus: container ... not found".
+std::ostream& operator<<(std::ostream& out, const CallOutcome& outcome) {
+  return out << code_name(outcome.code) << ": " << outcome.message;
+}
+
+#define EXPECT_CODE(expected, call)                                                          \
+  do {                                                                                       \
+    CallOutcome outcome_ = outcome_of([&] { call; });                                        \
+    EXPECT_EQ(code_name(outcome_.code), code_name(expected)) << #call << " -> " << outcome_; \
+  } while (0)
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passed (false).
+bool poll_until(const std::function<bool()>& condition, Clock::duration timeout) {
+  auto until = Clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::vector<std::string> entries_of(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string joined(const std::vector<std::string>& items, const std::string& separator = " ") {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+// The mount points of /proc/self/mountinfo at or below `dir`.
+std::vector<std::string> mounts_below(const std::string& dir) {
+  std::vector<std::string> found;
+  std::istringstream lines(isolate::read_file_if_exists("/proc/self/mountinfo").value_or(""));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    // Octal escapes (\040 for a space) are left as they are: test dirs have none.
+    if (mount_point == dir || mount_point.rfind(dir + "/", 0) == 0) found.push_back(mount_point);
+  }
+  return found;
+}
+
+// Unmounts what a failed test may have left below `dir`, deepest first (before removing it).
+void unmount_below(const std::string& dir) {
+  auto mounts = mounts_below(dir);
+  std::sort(mounts.begin(), mounts.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& mount_point : mounts) ::umount2(mount_point.c_str(), MNT_DETACH);
+}
+
+off_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+bool cgroup_v2_host() {
+  return isolate::path_exists("/sys/fs/cgroup/cgroup.controllers");
+}
+
+// Where a pod's own cgroup (hanokd's default parent "/hanok/<pod id>") is, in every hierarchy.
+std::vector<std::string> pod_cgroup_dirs(const std::string& pod_id) {
+  if (cgroup_v2_host()) return {"/sys/fs/cgroup/hanok/" + pod_id};
+  std::vector<std::string> dirs;
+  for (const auto& hierarchy : entries_of("/sys/fs/cgroup")) {
+    std::string root = "/sys/fs/cgroup/" + hierarchy;
+    if (std::filesystem::is_directory(root) && !std::filesystem::is_symlink(root)) {
+      dirs.push_back(root + "/hanok/" + pod_id);
+    }
+  }
+  return dirs;
+}
+
+// The pod cgroup in the hierarchy that holds memory: the unified root or the v1 memory one.
+std::string pod_memory_cgroup(const std::string& pod_id) {
+  return cgroup_v2_host() ? "/sys/fs/cgroup/hanok/" + pod_id
+                          : "/sys/fs/cgroup/memory/hanok/" + pod_id;
+}
+
+std::vector<cri::client::LogLine> read_log(const std::string& path) {
+  return cri::client::parse_cri_log(isolate::read_file_if_exists(path).value_or(""));
+}
+
+std::vector<std::string> log_messages(const std::string& path, const std::string& stream = "") {
+  return cri::client::log_messages(read_log(path), stream);
+}
+
+bool log_has(const std::string& path, const std::string& message) {
+  auto messages = log_messages(path);
+  return std::find(messages.begin(), messages.end(), message) != messages.end();
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::vector<std::string> ids_of(const std::vector<v1::Container>& containers) {
+  std::vector<std::string> ids;
+  for (const auto& container : containers) ids.push_back(container.id());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> ids_of(const std::vector<v1::PodSandbox>& pods) {
+  std::vector<std::string> ids;
+  for (const auto& pod : pods) ids.push_back(pod.id());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> items) {
+  std::sort(items.begin(), items.end());
+  return items;
+}
+
+// The host's /etc/shadow as a user would compare it: its bytes and its modification time.
+struct FileSnapshot {
+  std::string content;
+  timespec mtime{};
+  bool operator==(const FileSnapshot& other) const {
+    return content == other.content && mtime.tv_sec == other.mtime.tv_sec &&
+           mtime.tv_nsec == other.mtime.tv_nsec;
+  }
+};
+
+FileSnapshot snapshot_of(const std::string& path) {
+  FileSnapshot snapshot;
+  snapshot.content = isolate::read_file_if_exists(path).value_or("");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) snapshot.mtime = st.st_mtim;
+  return snapshot;
+}
+
+// Reads a GetContainerEvents stream on a thread of its own until destroyed.
+class EventCollector {
+ public:
+  explicit EventCollector(v1::RuntimeService::Stub& stub) {
+    context_.set_deadline(std::chrono::system_clock::now() + 120s);
+    reader_thread_ = std::thread([this, &stub] {
+      v1::GetEventsRequest request;
+      auto reader = stub.GetContainerEvents(&context_, request);
+      v1::ContainerEventResponse event;
+      while (reader->Read(&event)) {
+        std::lock_guard lock(mutex_);
+        events_.push_back(event);
+        changed_.notify_all();
+      }
+      reader->Finish();
+    });
+  }
+  ~EventCollector() {
+    context_.TryCancel();
+    reader_thread_.join();
+  }
+  EventCollector(const EventCollector&) = delete;
+  EventCollector& operator=(const EventCollector&) = delete;
+
+  // The event types received for one container, oldest first.
+  std::vector<v1::ContainerEventType> types_for(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    std::vector<v1::ContainerEventType> types;
+    for (const auto& event : events_) {
+      if (event.container_id() == id) types.push_back(event.container_event_type());
+    }
+    return types;
+  }
+  // Waits until `count` events of the container arrived.
+  bool wait_for(const std::string& id, size_t count, Clock::duration timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      return static_cast<size_t>(std::count_if(events_.begin(), events_.end(), [&](const auto& e) {
+               return e.container_id() == id;
+             })) >= count;
+    });
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<v1::ContainerEventResponse> events_;
+  std::thread reader_thread_;
+};
+
+std::string event_names(const std::vector<v1::ContainerEventType>& types) {
+  std::vector<std::string> names;
+  for (auto type : types) names.push_back(v1::ContainerEventType_Name(type));
+  return joined(names);
+}
+
+// Where a test's daemon keeps its root: /var/tmp, unless that is an overlayfs (as in the test
+// VM), where the image store's overlay mounts could not stack: then /run.
+std::string scratch_base() {
+  struct statfs fs {};
+  constexpr long kOverlayfsMagic = 0x794c7630;
+  if (::statfs("/var/tmp", &fs) == 0 && static_cast<long>(fs.f_type) == kOverlayfsMagic) {
+    return "/run";
+  }
+  return "/var/tmp";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixture: one fake registry serving the busybox fixture for the whole suite; a hanokd per
+// test (state under /run, root, socket and logs under the test's dir).
+
+struct Pod {
+  std::string id;
+  v1::PodSandboxConfig config;
+};
+
+class CriRuntime : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) return;
+    char dir_template[] = "/var/tmp/hanok-cri-runtime-XXXXXX";
+    if (::mkdtemp(dir_template) == nullptr) return;
+    suite_dir_ = dir_template;
+    make_layout(suite_dir_ + "/busybox", {"--from", fixture_rootfs()});
+    registry_ = std::make_unique<FakeRegistry>(
+        std::vector<std::string>{"hanok/busybox=" + suite_dir_ + "/busybox"},
+        suite_dir_ + "/registry.jsonl");
+  }
+  static void TearDownTestSuite() {
+    registry_.reset();
+    if (!suite_dir_.empty()) isolate::remove_tree(suite_dir_);
+    suite_dir_.clear();
+  }
+
+  void SetUp() override {
+    HANOK_REQUIRE(::geteuid() == 0, "needs root");
+    ASSERT_TRUE(registry_ != nullptr) << "the suite's fake registry did not start";
+    std::string dir_template = scratch_base() + "/hanok-cri-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template.data()), nullptr);
+    dir_ = dir_template;
+    current_dir_ = dir_;
+    isolate::make_dirs(cni_dir(), 0755);
+    char state_template[] = "/run/hanok-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(state_template), nullptr);
+    state_ = state_template;
+  }
+
+  void TearDown() override {
+    // What a failed test left: its pods (and their containers) through the daemon first.
+    if (client_ && daemon_ && daemon_->pid() > 0) {
+      try {
+        for (const auto& pod : client_->list_pods()) {
+          client_->stop_pod(pod.id());
+          client_->remove_pod(pod.id());
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "cleaning up the test's pods: " << e.what();
+      }
+    }
+    client_.reset();
+    if (daemon_) daemon_->stop();
+    daemon_.reset();
+    for (const auto& dir : {state_, dir_}) {
+      if (dir.empty()) continue;
+      unmount_below(dir);
+      isolate::remove_tree(dir);
+    }
+  }
+
+  static std::string image() { return registry_->host() + "/hanok/busybox:latest"; }
+  static std::string cni_dir() { return current_dir_ + "/cni"; }
+  std::string daemon_dir() const { return dir_ + "/daemon"; }
+  std::string image_root() const { return daemon_dir() + "/root"; }
+
+  // hanokd's TOML: `top_level` keys first (a key after a [[table]] header would belong to it),
+  // then an insecure registry entry for the suite's registry and for `more_registries`.
+  static std::string daemon_config(const std::string& top_level,
+                                   const std::vector<std::string>& more_registries) {
+    std::string toml = top_level + "\n";
+    // The test's own CNI config dir (empty unless the test writes a network there), never the
+    // node's /etc/cni/net.d.
+    if (top_level.find("cni_conf_dir") == std::string::npos) {
+      toml = "cni_conf_dir = \"" + cni_dir() + "\"\n" + toml;
+    }
+    std::vector<std::string> hosts = more_registries;
+    hosts.insert(hosts.begin(), registry_->host());
+    for (const auto& host : hosts) {
+      toml += "[[registries]]\nprefix = \"" + host + "\"\ninsecure = true\n";
+    }
+    return toml;
+  }
+
+  // Starts the test's hanokd (again, on the same socket, root and state, after a kill) and
+  // pulls the busybox image into it.
+  ::testing::AssertionResult start_daemon(const std::string& top_level_toml = "",
+                                          const std::vector<std::string>& more_registries = {}) {
+    client_.reset();
+    daemon_.reset();
+    // A socket file left by a killed daemon would look like the new one's.
+    ::unlink((daemon_dir() + "/hanok.sock").c_str());
+    daemon_ =
+        std::make_unique<TestDaemon>(daemon_dir(), daemon_config(top_level_toml, more_registries),
+                                     std::vector<std::string>{"--state", state_});
+    if (!daemon_->started()) {
+      return ::testing::AssertionFailure() << "hanokd did not start: " << daemon_->log();
+    }
+    client_ = std::make_unique<CriClient>(daemon_->socket(), std::chrono::seconds(60));
+    try {
+      client_->pull(image());
+    } catch (const std::exception& e) {
+      return ::testing::AssertionFailure() << "pull " << image() << ": " << e.what();
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  CriClient& cri() { return *client_; }
+
+  v1::PodSandboxConfig pod_config(const std::string& name) const {
+    v1::PodSandboxConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_metadata()->set_namespace_("cri-runtime-test");
+    config.mutable_metadata()->set_uid("uid-" + name);
+    config.mutable_metadata()->set_attempt(0);
+    config.set_log_directory(dir_ + "/logs/" + name);
+    return config;
+  }
+
+  static v1::ContainerConfig container_config(const std::string& name, const std::string& script) {
+    v1::ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(image());
+    for (const char* arg : {"sh", "-c"}) config.add_command(arg);
+    config.add_command(script);
+    config.set_log_path(name + ".log");
+    return config;
+  }
+
+  Pod run_pod(const v1::PodSandboxConfig& config) { return {cri().run_pod(config), config}; }
+  Pod run_pod(const std::string& name) { return run_pod(pod_config(name)); }
+
+  std::string create(const Pod& pod, const v1::ContainerConfig& config) {
+    return cri().create_container(pod.id, config, pod.config);
+  }
+  // Creates and starts.
+  std::string run(const Pod& pod, const v1::ContainerConfig& config) {
+    std::string id = create(pod, config);
+    cri().start_container(id);
+    return id;
+  }
+
+  std::string log_path_of(const std::string& id) {
+    return cri().container_status(id).status().log_path();
+  }
+
+  // `sh -c script` in the container: its response (the call must succeed).
+  v1::ExecSyncResponse shell(const std::string& id, const std::string& script,
+                             int64_t timeout_s = 20) {
+    return cri().exec_sync(id, {"sh", "-c", script}, timeout_s);
+  }
+  // The stdout of a command that must exit 0, without its last newline.
+  std::string output_of(const std::string& id, const std::string& script) {
+    auto response = shell(id, script);
+    EXPECT_EQ(response.exit_code(), 0) << script << ": " << response.stderr();
+    std::string out = response.stdout();
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // Nothing of the pod is left: hanokd's state subdirectories are empty, nothing is mounted
+  // below the state dir or the image root, and the pod's cgroup is gone.
+  void expect_nothing_left(const std::string& pod_id) {
+    for (const char* sub : {"pods", "containers", "exits", "runtime"}) {
+      EXPECT_EQ(joined(entries_of(state_ + "/" + sub)), "") << "left in " << state_ << "/" << sub;
+    }
+    EXPECT_EQ(joined(mounts_below(state_), "\n"), "") << "mounts left below the state dir";
+    EXPECT_EQ(joined(mounts_below(image_root()), "\n"), "") << "mounts left below the root";
+    for (const auto& cgroup : pod_cgroup_dirs(pod_id)) {
+      EXPECT_FALSE(isolate::path_exists(cgroup)) << "the pod's cgroup is left: " << cgroup;
+    }
+  }
+
+  static inline std::string suite_dir_;
+  static inline std::string current_dir_;  // dir_ of the running test
+  static inline std::unique_ptr<FakeRegistry> registry_;
+
+  std::string dir_;
+  std::string state_;
+  std::unique_ptr<TestDaemon> daemon_;
+  std::unique_ptr<CriClient> client_;
+};
+
+// A container that runs until killed, doing nothing (its shell is not PID 1 in a pod's PID
+// namespace; `exec` makes sleep the process the stop signal reaches).
+const char* kIdle = "exec sleep 100000";
+
+// ---------------------------------------------------------------------------------------------
+// 1. A pod and its containers from RunPodSandbox to RemovePodSandbox.
+
+TEST_F(CriRuntime, Lifecycle) {
+  ASSERT_TRUE(start_daemon());
+  v1::PodSandboxConfig config = pod_config("lifecycle");
+  config.set_hostname("lifehost");
+  (*config.mutable_labels())["app"] = "web";
+  (*config.mutable_labels())["tier"] = "front";
+  Pod pod = run_pod(config);
+  v1::PodSandboxConfig other_config = pod_config("other");
+  (*other_config.mutable_labels())["app"] = "db";
+  Pod other = run_pod(other_config);
+
+  auto pod_status = cri().pod_status(pod.id).status();
+  EXPECT_EQ(pod_status.state(), v1::SANDBOX_READY);
+  EXPECT_EQ(pod_status.metadata().name(), "lifecycle");
+  EXPECT_EQ(pod_status.labels().at("app"), "web");
+  EXPECT_TRUE(isolate::path_exists(pod_memory_cgroup(pod.id))) << pod_memory_cgroup(pod.id);
+
+  v1::ContainerConfig echo = container_config("echo", "echo hello-out; echo hello-err >&2; exit 0");
+  (*echo.mutable_labels())["role"] = "printer";
+  std::string echo_id = run(pod, echo);
+  std::string idle_id = run(pod, container_config("idle", kIdle));
+  ASSERT_TRUE(cri().wait_for_state(echo_id, v1::CONTAINER_EXITED, 20s));
+
+  auto status = cri().container_status(echo_id).status();
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(status.reason(), "Completed");
+  EXPECT_GT(status.created_at(), 0);
+  EXPECT_LE(status.created_at(), status.started_at());
+  EXPECT_LE(status.started_at(), status.finished_at());
+  EXPECT_FALSE(status.image().image().empty());
+  EXPECT_FALSE(status.image_ref().empty());
+  EXPECT_EQ(status.metadata().name(), "echo");
+  EXPECT_EQ(status.log_path(), config.log_directory() + "/echo.log");
+  EXPECT_EQ(output_of(idle_id, "hostname"), "lifehost");
+
+  // The CRI log: "<RFC3339Nano time> <stream> <P|F> <text>" lines, each line on its stream.
+  std::string log = isolate::read_file_if_exists(status.log_path()).value_or("");
+  std::regex line_form(R"(^(\S+) (stdout|stderr) [PF] .*$)");
+  std::regex rfc3339_nano(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$)");
+  std::istringstream lines(log);
+  std::string line;
+  int line_count = 0;
+  while (std::getline(lines, line)) {
+    ++line_count;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(line, match, line_form)) << "a bad log line: " << line;
+    std::string time = match[1];
+    EXPECT_TRUE(std::regex_match(time, rfc3339_nano)) << "not an RFC3339Nano time: " << line;
+  }
+  EXPECT_EQ(line_count, 2) << log;
+  EXPECT_EQ(joined(log_messages(status.log_path(), "stdout"), "|"), "hello-out") << log;
+  EXPECT_EQ(joined(log_messages(status.log_path(), "stderr"), "|"), "hello-err") << log;
+
+  // ListContainers filters.
+  v1::ContainerFilter by_prefix;
+  by_prefix.set_id(echo_id.substr(0, 12));
+  EXPECT_EQ(ids_of(cri().list_containers(by_prefix)), std::vector<std::string>{echo_id});
+  v1::ContainerFilter by_pod;
+  by_pod.set_pod_sandbox_id(pod.id);
+  EXPECT_EQ(ids_of(cri().list_containers(by_pod)), sorted({echo_id, idle_id}));
+  v1::ContainerFilter by_other_pod;
+  by_other_pod.set_pod_sandbox_id(other.id);
+  EXPECT_TRUE(cri().list_containers(by_other_pod).empty());
+  v1::ContainerFilter by_state;
+  by_state.mutable_state()->set_state(v1::CONTAINER_EXITED);
+  EXPECT_EQ(ids_of(cri().list_containers(by_state)), std::vector<std::string>{echo_id});
+  by_state.mutable_state()->set_state(v1::CONTAINER_RUNNING);
+  EXPECT_EQ(ids_of(cri().list_containers(by_state)), std::vector<std::string>{idle_id});
+  v1::ContainerFilter by_label;
+  (*by_label.mutable_label_selector())["role"] = "printer";
+  auto printers = cri().list_containers(by_label);
+  ASSERT_EQ(ids_of(printers), std::vector<std::string>{echo_id});
+  EXPECT_EQ(printers[0].pod_sandbox_id(), pod.id);
+  EXPECT_EQ(printers[0].metadata().name(), "echo");
+  EXPECT_EQ(printers[0].labels().at("role"), "printer");
+
+  // ListPodSandbox filters.
+  EXPECT_EQ(ids_of(cri().list_pods()), sorted({pod.id, other.id}));
+  v1::PodSandboxFilter pod_by_id;
+  pod_by_id.set_id(pod.id);
+  EXPECT_EQ(ids_of(cri().list_pods(pod_by_id)), std::vector<std::string>{pod.id});
+  v1::PodSandboxFilter pod_by_label;
+  (*pod_by_label.mutable_label_selector())["app"] = "web";
+  EXPECT_EQ(ids_of(cri().list_pods(pod_by_label)), std::vector<std::string>{pod.id});
+  v1::PodSandboxFilter ready;
+  ready.mutable_state()->set_state(v1::SANDBOX_READY);
+  EXPECT_EQ(ids_of(cri().list_pods(ready)), sorted({pod.id, other.id}));
+
+  // StopPodSandbox: NOTREADY, its containers exited; a second stop changes nothing.
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_CODE(grpc::StatusCode::OK, cri().stop_pod(pod.id));
+    EXPECT_EQ(cri().pod_status(pod.id).status().state(), v1::SANDBOX_NOTREADY) << round;
+    EXPECT_EQ(cri().container_status(idle_id).status().state(), v1::CONTAINER_EXITED) << round;
+  }
+  EXPECT_EQ(ids_of(cri().list_pods(ready)), std::vector<std::string>{other.id});
+  v1::PodSandboxFilter not_ready;
+  not_ready.mutable_state()->set_state(v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(ids_of(cri().list_pods(not_ready)), std::vector<std::string>{pod.id});
+
+  // RemovePodSandbox takes its containers with it.
+  cri().remove_pod(pod.id);
+  EXPECT_TRUE(cri().list_containers(by_pod).empty());
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().container_status(echo_id));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().pod_status(pod.id));
+  EXPECT_EQ(ids_of(cri().list_pods()), std::vector<std::string>{other.id});
+  cri().stop_pod(other.id);
+  cri().remove_pod(other.id);
+  expect_nothing_left(pod.id);
+  for (const auto& cgroup : pod_cgroup_dirs(other.id)) EXPECT_FALSE(isolate::path_exists(cgroup));
+}
+
+// Containers that end at once still started before they finished (kubectl shows these times).
+TEST_F(CriRuntime, ShortContainersStartBeforeTheyFinish) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("short");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(run(pod, container_config("short-" + std::to_string(i), "true")));
+  }
+  for (const auto& id : ids) {
+    ASSERT_TRUE(cri().wait_for_state(id, v1::CONTAINER_EXITED, 20s));
+    auto status = cri().container_status(id).status();
+    EXPECT_LE(status.created_at(), status.started_at()) << status.metadata().name();
+    // The monitor takes finished_at when the process ends, which can be before `hanok start`
+    // returns: started_at must be the time the start was asked for.
+    EXPECT_LE(status.started_at(), status.finished_at())
+        << status.metadata().name() << " finished "
+        << (status.started_at() - status.finished_at()) / 1000 << " us before it started";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Exit codes and reasons.
+
+TEST_F(CriRuntime, ExitCodes) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("exit-codes");
+
+  std::string failing = run(pod, container_config("exit3", "exit 3"));
+  std::string killed = run(pod, container_config("killed", kIdle));
+  v1::ContainerConfig hog = container_config("hog", "tail /dev/zero");
+  hog.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 * kMiB);
+  std::string hog_id = run(pod, hog);
+
+  ASSERT_TRUE(cri().wait_for_state(failing, v1::CONTAINER_EXITED, 20s));
+  auto exit3 = cri().container_status(failing).status();
+  EXPECT_EQ(exit3.exit_code(), 3);
+  EXPECT_EQ(exit3.reason(), "Error");
+
+  ASSERT_EQ(cri().container_status(killed).status().state(), v1::CONTAINER_RUNNING);
+  cri().stop_container(killed, 0);
+  auto kill9 = cri().container_status(killed).status();
+  EXPECT_EQ(kill9.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(kill9.exit_code(), 137);
+
+  ASSERT_TRUE(cri().wait_for_state(hog_id, v1::CONTAINER_EXITED, 60s));
+  auto oom = cri().container_status(hog_id).status();
+  EXPECT_EQ(oom.reason(), "OOMKilled");
+  EXPECT_EQ(oom.exit_code(), 137);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. StopContainer: the stop signal first, SIGKILL at the timeout.
+
+TEST_F(CriRuntime, StopSignal) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("stop-signal");
+  std::string polite = run(pod, container_config("polite", R"(
+trap 'echo got TERM; exit 0' TERM
+echo ready
+while :; do sleep 0.1; done)"));
+  std::string stubborn = run(pod, container_config("stubborn", R"(
+trap '' TERM
+echo ready
+while :; do sleep 0.1; done)"));
+  std::string polite_log = log_path_of(polite);
+  std::string stubborn_log = log_path_of(stubborn);
+  ASSERT_TRUE(poll_until([&] { return log_has(polite_log, "ready"); }, 10s));
+  ASSERT_TRUE(poll_until([&] { return log_has(stubborn_log, "ready"); }, 10s));
+
+  auto start = Clock::now();
+  cri().stop_container(polite, 10);
+  EXPECT_LT(Clock::now() - start, 3s);
+  auto status = cri().container_status(polite).status();
+  EXPECT_EQ(status.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_TRUE(log_has(polite_log, "got TERM")) << joined(log_messages(polite_log), "|");
+
+  start = Clock::now();
+  cri().stop_container(stubborn, 1);
+  auto took = Clock::now() - start;
+  EXPECT_GE(took, 900ms);  // it had its second
+  EXPECT_LT(took, 5s);
+  status = cri().container_status(stubborn).status();
+  EXPECT_EQ(status.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 137);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. ExecSync.
+
+TEST_F(CriRuntime, ExecSync) {
+  ASSERT_TRUE(start_daemon("exec_output_limit = 4096"));
+  Pod pod = run_pod("exec");
+  std::string id = run(pod, container_config("target", kIdle));
+
+  auto separated = shell(id, "echo out; echo err >&2; exit 5");
+  EXPECT_EQ(separated.stdout(), "out\n");
+  EXPECT_EQ(separated.stderr(), "err\n");
+  EXPECT_EQ(separated.exit_code(), 5);
+
+  // A timeout ends the call and the command.
+  auto start = Clock::now();
+  EXPECT_CODE(grpc::StatusCode::DEADLINE_EXCEEDED, cri().exec_sync(id, {"sleep", "777"}, 1));
+  EXPECT_LT(Clock::now() - start, 5s);
+  std::string ps;
+  EXPECT_TRUE(poll_until(
+      [&] {
+        ps = output_of(id, "ps -o pid,args");
+        return !contains(ps, "sleep 777");
+      },
+      2s))
+      << "the exec'd command outlived its timeout:\n"
+      << ps;
+
+  // Output is bounded by exec_output_limit.
+  auto big = shell(id, "head -c 100000 /dev/zero | tr '\\0' x");
+  EXPECT_EQ(big.exit_code(), 0);
+  EXPECT_EQ(big.stdout().size(), 4096u);
+  EXPECT_EQ(big.stdout(), std::string(4096, 'x').substr(0, big.stdout().size()));
+
+  // A command that cannot start is an error, not an exit code.
+  CallOutcome missing = outcome_of([&] { cri().exec_sync(id, {"/no/such/binary"}, 10); });
+  EXPECT_NE(missing.code, grpc::StatusCode::OK) << "exec of a missing binary answered OK";
+
+  // No exec in an exited container.
+  std::string done = run(pod, container_config("done", "true"));
+  ASSERT_TRUE(cri().wait_for_state(done, v1::CONTAINER_EXITED, 20s));
+  EXPECT_CODE(grpc::StatusCode::FAILED_PRECONDITION, cri().exec_sync(done, {"true"}, 5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Errors: unknown ids, invalid configs (the message names the field), wrong states; failed
+// creates leave nothing behind.
+
+TEST_F(CriRuntime, Errors) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("errors");
+
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().start_container(kUnknownId));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().stop_container(kUnknownId, 0));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().container_status(kUnknownId));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().pod_status(kUnknownId));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().stop_pod(kUnknownId));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND, cri().exec_sync(kUnknownId, {"true"}, 5));
+  EXPECT_CODE(grpc::StatusCode::NOT_FOUND,
+              cri().create_container(kUnknownId, container_config("c", "true"), pod.config));
+  EXPECT_CODE(grpc::StatusCode::OK, cri().remove_container(kUnknownId));
+  EXPECT_CODE(grpc::StatusCode::OK, cri().remove_pod(kUnknownId));
+
+  auto expect_invalid = [](const CallOutcome& outcome, const std::string& field) {
+    EXPECT_EQ(code_name(outcome.code), "INVALID_ARGUMENT") << outcome;
+    EXPECT_TRUE(contains(outcome.message, field)) << "no \"" << field << "\" in: " << outcome;
+  };
+  v1::PodSandboxConfig nameless_pod = pod_config("");
+  expect_invalid(outcome_of([&] { cri().run_pod(nameless_pod); }), "metadata.name");
+  v1::PodSandboxConfig node_sysctl = pod_config("node-sysctl");
+  (*node_sysctl.mutable_linux()->mutable_sysctls())["kernel.panic"] = "10";
+  expect_invalid(outcome_of([&] { cri().run_pod(node_sysctl); }), "sysctls");
+  EXPECT_EQ(ids_of(cri().list_pods()), std::vector<std::string>{pod.id});
+
+  auto create_outcome = [&](const v1::ContainerConfig& config) {
+    return outcome_of([&] { create(pod, config); });
+  };
+  expect_invalid(create_outcome(container_config("", "true")), "metadata.name");
+  v1::ContainerConfig group_only = container_config("group-only", "true");
+  group_only.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(1000);
+  expect_invalid(create_outcome(group_only), "run_as_group");
+  v1::ContainerConfig relative_seccomp = container_config("relative-seccomp", "true");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  relative_seccomp.mutable_linux()->mutable_security_context()->set_seccomp_profile_path("foo/bar");
+#pragma GCC diagnostic pop
+  expect_invalid(create_outcome(relative_seccomp), "seccomp");
+  v1::ContainerConfig relative_cwd = container_config("relative-cwd", "true");
+  relative_cwd.set_working_dir("tmp");
+  expect_invalid(create_outcome(relative_cwd), "working_dir");
+  v1::ContainerConfig not_pulled = container_config("not-pulled", "true");
+  not_pulled.mutable_image()->set_image(registry_->host() + "/hanok/not-pulled:latest");
+  EXPECT_EQ(code_name(create_outcome(not_pulled).code), "NOT_FOUND");
+
+  EXPECT_TRUE(cri().list_containers().empty());
+  EXPECT_EQ(joined(entries_of(state_ + "/containers")), "");
+  EXPECT_EQ(joined(entries_of(image_root() + "/containers")), "");
+  EXPECT_EQ(joined(mounts_below(image_root()), "\n"), "") << "overlay mounts left";
+
+  // StartContainer twice.
+  std::string id = run(pod, container_config("twice", kIdle));
+  EXPECT_CODE(grpc::StatusCode::FAILED_PRECONDITION, cri().start_container(id));
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Names are reserved while their pod or container exists.
+
+TEST_F(CriRuntime, NameReuse) {
+  ASSERT_TRUE(start_daemon());
+  v1::PodSandboxConfig config = pod_config("reused");
+  Pod first = run_pod(config);
+  EXPECT_CODE(grpc::StatusCode::ALREADY_EXISTS, cri().run_pod(config));
+  v1::PodSandboxConfig next_attempt = config;
+  next_attempt.mutable_metadata()->set_attempt(1);
+  Pod second = run_pod(next_attempt);  // another attempt is another name
+  cri().remove_pod(second.id);
+
+  v1::ContainerConfig container = container_config("same", "true");
+  std::string id = create(first, container);
+  EXPECT_CODE(grpc::StatusCode::ALREADY_EXISTS, create(first, container));
+  cri().remove_container(id);
+  std::string again;
+  EXPECT_CODE(grpc::StatusCode::OK, again = create(first, container));
+  EXPECT_FALSE(again.empty());
+  EXPECT_NE(again, id);
+
+  cri().stop_pod(first.id);
+  cri().remove_pod(first.id);
+  Pod reborn;
+  EXPECT_CODE(grpc::StatusCode::OK, reborn = run_pod(config));
+  EXPECT_NE(reborn.id, first.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Concurrent container lifecycles in one pod.
+
+TEST_F(CriRuntime, Concurrency) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("concurrency");
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 5;
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        std::string name = "worker-" + std::to_string(t) + "-" + std::to_string(round);
+        try {
+          std::string id = run(pod, container_config(name, kIdle));
+          auto response = cri().exec_sync(id, {"echo", name}, 20);
+          if (response.stdout() != name + "\n" || response.exit_code() != 0) {
+            throw std::runtime_error("exec answered \"" + response.stdout() + "\" code " +
+                                     std::to_string(response.exit_code()));
+          }
+          cri().stop_container(id, 0);
+          if (cri().container_status(id).status().state() != v1::CONTAINER_EXITED) {
+            throw std::runtime_error("not exited after StopContainer");
+          }
+          cri().remove_container(id);
+        } catch (const std::exception& e) {
+          std::lock_guard lock(failures_mutex);
+          failures.push_back(name + ": " + e.what());
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(joined(failures, "\n"), "");
+  EXPECT_TRUE(cri().list_containers().empty());
+  EXPECT_EQ(joined(entries_of(state_ + "/containers")), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Containers outlive a killed hanokd; the next one finds them as they are.
+
+TEST_F(CriRuntime, RestartRecovery) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("recovery");
+  std::string counter = run(
+      pod, container_config("counter", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done"));
+  std::string late_exit = run(pod, container_config("late-exit", "sleep 2; exit 7"));
+  std::string created = create(pod, container_config("created", "echo never started"));
+  std::string counter_log = log_path_of(counter);
+  ASSERT_TRUE(poll_until([&] { return log_messages(counter_log).size() >= 5; }, 10s));
+
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  client_.reset();
+  daemon_.reset();                  // reaps the killed daemon
+  std::this_thread::sleep_for(3s);  // the late-exit container ends while no daemon runs
+  size_t lines_without_daemon = log_messages(counter_log).size();
+  ASSERT_TRUE(start_daemon());
+
+  std::map<std::string, v1::Container> listed;
+  for (const auto& container : cri().list_containers()) listed[container.id()] = container;
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(v1::ContainerState_Name(listed[counter].state()), "CONTAINER_RUNNING");
+  EXPECT_EQ(v1::ContainerState_Name(listed[late_exit].state()), "CONTAINER_EXITED");
+  auto late = cri().container_status(late_exit).status();
+  EXPECT_EQ(late.exit_code(), 7);
+  EXPECT_EQ(late.reason(), "Error");
+  // Its end as the monitor saw it (2 s after its start), not when the new daemon learnt of it.
+  EXPECT_GT(late.finished_at() - late.started_at(), 1'500'000'000);
+  EXPECT_LT(late.finished_at() - late.started_at(), 2'800'000'000);
+  EXPECT_EQ(v1::ContainerState_Name(listed[created].state()), "CONTAINER_CREATED");
+
+  // The counter goes on, and its log has every value once.
+  ASSERT_TRUE(poll_until(
+      [&] { return log_messages(counter_log).size() >= lines_without_daemon + 10; }, 10s));
+  cri().start_container(created);  // the created one still starts
+  ASSERT_TRUE(cri().wait_for_state(created, v1::CONTAINER_EXITED, 20s));
+  cri().stop_pod(pod.id);
+  auto values = log_messages(counter_log, "stdout");
+  ASSERT_GE(values.size(), 60u);  // over 3 s at 50 ms a line
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(values[i], std::to_string(i)) << "line " << i << " of the counter's log";
+  }
+  EXPECT_TRUE(log_has(log_path_of(created), "never started"));
+  cri().remove_pod(pod.id);
+  expect_nothing_left(pod.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. ReopenContainerLog, as the kubelet rotates logs.
+
+TEST_F(CriRuntime, ReopenLog) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("reopen");
+  std::string id =
+      run(pod,
+          container_config("ticker", "i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.1; done"));
+  std::string log = log_path_of(id);
+  ASSERT_TRUE(poll_until([&] { return log_messages(log).size() >= 3; }, 10s));
+
+  std::string rotated = log + ".1";
+  ASSERT_EQ(::rename(log.c_str(), rotated.c_str()), 0);
+  cri().reopen_log(id);
+  EXPECT_TRUE(isolate::path_exists(log)) << "no new log right after ReopenContainerLog";
+  EXPECT_TRUE(poll_until([&] { return !log_messages(log).empty(); }, 2s))
+      << "the new log gets no lines";
+  off_t rotated_size = file_size(rotated);
+  std::this_thread::sleep_for(1s);  // a second of output that must all go to the new file
+  EXPECT_EQ(file_size(rotated), rotated_size) << "the rotated log still grows";
+  EXPECT_GE(log_messages(log).size(), 5u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. The container's security context, seen from inside.
+
+TEST_F(CriRuntime, SecurityContext) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("security");
+  auto with = [&](const std::string& name,
+                  const std::function<void(v1::LinuxContainerSecurityContext&)>& set) {
+    v1::ContainerConfig config = container_config(name, kIdle);
+    set(*config.mutable_linux()->mutable_security_context());
+    return run(pod, config);
+  };
+  auto status_of = [&](const std::string& id, const std::string& key) {
+    return status_field(output_of(id, "cat /proc/self/status"), key);
+  };
+
+  std::string user = with("user", [](auto& sc) {
+    sc.set_run_as_username("user");
+    sc.add_supplemental_groups(1234);
+  });
+  EXPECT_EQ(output_of(user, "id -u"), "1000");
+  std::string groups = " " + output_of(user, "id -G") + " ";
+  EXPECT_TRUE(contains(groups, " 2000 ")) << groups;  // "extra" of the image's /etc/group
+  EXPECT_TRUE(contains(groups, " 1234 ")) << groups;
+
+  std::string no_caps =
+      with("no-caps", [](auto& sc) { sc.mutable_capabilities()->add_drop_capabilities("ALL"); });
+  EXPECT_EQ(status_of(no_caps, "CapBnd"), "0000000000000000");
+
+  std::string net_admin = with(
+      "net-admin", [](auto& sc) { sc.mutable_capabilities()->add_add_capabilities("NET_ADMIN"); });
+  uint64_t bounding = std::stoull(status_of(net_admin, "CapBnd"), nullptr, 16);
+  EXPECT_TRUE((bounding >> 12) & 1) << std::hex << bounding;  // CAP_NET_ADMIN
+
+  std::string readonly = with("readonly", [](auto& sc) { sc.set_readonly_rootfs(true); });
+  EXPECT_NE(shell(readonly, "touch /x").exit_code(), 0) << "wrote to a read-only rootfs";
+
+  std::string masked = with("masked", [](auto& sc) { sc.add_masked_paths("/etc/passwd"); });
+  auto passwd = shell(masked, "cat /etc/passwd");
+  EXPECT_EQ(passwd.stdout(), "");
+
+  std::string nnp = with("nnp", [](auto& sc) { sc.set_no_new_privs(true); });
+  EXPECT_EQ(status_of(nnp, "NoNewPrivs"), "1");
+
+  std::string filtered = with("seccomp", [](auto& sc) {
+    sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+  });
+  EXPECT_EQ(status_of(filtered, "Seccomp"), "2");
+
+  v1::ContainerConfig privileged = container_config("privileged", kIdle);
+  privileged.mutable_linux()->mutable_security_context()->set_privileged(true);
+  CallOutcome refused = outcome_of([&] { create(pod, privileged); });
+  EXPECT_EQ(code_name(refused.code), "INVALID_ARGUMENT") << refused;
+  EXPECT_TRUE(contains(refused.message, "privileged")) << refused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. What containers share through their pod.
+
+TEST_F(CriRuntime, PodNamespaces) {
+  ASSERT_TRUE(start_daemon());
+  v1::PodSandboxConfig config = pod_config("namespaces");
+  config.set_hostname("podhost");
+  (*config.mutable_linux()->mutable_sysctls())["kernel.shm_rmid_forced"] = "1";
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  auto* dns = config.mutable_dns_config();
+  dns->add_servers("10.0.0.53");
+  dns->add_searches("svc.example");
+  dns->add_options("ndots:3");
+  Pod pod = run_pod(config);
+
+  auto with_pid_mode = [&](const std::string& name, const std::string& script,
+                           v1::NamespaceMode mode) {
+    v1::ContainerConfig container = container_config(name, script);
+    container.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        mode);
+    return run(pod, container);
+  };
+  std::string a = with_pid_mode("a", "exec sleep 1001", v1::POD);
+  std::string b = with_pid_mode("b", "exec sleep 1002", v1::POD);
+  std::string own = with_pid_mode("own", "exec sleep 1003", v1::CONTAINER);
+
+  EXPECT_EQ(output_of(a, "hostname"), "podhost");
+  std::string net_a = output_of(a, "readlink /proc/self/ns/net");
+  EXPECT_EQ(output_of(b, "readlink /proc/self/ns/net"), net_a);
+  EXPECT_NE(std::filesystem::read_symlink("/proc/self/ns/net").string(), net_a);
+  EXPECT_EQ(output_of(b, "cat /proc/sys/kernel/shm_rmid_forced"), "1");
+
+  std::string ps_a = output_of(a, "ps -o args");
+  EXPECT_TRUE(contains(ps_a, "sleep 1002")) << ps_a;
+  std::string ps_b = output_of(b, "ps -o args");
+  EXPECT_TRUE(contains(ps_b, "sleep 1001")) << ps_b;
+  EXPECT_FALSE(contains(ps_b, "sleep 1003")) << ps_b;
+  EXPECT_EQ(output_of(a, "cat /proc/1/comm"), "hanok-pod-init");
+  // Nothing of the node (the helper's flags, the state dir's path) shows in the pod's PID 1.
+  EXPECT_EQ(output_of(a, "tr '\\0' ' ' < /proc/1/cmdline"), "hanok-pod-init ");
+  EXPECT_EQ(output_of(own, "tr '\\0' ' ' < /proc/1/cmdline"), "sleep 1003 ");
+
+  std::string resolv = output_of(a, "cat /etc/resolv.conf");
+  EXPECT_TRUE(contains(resolv, "nameserver 10.0.0.53")) << resolv;
+  EXPECT_TRUE(contains(resolv, "search svc.example")) << resolv;
+  EXPECT_TRUE(contains(resolv, "options ndots:3")) << resolv;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. GetContainerEvents.
+
+TEST_F(CriRuntime, Events) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("events");
+  EventCollector events(cri().runtime());
+  // The stream has no acknowledgement: containers made and removed until one of theirs arrives
+  // tell that it is subscribed.
+  bool subscribed = false;
+  for (int attempt = 0; attempt < 5 && !subscribed; ++attempt) {
+    v1::ContainerConfig probe = container_config("probe", "true");
+    probe.mutable_metadata()->set_attempt(attempt);
+    std::string probe_id = create(pod, probe);
+    cri().remove_container(probe_id);
+    subscribed = events.wait_for(probe_id, 1, 2s);
+  }
+  ASSERT_TRUE(subscribed) << "no event of the probe containers arrived";
+
+  std::string id = run(pod, container_config("watched", kIdle));
+  cri().stop_container(id, 0);
+  cri().remove_container(id);
+  EXPECT_TRUE(events.wait_for(id, 4, 10s)) << event_names(events.types_for(id));
+  EXPECT_EQ(event_names(events.types_for(id)),
+            event_names({v1::CONTAINER_CREATED_EVENT, v1::CONTAINER_STARTED_EVENT,
+                         v1::CONTAINER_STOPPED_EVENT, v1::CONTAINER_DELETED_EVENT}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. UpdateContainerResources on a running container.
+
+TEST_F(CriRuntime, UpdateContainerResources) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("update");
+  std::string id = run(pod, container_config("resized", kIdle));
+  v1::LinuxContainerResources resources;
+  resources.set_memory_limit_in_bytes(64 * kMiB);
+  cri().update_resources(id, resources);
+
+  std::string limit_file = cgroup_v2_host() ? "/sys/fs/cgroup/memory.max"
+                                            : "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+  EXPECT_EQ(output_of(id, "cat " + limit_file), std::to_string(64 * kMiB));
+  auto status = cri().container_status(id).status();
+  EXPECT_EQ(status.resources().linux().memory_limit_in_bytes(), 64 * kMiB);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. An image removed while a container uses it.
+
+TEST_F(CriRuntime, ImageInUse) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("image-in-use");
+  std::string id = create(pod, container_config("user", kIdle));
+
+  grpc::ClientContext context;
+  v1::RemoveImageRequest request;
+  request.mutable_image()->set_image(image());
+  v1::RemoveImageResponse response;
+  grpc::Status removed = cri().images().RemoveImage(&context, request, &response);
+  ASSERT_TRUE(removed.ok()) << removed.error_message();
+  for (const auto& listed : cri().list_images()) {
+    for (const auto& tag : listed.repo_tags()) EXPECT_NE(tag, image());
+  }
+
+  cri().start_container(id);
+  std::string hello = isolate::read_file(fixture_rootfs() + "/etc/fixture-data/hello.txt");
+  EXPECT_EQ(shell(id, "cat /etc/fixture-data/hello.txt").stdout(), hello);
+  EXPECT_FALSE(entries_of(image_root() + "/snapshots").empty());
+
+  // The container's lease was all that kept the layers: they go with it.
+  cri().remove_container(id);
+  EXPECT_EQ(joined(entries_of(image_root() + "/snapshots")), "")
+      << "the removed image's layers stay after its last container went";
+}
+
+// ---------------------------------------------------------------------------------------------
+// 15. Images made to reach outside their rootfs.
+
+// A copy of the fixture rootfs under `dir`, changed by `change` (a shell script run in it).
+std::string hostile_rootfs(const std::string& dir, const std::string& change) {
+  Result copy = run_program({"/bin/cp", "-a", "-T", fixture_rootfs(), dir});
+  EXPECT_EQ(copy.exit_code, 0) << copy.err;
+  Result changed = run_program({"/bin/sh", "-c", "cd '" + dir + "' && " + change});
+  EXPECT_EQ(changed.exit_code, 0) << changed.err;
+  return dir;
+}
+
+TEST_F(CriRuntime, HostileImageSymlinks) {
+  struct passwd* host_daemon = ::getpwnam("daemon");
+  HANOK_REQUIRE(host_daemon != nullptr && isolate::path_exists("/etc/shadow"),
+                "needs a host user \"daemon\" and /etc/shadow");
+  ASSERT_FALSE(contains(isolate::read_file(fixture_rootfs() + "/etc/passwd"), "daemon:"));
+  std::string rootfs = hostile_rootfs(dir_ + "/links-rootfs",
+                                      "rm -f etc/passwd etc/group etc/hosts && "
+                                      "ln -s ../../../../../../../../etc/passwd etc/passwd && "
+                                      "ln -s /../../../etc/group etc/group && "
+                                      "ln -s /etc/shadow etc/hosts");
+  make_layout(dir_ + "/links-layout", {"--from", rootfs});
+  FakeRegistry hostile({"hostile/links=" + dir_ + "/links-layout"}, dir_ + "/hostile.jsonl");
+  ASSERT_TRUE(start_daemon("", {hostile.host()}));
+  std::string hostile_image = hostile.host() + "/hostile/links:latest";
+  cri().pull(hostile_image);
+  FileSnapshot shadow_before = snapshot_of("/etc/shadow");
+
+  Pod pod = run_pod("hostile");
+  v1::ContainerConfig by_name = container_config("by-name", kIdle);
+  by_name.mutable_image()->set_image(hostile_image);
+  by_name.mutable_linux()->mutable_security_context()->set_run_as_username("daemon");
+  CallOutcome named = outcome_of([&] { create(pod, by_name); });
+  EXPECT_EQ(code_name(named.code), "INVALID_ARGUMENT")
+      << "\"daemon\" resolved through the host's /etc/passwd? " << named;
+
+  v1::ContainerConfig by_uid = container_config("by-uid", kIdle);
+  by_uid.mutable_image()->set_image(hostile_image);
+  by_uid.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(1000);
+  std::string id = run(pod, by_uid);
+  EXPECT_EQ(output_of(id, "id -u"), "1000");
+  EXPECT_EQ(output_of(id, "id -g"), "0");
+  EXPECT_EQ(output_of(id, "id -G"), "0");  // no group of the host's /etc/group
+  std::string hosts = shell(id, "cat /etc/hosts").stdout();
+  EXPECT_TRUE(contains(hosts, "localhost")) << hosts;
+  EXPECT_FALSE(contains(hosts, "root:")) << "the host's /etc/shadow shows through";
+
+  cri().stop_pod(pod.id);
+  cri().remove_pod(pod.id);
+  EXPECT_TRUE(snapshot_of("/etc/shadow") == shadow_before) << "the host's /etc/shadow changed";
+}
+
+TEST_F(CriRuntime, HostileImageFifoPasswd) {
+  std::string rootfs =
+      hostile_rootfs(dir_ + "/fifo-rootfs", "rm -f etc/passwd && mkfifo etc/passwd");
+  make_layout(dir_ + "/fifo-layout", {"--from", rootfs});
+  FakeRegistry hostile({"hostile/fifo=" + dir_ + "/fifo-layout"}, dir_ + "/hostile.jsonl");
+  ASSERT_TRUE(start_daemon("", {hostile.host()}));
+  std::string fifo_image = hostile.host() + "/hostile/fifo:latest";
+  CallOutcome pulled = outcome_of([&] { cri().pull(fifo_image); });
+  if (pulled.code != grpc::StatusCode::OK) {
+    GTEST_SKIP() << "hanok does not unpack an image with a FIFO: " << pulled;
+  }
+  Pod pod = run_pod("fifo");
+  v1::ContainerConfig as_root = container_config("as-root", kIdle);
+  as_root.mutable_image()->set_image(fifo_image);
+  std::string root_id = run(pod, as_root);
+  if (shell(root_id, "test -p /etc/passwd").exit_code() != 0) {
+    GTEST_SKIP() << "hanok unpacked the image's FIFO /etc/passwd as something else: "
+                 << shell(root_id, "ls -l /etc/passwd").stdout();
+  }
+
+  v1::ContainerConfig config = container_config("by-name", kIdle);
+  config.mutable_image()->set_image(fifo_image);
+  config.mutable_linux()->mutable_security_context()->set_run_as_username("user");
+  CriClient impatient(daemon_->socket(), std::chrono::seconds(15));
+  auto start = Clock::now();
+  CallOutcome created = outcome_of([&] { impatient.create_container(pod.id, config, pod.config); });
+  EXPECT_LT(Clock::now() - start, 10s) << "CreateContainer hung on a FIFO /etc/passwd";
+  EXPECT_NE(created.code, grpc::StatusCode::OK) << "\"user\" found in a FIFO";
+  EXPECT_NE(created.code, grpc::StatusCode::DEADLINE_EXCEEDED) << created;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 16. SIGTERM ends hanokd (exit status 0, its socket gone), never its containers.
+
+TEST_F(CriRuntime, SigtermEndsOnlyTheDaemon) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("sigterm");
+  std::string id = run(pod, container_config("survivor", kIdle));
+  std::string socket = daemon_->socket();
+  client_.reset();
+  auto start = Clock::now();
+  int status = daemon_->stop(15);
+  EXPECT_LT(Clock::now() - start, 10s);
+  // Every thread of hanokd (its exit watcher's too) has SIGTERM blocked: the signal reaches the
+  // thread that waits for it, never a default action that kills the daemon and leaves its socket.
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "hanokd's wait status after SIGTERM: " << status << "\n"
+      << daemon_->log();
+  EXPECT_FALSE(isolate::path_exists(socket)) << "hanokd left its socket";
+
+  ASSERT_TRUE(start_daemon());
+  EXPECT_EQ(v1::ContainerState_Name(cri().container_status(id).status().state()),
+            "CONTAINER_RUNNING");
+  EXPECT_EQ(output_of(id, "echo alive"), "alive");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17. The pod network through CNI (Debian's containernetworking-plugins).
+
+// A CNI network of the test's own: a bridge and a subnet no other test or host uses.
+std::string bridge_network(const std::string& bridge, const std::string& subnet,
+                           const std::string& ipam_dir) {
+  return R"({"cniVersion": "0.4.0", "name": ")" + bridge + R"(", "plugins": [
+    {"type": "bridge", "bridge": ")" +
+         bridge + R"(", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": ")" +
+         subnet + R"("}]],
+              "dataDir": ")" +
+         ipam_dir + R"("}}]})";
+}
+
+v1::RuntimeCondition condition_of(const v1::StatusResponse& status, const std::string& type) {
+  for (const auto& condition : status.status().conditions()) {
+    if (condition.type() == type) return condition;
+  }
+  return {};
+}
+
+TEST_F(CriRuntime, NetworkThroughCni) {
+  HANOK_REQUIRE(isolate::path_exists("/usr/lib/cni/bridge") &&
+                    isolate::path_exists("/usr/lib/cni/host-local"),
+                "needs containernetworking-plugins");
+  std::string bridge = "hnk" + std::to_string(::getpid() % 100000);
+  std::string ipam = dir_ + "/ipam";
+  std::string bin = dir_ + "/cni-bin";
+  isolate::make_dirs(bin, 0755);
+  // A plugin that always fails, as a broken one would.
+  isolate::write_file_atomic(bin + "/always-fails",
+                             "#!/bin/sh\ncat >/dev/null\n"
+                             "echo '{\"cniVersion\":\"0.4.0\",\"code\":100,\"msg\":\"boom\","
+                             "\"details\":\"by design\"}'\nexit 1\n",
+                             0755);
+  ASSERT_TRUE(start_daemon("cni_bin_dirs = [\"" + bin + "\", \"/usr/lib/cni\"]"));
+
+  // No network config: not ready, and why; a pod still runs, with loopback only and no IP.
+  auto not_ready = condition_of(cri().status(), "NetworkReady");
+  EXPECT_FALSE(not_ready.status());
+  EXPECT_EQ(not_ready.reason(), "NetworkPluginNotReady");
+  EXPECT_NE(not_ready.message().find(cni_dir()), std::string::npos) << not_ready.message();
+  EXPECT_TRUE(condition_of(cri().status(), "RuntimeReady").status());
+  Pod lonely = run_pod("lonely");
+  EXPECT_EQ(cri().pod_status(lonely.id).status().network().ip(), "");
+  cri().stop_pod(lonely.id);
+  cri().remove_pod(lonely.id);
+
+  // A broken plugin fails RunPodSandbox with its message, and leaves no pod behind.
+  isolate::write_file_atomic(cni_dir() + "/10-broken.conflist",
+                             R"({"cniVersion": "0.4.0", "name": "broken",
+                                 "plugins": [{"type": "always-fails"}]})",
+                             0644);
+  EXPECT_TRUE(condition_of(cri().status(), "NetworkReady").status());
+  CallOutcome broken = outcome_of([&] { run_pod("broken"); });
+  EXPECT_NE(broken.code, grpc::StatusCode::OK);
+  EXPECT_NE(broken.message.find("boom"), std::string::npos) << broken;
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+  EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
+  ::unlink((cni_dir() + "/10-broken.conflist").c_str());
+
+  // A bridge network: each pod gets an address in the subnet, reserved while the pod runs, and
+  // the two pods reach each other.
+  isolate::write_file_atomic(cni_dir() + "/20-bridge.conflist",
+                             bridge_network(bridge, "10.231.77.0/24", ipam), 0644);
+  EXPECT_TRUE(condition_of(cri().status(), "NetworkReady").status());
+  Pod a = run_pod("net-a");
+  Pod b = run_pod("net-b");
+  std::string ip_a = cri().pod_status(a.id).status().network().ip();
+  std::string ip_b = cri().pod_status(b.id).status().network().ip();
+  EXPECT_EQ(ip_a.rfind("10.231.77.", 0), 0u) << ip_a;
+  EXPECT_EQ(ip_b.rfind("10.231.77.", 0), 0u) << ip_b;
+  EXPECT_NE(ip_a, ip_b);
+  EXPECT_TRUE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_a));
+  std::string in_a = run(a, container_config("in-a", kIdle));
+  ASSERT_TRUE(cri().wait_for_state(in_a, v1::CONTAINER_RUNNING, 20s));
+  EXPECT_NE(output_of(in_a, "ip -4 addr show eth0").find(ip_a + "/24"), std::string::npos);
+  auto ping = shell(in_a, "ping -c 1 -W 5 " + ip_b);
+  EXPECT_EQ(ping.exit_code(), 0) << ping.stdout() << ping.stderr();
+
+  // Stopping a pod releases its address (CNI DEL), and stopping it again is fine.
+  cri().stop_pod(a.id);
+  cri().stop_pod(a.id);
+  EXPECT_FALSE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_a));
+  EXPECT_EQ(cri().pod_status(a.id).status().network().ip(), "");
+  cri().remove_pod(a.id);
+  cri().remove_pod(b.id);
+  EXPECT_FALSE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_b));
+  expect_nothing_left(b.id);
+  // The bridge is the plugin's: the test removes it (the plugins never do).
+  isolate::run_program({"/sbin/ip", "link", "del", bridge});
+}
+
+}  // namespace
+}  // namespace hanok::test
