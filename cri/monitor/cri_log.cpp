@@ -14,7 +14,10 @@ CriLog::CriLog(std::string path) : path_(std::move(path)) {
 
 void CriLog::reopen() {
   if (path_.empty()) return;  // no log: output is read and dropped
-  isolate::UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  // Never through a symlink: a pod that can write below the log directory must not make the
+  // monitor (root) append to another file.
+  isolate::UniqueFd fd(
+      ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd) isolate::throw_sys("open the container log", path_);
   fd_ = std::move(fd);
 }

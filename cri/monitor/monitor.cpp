@@ -19,6 +19,7 @@
 #include "isolate/console.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/log.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
 #include "isolate/unique_fd.hpp"
@@ -114,26 +115,6 @@ void set_nonblocking(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// The last "error" entry of the runtime's JSON log ({"level":"error","msg":"..."}).
-std::string last_runtime_error(const std::string& log_path) {
-  auto text = isolate::read_file_if_exists(log_path);
-  if (!text) return {};
-  std::string error;
-  for (std::string_view line : isolate::split(*text, "\n")) {
-    if (line.find("\"level\":\"error\"") == std::string_view::npos) continue;
-    size_t start = line.find("\"msg\":\"");
-    if (start == std::string_view::npos) continue;
-    start += 7;
-    std::string message;
-    for (size_t i = start; i < line.size() && line[i] != '"'; ++i) {
-      if (line[i] == '\\' && i + 1 < line.size()) ++i;
-      message += line[i];
-    }
-    error = message;
-  }
-  return error;
-}
-
 // {"pid":..,"exit_code":..,"signal":..,"finished_at":"<RFC 3339>","finished_at_ns":..}: written to
 // a temp file, synced, and renamed, so that a reader (hanokd's watch on the exits directory) sees
 // it whole or not at all.
@@ -183,7 +164,7 @@ class Monitor {
 };
 
 void Monitor::create_container() {
-  bundle_.reset(::open(options_.bundle.c_str(), O_PATH | O_DIRECTORY));  // inherited: see below
+  bundle_.reset(::open(options_.bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!bundle_) isolate::throw_sys("open the bundle", options_.bundle);
   std::string dir = "/proc/self/fd/" + std::to_string(bundle_.get());
 
@@ -200,9 +181,10 @@ void Monitor::create_container() {
                       options_.bundle, "--pid-file", options_.bundle + "/init.pid"});
   if (options_.tty) {
     // `hanok create` sends the pty's master here; it reaches the socket through the bundle fd it
-    // inherits (the path fits a sockaddr however long the bundle's path is).
+    // gets as its fd 3 (the path fits a sockaddr however long the bundle's path is).
     console = isolate::listen_unix(dir + "/console.sock", SOCK_STREAM, 1);
-    create.argv.insert(create.argv.end(), {"--console-socket", dir + "/console.sock"});
+    create.pass_fds = {bundle_.get()};
+    create.argv.insert(create.argv.end(), {"--console-socket", "/proc/self/fd/3/console.sock"});
   } else {
     out = make_pipe();
     err = make_pipe();
@@ -217,7 +199,8 @@ void Monitor::create_container() {
   pid_t runtime = isolate::spawn_program(create);
   int status = isolate::wait_program(runtime);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string error = last_runtime_error(runtime_log);
+    std::string error =
+        isolate::last_logged_error(isolate::read_file_if_exists(runtime_log).value_or(""));
     throw std::runtime_error(error.empty() ? "hanok create failed" : error);
   }
   auto pid = isolate::parse_i64(isolate::read_file(options_.bundle + "/init.pid"));
@@ -234,7 +217,6 @@ void Monitor::create_container() {
     in_ = std::move(in.write);
   }
   // The container holds its ends of the pipes now; the monitor keeps only its own.
-  ::fcntl(bundle_.get(), F_SETFD, FD_CLOEXEC);
   control_ = isolate::listen_unix(dir + "/monitor.sock", SOCK_SEQPACKET, 8);
 }
 

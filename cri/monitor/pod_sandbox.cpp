@@ -1,10 +1,13 @@
 #include "pod_sandbox.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,7 +77,8 @@ std::string sysctl_path(const std::string& name) {
   for (char& c : relative) {
     if (c == '.') c = '/';
   }
-  for (std::string_view part : isolate::split(relative, "/")) {
+  // Every dot is a separator, so no ".." survives; an empty part ("a..b", "/a") is no name.
+  for (const std::string& part : isolate::split_exact(relative, '/')) {
     if (part.empty() || part == "..") {
       throw std::invalid_argument("sysctl \"" + name + "\": not a sysctl name");
     }
@@ -163,15 +167,42 @@ void set_up(const PodSandboxOptions& o, Pins& pins, pid_t& init) {
 
 }  // namespace
 
+namespace {
+// The pod's init needs nothing of the node: a mount namespace of its own whose root is an empty
+// read-only tmpfs (the pod's containers, which see /proc/1, see nothing of the host through its
+// root or cwd), no capabilities, the nobody user, no new privileges. Best effort: a step that
+// fails leaves the init as it is, which still only waits and reaps.
+void give_up_the_node() {
+  if (::unshare(CLONE_NEWNS) == 0 &&
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+      ::mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") ==
+          0 &&
+      ::chdir("/proc") == 0 && ::syscall(SYS_pivot_root, ".", ".") == 0) {
+    ::umount2(".", MNT_DETACH);
+    (void)!::chdir("/");
+    ::mount(nullptr, "/", nullptr,
+            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  }
+  for (int cap = 0; cap <= 63; ++cap) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  constexpr uid_t kNobody = 65534;
+  if (::setgroups(0, nullptr) == 0 && ::setresgid(kNobody, kNobody, kNobody) == 0) {
+    (void)!::setresuid(kNobody, kNobody, kNobody);  // and with it every capability goes
+  }
+}
+}  // namespace
+
 void run_pod_init() {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
   ::prctl(PR_SET_NAME, "hanok-pod-init", 0, 0, 0);
+  give_up_the_node();
+  // Every signal stays blocked and is taken here: none ends the init (the pod's own processes
+  // cannot end their pod's PID namespace); only hanokd's SIGKILL from outside does.
   for (;;) {
     siginfo_t info{};
-    int signal = ::sigwaitinfo(&all, &info);
-    if (signal == SIGTERM || signal == SIGINT) _exit(0);
+    if (::sigwaitinfo(&all, &info) != SIGCHLD) continue;
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
   }

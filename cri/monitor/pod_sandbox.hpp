@@ -33,9 +33,9 @@ std::vector<std::string> pod_sandbox_flags(const PodSandboxOptions& options);
 // Returns the exit status.
 int run_pod_sandbox(const PodSandboxOptions& options);
 
-// PID 1 of a pod's PID namespace (hanok-monitor run as "hanok-pod-init"): reaps whatever ends
-// up with it, until SIGKILL, or SIGTERM/SIGINT, which it takes as a request to end. Touches
-// nothing else.
+// PID 1 of a pod's PID namespace (hanok-monitor run as "hanok-pod-init"): gives up the node
+// (its own mount namespace on an empty root, no capabilities, nobody) and reaps whatever ends up
+// with it until hanokd kills it; no signal from inside the pod ends it.
 [[noreturn]] void run_pod_init();
 
 // "/proc/sys/net/ipv4/ip_forward" for "net.ipv4.ip_forward" (or "net/ipv4/ip_forward"). Throws

@@ -10,11 +10,6 @@
 namespace hanok::cri {
 
 namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // One file's network, or the reason it is not one.
 std::optional<CniNetwork> parse_network(const std::string& path, std::string& why) {
   auto text = isolate::read_file_if_exists(path);
@@ -35,7 +30,7 @@ std::optional<CniNetwork> parse_network(const std::string& path, std::string& wh
     why = "no name";
     return std::nullopt;
   }
-  if (ends_with(path, ".conflist")) {
+  if (path.ends_with(".conflist")) {
     if (doc.value("disabled", false)) {
       why = "disabled";
       return std::nullopt;
@@ -69,7 +64,7 @@ CniLoad load_cni_network(const std::string& dir) {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     std::string path = entry.path().string();
-    if (ends_with(path, ".conflist") || ends_with(path, ".conf") || ends_with(path, ".json")) {
+    if (path.ends_with(".conflist") || path.ends_with(".conf") || path.ends_with(".json")) {
       files.push_back(path);
     }
   }

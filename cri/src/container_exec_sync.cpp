@@ -1,5 +1,4 @@
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include "cri/runtime_service.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/log.hpp"
+#include "isolate/process.hpp"
 #include "isolate/text.hpp"
 #include "runtime_core.hpp"
 
@@ -18,19 +19,6 @@ using isolate::Error;
 using isolate::ErrorKind;
 
 namespace {
-// The runtime's error entries in its JSON log ("level":"error"): an exec that failed to start
-// (no such executable, the container gone) rather than a command that exited non-zero.
-std::string runtime_error(const std::string& log_path) {
-  std::string error;
-  auto text = isolate::read_file_if_exists(log_path);
-  if (!text) return error;
-  for (std::string_view line : isolate::split(*text, "\n")) {
-    auto entry = nlohmann::json::parse(line, nullptr, false);
-    if (entry.is_object() && entry.value("level", "") == "error") error = entry.value("msg", "");
-  }
-  return error;
-}
-
 // Files of one exec in the bundle, removed when it ends.
 struct ExecFiles {
   std::string process, pid, log;
@@ -47,14 +35,27 @@ struct ExecFiles {
   ExecFiles& operator=(const ExecFiles&) = delete;
 };
 
-// Ends the exec'd process (the runtime's child in the container): SIGKILL through a pidfd of
-// the pid the runtime wrote, so that the runtime reaps it and returns.
-void kill_exec(const std::string& pid_file) {
+// Ends the exec'd process (the runtime's child in the container), so that the runtime reaps it
+// and returns: SIGKILL through a pidfd of the pid the runtime wrote, once the pidfd shows that
+// pid is a process in the container's cgroup (not another one that got a recycled pid).
+void kill_exec(const std::string& pid_file, const std::string& cgroup_path) {
   auto text = isolate::read_file_if_exists(pid_file);
   auto pid = text ? isolate::parse_i64(*text) : std::nullopt;
   if (!pid || *pid <= 0) return;
-  isolate::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
-  if (process) ::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0);
+  isolate::UniqueFd process;
+  try {
+    process = isolate::open_pidfd(static_cast<pid_t>(*pid));
+  } catch (const isolate::SysError&) {
+    return;  // gone already
+  }
+  auto cgroups = isolate::read_file_if_exists("/proc/" + std::to_string(*pid) + "/cgroup");
+  if (!cgroups || cgroup_path.empty()) return;
+  bool in_container = false;
+  for (std::string_view line : isolate::split(*cgroups, "\n")) {
+    std::string_view path = line.substr(line.rfind(':') + 1);
+    in_container = in_container || path == cgroup_path;
+  }
+  if (in_container) isolate::send_signal(process.get(), SIGKILL);
 }
 }  // namespace
 
@@ -96,7 +97,7 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
     capture.timeout = std::chrono::seconds(request->timeout());
     capture.limit = static_cast<size_t>(core_.config().exec_output_limit);
     CapturedRun run = run_captured(capture, stop_token_for(context, core_.stopping()),
-                                   [&] { kill_exec(files.pid); });
+                                   [&] { kill_exec(files.pid, container->cgroup_path()); });
     if (run.timed_out) {
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "timeout " + std::to_string(request->timeout()) + "s exceeded");
@@ -105,7 +106,8 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
       stop_token_for(context, core_.stopping()).check("exec in container " + id);
       return grpc::Status(grpc::StatusCode::CANCELLED, "exec in container " + id + ": cancelled");
     }
-    std::string error = runtime_error(files.log);
+    std::string error =
+        isolate::last_logged_error(isolate::read_file_if_exists(files.log).value_or(""));
     if (!error.empty()) {
       throw Error(ErrorKind::Internal, "exec in container " + id + ": " + error);
     }

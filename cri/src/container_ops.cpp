@@ -40,19 +40,25 @@ void stop_container(RuntimeCore& core, const std::string& id, int64_t timeout_s,
 }
 
 void remove_container(RuntimeCore& core, const std::string& id, const images::StopToken& stop) {
-  stop_container(core, id, 0, stop);
-  IdLock lock = core.locks().lock(id);
-  auto container = core.find_container(id);
-  if (!container) return;
-  release_container_resources(core, id);
-  core.forget_container(id);
-  if (auto pod = core.find_pod(container->pod_id())) {
-    core.container_names().release(
-        container_name_key(container->config().metadata(), pod->config().metadata()), id);
+  for (;;) {
+    stop_container(core, id, 0, stop);
+    IdLock lock = core.locks().lock(id);
+    auto container = core.find_container(id);
+    if (!container) return;
+    // Started since it was stopped (a StartContainer in between): stopped again, its exit
+    // recorded as any other's (never waited for under the lock, which the exit needs).
+    if (container->state() == runtime::v1::CONTAINER_RUNNING) continue;
+    release_container_resources(core, id);
+    core.forget_container(id);
+    if (auto pod = core.find_pod(container->pod_id())) {
+      core.container_names().release(
+          container_name_key(container->config().metadata(), pod->config().metadata()), id);
+    }
+    spdlog::info("container {} removed", id);
+    core.publish(runtime::v1::CONTAINER_DELETED_EVENT, *container);
+    core.locks().forget(id);
+    return;
   }
-  spdlog::info("container {} removed", id);
-  core.publish(runtime::v1::CONTAINER_DELETED_EVENT, *container);
-  core.locks().forget(id);
 }
 
 }  // namespace hanok::cri

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "isolate/files.hpp"
+#include "isolate/pinned_namespace.hpp"
 
 namespace hanok::cri {
 
@@ -24,6 +25,10 @@ void release_container_resources(RuntimeCore& core, const std::string& id) {
   }
   attempt("remove its rootfs", [&] { core.images().snapshots().remove_container_rootfs(id); });
   attempt("release its image lease", [&] { core.images().release(container_lease(id)); });
+  std::string target_pin = core.bundle_dir(id) + "/" + kTargetPidNamespace;
+  if (isolate::path_exists(target_pin)) {
+    attempt("unpin its target's PID namespace", [&] { isolate::unpin_namespace(target_pin); });
+  }
   attempt("remove its bundle", [&] { isolate::remove_tree(core.bundle_dir(id)); });
   ::unlink(core.exit_file(id).c_str());
 }

@@ -9,6 +9,9 @@
 
 namespace hanok::cri {
 
+// The pin of a TARGET container's PID namespace in the bundle.
+inline constexpr const char* kTargetPidNamespace = "target-pid-ns";
+
 // The lease a container holds on its image's snapshots.
 std::string container_lease(const std::string& id);
 

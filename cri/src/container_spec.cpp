@@ -17,6 +17,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/in_root.hpp"
+#include "isolate/process.hpp"
 #include "isolate/text.hpp"
 #include "pod_resources.hpp"
 #include "rootfs_accounts.hpp"
@@ -86,12 +87,6 @@ void merge_env(std::vector<std::string>& env, const std::string& entry) {
     }
   }
   env.push_back(entry);
-}
-
-std::string host_hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
 }
 
 std::string capability_name_of(const std::string& field, const std::string& name) {
@@ -321,18 +316,6 @@ const std::vector<std::string>& default_capabilities() {
   return caps;
 }
 
-int signal_number(const std::string& name) {
-  if (auto number = isolate::parse_u64(name)) return *number < 65 ? static_cast<int>(*number) : 0;
-  std::string upper = name;
-  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-  if (upper.rfind("SIG", 0) == 0) upper = upper.substr(3);
-  for (int signal = 1; signal < NSIG; ++signal) {
-    const char* abbrev = ::sigabbrev_np(signal);
-    if (abbrev != nullptr && upper == abbrev) return signal;
-  }
-  return 0;
-}
-
 ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
   const auto& config = *in.config;
   const auto& pod = *in.pod;
@@ -359,7 +342,7 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
   std::vector<std::string> env = {kDefaultPath};
   if (config.tty()) env.emplace_back("TERM=xterm");
   env.push_back("HOSTNAME=" +
-                (pod_config.hostname().empty() ? host_hostname() : pod_config.hostname()));
+                (pod_config.hostname().empty() ? node_hostname() : pod_config.hostname()));
   for (const auto& entry : strings_of(image, "Env")) merge_env(env, entry);
   for (int i = 0; i < config.envs_size(); ++i) {
     if (config.envs(i).key().empty()) {
@@ -563,8 +546,7 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
                         {"io.kubernetes.cri.image-name", in.image_name}};
 
   std::string stop = string_of(image, "StopSignal");
-  spec.stop_signal = stop.empty() ? SIGTERM : signal_number(stop);
-  if (spec.stop_signal == 0) spec.stop_signal = SIGTERM;
+  spec.stop_signal = isolate::signal_from_name(stop).value_or(SIGTERM);
   return spec;
 }
 

@@ -48,7 +48,4 @@ void check_resources(const runtime::v1::LinuxContainerResources& resources,
 // The runtime's default capabilities (those runc, containerd and CRI-O give), "CAP_CHOWN"...
 const std::vector<std::string>& default_capabilities();
 
-// "SIGTERM", "TERM", "15" -> 15; 0 when it is none of those.
-int signal_number(const std::string& name);
-
 }  // namespace hanok::cri

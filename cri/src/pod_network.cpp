@@ -2,14 +2,15 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "captured_run.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/pinned_namespace.hpp"
 #include "isolate/text.hpp"
 #include "pod_resources.hpp"
-#include "runtime_cli.hpp"
 
 namespace hanok::cri {
 
@@ -20,6 +21,13 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kInterface = "eth0";
+
+// The plugin dirs, as CNI_PATH and messages show them ("/opt/cni/bin:/usr/lib/cni").
+std::string bin_path(const DaemonConfig& config) {
+  std::string path;
+  for (const auto& dir : config.cni_bin_dirs) path += (path.empty() ? "" : ":") + dir;
+  return path;
+}
 constexpr auto kPluginTimeout = std::chrono::seconds(60);
 
 std::string cache_file(const store::PodRecord& pod) {
@@ -78,7 +86,7 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
                  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   request.input = call.config.dump();
   request.timeout = kPluginTimeout;
-  CapturedRun run = run_captured(request, stop, [] {});
+  CapturedRun run = run_captured(request, stop);
   std::string type = call.config.value("type", "");
   if (run.timed_out || run.stopped) {
     throw Error(ErrorKind::Internal, "CNI plugin " + type + " " + call.command +
@@ -113,9 +121,8 @@ PluginCall plugin_call(RuntimeCore& core, const std::string& command, const json
   std::string type = plugin.value("type", "");
   call.path = find_cni_plugin(type, core.config().cni_bin_dirs);
   if (call.path.empty()) {
-    std::string dirs;
-    for (const auto& dir : core.config().cni_bin_dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
-    throw Error(ErrorKind::Internal, "CNI plugin " + type + " is in none of " + dirs);
+    throw Error(ErrorKind::Internal,
+                "CNI plugin " + type + " is in none of " + bin_path(core.config()));
   }
   return call;
 }
@@ -149,10 +156,8 @@ NodeNetwork node_network(const DaemonConfig& config) {
   for (const auto& plugin : load.network->plugins) {
     std::string type = plugin.value("type", "");
     if (find_cni_plugin(type, config.cni_bin_dirs).empty()) {
-      std::string dirs;
-      for (const auto& dir : config.cni_bin_dirs) dirs += (dirs.empty() ? "" : ":") + dir;
       node.problem = "network " + load.network->name + " (" + load.network->file +
-                     ") needs the CNI plugin " + type + ", which is in none of " + dirs;
+                     ") needs the CNI plugin " + type + ", which is in none of " + bin_path(config);
       return node;
     }
   }

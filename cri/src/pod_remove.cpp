@@ -23,10 +23,11 @@ grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext* context,
       throw;
     }
     auto stop = stop_token_for(context, core_.stopping());
+    // Under the pod's lock: no container is created in it meanwhile.
+    IdLock lock = core_.locks().lock(id);
     for (const auto& container : core_.containers_of(id)) {
       remove_container(core_, container.id(), stop);
     }
-    IdLock lock = core_.locks().lock(id);
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status::OK;
     detach_pod_network(core_, *pod);  // a failure keeps the pod, for another try

@@ -1,19 +1,18 @@
 #include "pod_resources.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
-#include <sys/pidfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "helper_reports.hpp"
 #include "isolate/cgroup.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/namespaces.hpp"
 #include "isolate/pinned_namespace.hpp"
+#include "isolate/process.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
 #include "pod_network.hpp"
@@ -26,71 +25,68 @@ using isolate::ErrorKind;
 using runtime::v1::NamespaceMode;
 
 namespace {
-bool starts_with(const std::string& s, const char* prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
+constexpr std::chrono::seconds kHelperTimeout{30};
 
 const runtime::v1::NamespaceOption& namespace_options(const store::PodRecord& pod) {
   return pod.config().linux().security_context().namespace_options();
-}
-
-// Reads the helper's reports ("P<pid>", "N", "E<text>") until it closes its end.
-std::vector<std::string> read_reports(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    int ready = ::poll(&p, 1, 30000);
-    if (ready == 0) throw Error(ErrorKind::Internal, "the pod helper did not answer in 30 s");
-    if (ready < 0 && errno == EINTR) continue;
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  std::vector<std::string> lines;
-  for (std::string_view line : isolate::split(text, "\n")) {
-    if (!line.empty()) lines.emplace_back(line);
-  }
-  return lines;
-}
-
-int pidfd_open(pid_t pid) {
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
 // Kills the pod's init, after checking through a pidfd that the pid is still the process whose
 // PID namespace is pinned (a pid is reused once its process is gone).
 void kill_pod_init(const store::PodRecord& pod) {
   if (pod.init_pid() <= 0) return;
-  isolate::UniqueFd process(pidfd_open(pod.init_pid()));
-  if (!process) return;  // gone already
+  isolate::UniqueFd process;
+  try {
+    process = isolate::open_pidfd(pod.init_pid());
+  } catch (const isolate::SysError&) {
+    return;  // gone already
+  }
   std::string pinned = pinned_namespace(pod, "pid");
   if (!isolate::path_exists(pinned) ||
       !isolate::same_namespace("/proc/" + std::to_string(pod.init_pid()) + "/ns/pid", pinned)) {
     return;
   }
-  if (::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH) {
+  if (isolate::send_signal(process.get(), SIGKILL) != 0 && errno != ESRCH) {
     spdlog::warn("pod {}: killing its init {}: {}", pod.id(), pod.init_pid(),
                  isolate::errno_text(errno));
   }
 }
 
-std::string host_hostname() {
+}  // namespace
+
+std::string node_hostname() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
   return name;
 }
-}  // namespace
+
+bool is_systemd_slice(const std::string& cgroup_parent) {
+  std::string base = cgroup_parent.substr(cgroup_parent.rfind('/') + 1);
+  return base.size() > 6 && base.ends_with(".slice");
+}
+
+CgroupPlacement container_cgroup(const store::PodRecord& pod, const std::string& id) {
+  const std::string& parent = pod.cgroup_parent();
+  CgroupPlacement placement;
+  if (is_systemd_slice(parent)) {
+    placement.cgroups_path = parent.substr(parent.rfind('/') + 1) + ":hanok:" + id;
+    placement.path = isolate::cgroup::systemd_cgroup_path(placement.cgroups_path);
+    placement.systemd = true;
+  } else {
+    placement.cgroups_path = parent + "/" + id;
+    placement.path = placement.cgroups_path;
+  }
+  return placement;
+}
 
 SysctlScope sysctl_scope(const std::string& name) {
   std::string n = name;
   for (char& c : n) {
     if (c == '/') c = '.';
   }
-  if (starts_with(n, "net.")) return SysctlScope::Net;
-  if (starts_with(n, "kernel.shm") || starts_with(n, "kernel.msg") || n == "kernel.sem" ||
-      starts_with(n, "fs.mqueue.")) {
+  if (n.starts_with("net.")) return SysctlScope::Net;
+  if (n.starts_with("kernel.shm") || n.starts_with("kernel.msg") || n == "kernel.sem" ||
+      n.starts_with("fs.mqueue.")) {
     return SysctlScope::Ipc;
   }
   if (n == "kernel.hostname" || n == "kernel.domainname") return SysctlScope::Uts;
@@ -101,7 +97,8 @@ std::string pinned_namespace(const store::PodRecord& pod, const std::string& nam
   return pod.dir() + "/ns/" + name;
 }
 
-void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod) {
+void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod,
+                           const images::StopToken& stop) {
   const auto& ns = namespace_options(pod);
   monitor::PodSandboxOptions options;
   options.dir = pod.dir() + "/ns";
@@ -127,30 +124,24 @@ void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod) {
   request.pass_fds = {write_end.get()};
   pid_t helper = isolate::spawn_program(request);
   write_end.reset();
-  std::vector<std::string> reports;
+  std::vector<HelperReport> reports;
   try {
-    reports = read_reports(read_end.get());
+    reports = read_helper_reports(read_end.get(), "NE", kHelperTimeout, stop, "the pod helper");
   } catch (...) {
+    // Given up on: the helper goes; what it pinned is unpinned by the caller's removal, which
+    // looks at the pin files themselves.
     ::kill(helper, SIGKILL);
     isolate::wait_program(helper);
     throw;
   }
-  int status = isolate::wait_program(helper);
-  std::string error;
-  bool done = false;
+  isolate::wait_program(helper);
   for (const auto& report : reports) {
-    if (report[0] == 'P') {
-      pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(report.substr(1)).value_or(0)));
-    } else if (report[0] == 'N') {
-      done = true;
-    } else if (report[0] == 'E') {
-      error = report.substr(1);
+    if (report.tag == 'P') {
+      pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(report.text).value_or(0)));
     }
   }
-  if (!done) {
-    if (error.empty())
-      error = "the pod helper ended without a report (wait status " + std::to_string(status) + ")";
-    throw Error(ErrorKind::Internal, "set up the pod's namespaces: " + error);
+  if (reports.back().tag == 'E') {
+    throw Error(ErrorKind::Internal, "set up the pod's namespaces: " + reports.back().text);
   }
   if (options.net) pod.add_pinned("net");
   if (options.ipc) pod.add_pinned("ipc");
@@ -181,9 +172,12 @@ void release_pod_namespaces(RuntimeCore& /*core*/, store::PodRecord& pod) {
     }
   }
   kill_pod_init(pod);
-  for (const auto& name : pod.pinned()) {
+  // Every pin there is, recorded or not (a run cut short pinned some before it was recorded).
+  for (const char* name : {"net", "ipc", "uts", "pid"}) {
+    std::string pin = pinned_namespace(pod, name);
+    if (!isolate::path_exists(pin)) continue;
     try {
-      isolate::unpin_namespace(pinned_namespace(pod, name));
+      isolate::unpin_namespace(pin);
     } catch (const std::exception& e) {
       spdlog::warn("pod {}: {}", pod.id(), e.what());
     }
@@ -196,7 +190,7 @@ void release_pod_namespaces(RuntimeCore& /*core*/, store::PodRecord& pod) {
 void write_pod_files(RuntimeCore& /*core*/, store::PodRecord& pod) {
   const auto& config = pod.config();
   bool host_network = namespace_options(pod).network() == runtime::v1::NODE;
-  std::string hostname = config.hostname().empty() ? host_hostname() : config.hostname();
+  std::string hostname = config.hostname().empty() ? node_hostname() : config.hostname();
   isolate::write_file_atomic(pod.dir() + "/hostname", hostname + "\n", 0644);
 
   std::string hosts;
@@ -253,9 +247,9 @@ void set_up_pod_cgroup(RuntimeCore& core, store::PodRecord& pod) {
   // Without a parent from the kubelet, a cgroup of the pod's own below hanok's.
   if (parent.empty()) parent = systemd ? "hanok-" + pod.id() + ".slice" : "/hanok/" + pod.id();
   pod.set_cgroup_parent(parent);
-  std::string base = parent.substr(parent.rfind('/') + 1);
-  bool slice = base.size() > 6 && base.compare(base.size() - 6, 6, ".slice") == 0;
-  std::string path = slice ? isolate::cgroup::expand_slice(base) : parent;
+  std::string path = is_systemd_slice(parent)
+                         ? isolate::cgroup::expand_slice(parent.substr(parent.rfind('/') + 1))
+                         : parent;
   if (path.empty() || path[0] != '/') {
     throw Error(ErrorKind::Invalid, "linux.cgroup_parent: \"" + parent +
                                         "\" is neither a systemd slice nor an " +

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "images/stop_token.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -22,7 +23,7 @@ std::string pinned_namespace(const store::PodRecord& pod, const std::string& nam
 
 // Creates and pins the namespaces the pod owns (its record's config decides which), with its
 // hostname and sysctls; records them (pinned, init_pid) in `pod`. Undoes everything on error.
-void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod);
+void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod, const images::StopToken& stop);
 // Every namespace the record says is pinned still is.
 bool pod_namespaces_intact(RuntimeCore& core, const store::PodRecord& pod);
 // Ends the pod's init and unpins its namespaces (they end with their last container).
@@ -32,6 +33,21 @@ void release_pod_namespaces(RuntimeCore& core, store::PodRecord& pod);
 // host's IPC namespace.
 void write_pod_files(RuntimeCore& core, store::PodRecord& pod);
 void unmount_pod_shm(store::PodRecord& pod);
+
+// A cgroup parent named like a systemd slice ("kubepods-burstable-pod1.slice", as a path's last
+// part too): its containers get "slice:hanok:<id>" names, as containerd decides by the name.
+bool is_systemd_slice(const std::string& cgroup_parent);
+
+struct CgroupPlacement {
+  std::string cgroups_path;  // linux.cgroupsPath
+  std::string path;          // below the hierarchy root
+  bool systemd = false;      // cgroups_path is slice:prefix:name
+};
+// Where container `id` of the pod has its cgroup: "<slice>:hanok:<id>" or "<parent>/<id>".
+CgroupPlacement container_cgroup(const store::PodRecord& pod, const std::string& id);
+
+// This node's hostname (a pod without one of its own, a host-network pod).
+std::string node_hostname();
 
 // The parent of the pod's containers' cgroups: created when missing (and then removed with the
 // pod).

@@ -77,7 +77,7 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
       isolate::make_dirs(pod.dir(), 0711);
       set_up_pod_cgroup(core_, pod);
       write_pod_files(core_, pod);
-      set_up_pod_namespaces(core_, pod);
+      set_up_pod_namespaces(core_, pod, stop);
       if (config.linux().security_context().namespace_options().network() != runtime::v1::NODE) {
         NodeNetwork network = node_network(core_.config());
         if (network.network) {
@@ -91,6 +91,7 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
     } catch (...) {
       remove_pod_resources(core_, pod);
       core_.pod_names().release(name, pod.id());
+      core_.locks().forget(pod.id());
       throw;
     }
     spdlog::info("pod {} ({}/{}) running", pod.id(), config.metadata().namespace_(),

@@ -15,10 +15,11 @@ grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext* context,
   return logged_call("StopPodSandbox", request->pod_sandbox_id(), [&] {
     std::string id = core_.resolve_pod(request->pod_sandbox_id());
     auto stop = stop_token_for(context, core_.stopping());
+    // Under the pod's lock: no container is created in it meanwhile.
+    IdLock lock = core_.locks().lock(id);
     for (const auto& container : core_.containers_of(id)) {
       stop_container(core_, container.id(), 0, stop);
     }
-    IdLock lock = core_.locks().lock(id);
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status::OK;  // removed meanwhile
     if (pod->state() != runtime::v1::SANDBOX_NOTREADY || pod->pinned_size() > 0 ||

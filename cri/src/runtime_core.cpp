@@ -58,18 +58,6 @@ std::string container_name_key(const runtime::v1::ContainerMetadata& c,
 }
 
 namespace {
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
-
 template <typename Map>
 std::string resolve_in(const Map& map, const std::string& id_or_prefix, const char* what) {
   if (id_or_prefix.empty()) throw Error(ErrorKind::Invalid, std::string(what) + " id is empty");
@@ -106,16 +94,6 @@ std::optional<ExitRecord> read_exit_file(const std::string& path) {
   return exit;
 }
 
-bool monitor_alive(const std::string& bundle) {
-  try {
-    isolate::UniqueFd dir(::open(bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) return false;
-    isolate::connect_unix(isolate::fd_path(dir.get()) + "/monitor.sock", SOCK_SEQPACKET);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 }  // namespace
 
 RuntimeCore::RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
@@ -129,15 +107,20 @@ RuntimeCore::RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
   for (const char* sub : {"/pods", "/containers", "/exits", "/runtime"}) {
     isolate::make_dirs(config_.state + sub, 0711);
   }
-  // Watch first, then look at what is there: no exit falls between the two.
-  watcher_ = std::make_unique<ExitWatcher>(config_.state + "/exits", [this](const std::string& id) {
+  // Watch first, then look at what is there, then deliver: no exit falls between the two, and
+  // none is handled before the records it concerns are loaded.
+  ExitWatcher::Callbacks callbacks;
+  callbacks.on_exit = [this](const std::string& id) {
     if (id.empty()) {
       check_exits();
     } else {
       handle_exit(id);
     }
-  });
+  };
+  callbacks.on_monitor_gone = [this](const std::string& id) { handle_monitor_gone(id); };
+  watcher_ = std::make_unique<ExitWatcher>(config_.state + "/exits", std::move(callbacks));
   recover();
+  watcher_->start();
 }
 
 RuntimeCore::~RuntimeCore() {
@@ -288,14 +271,49 @@ void RuntimeCore::handle_exit_locked(const std::string& id) {
   }
   container->set_state(runtime::v1::CONTAINER_EXITED);
   container->set_exit_code(exit->exit_code);
-  container->set_finished_at(exit->finished_at);
+  container->set_finished_at(std::max(exit->finished_at, container->started_at()));
   if (container->reason().empty()) {
     container->set_reason(oom_killed ? "OOMKilled" : exit->exit_code == 0 ? "Completed" : "Error");
   }
   container->set_pid(0);
   save(*container);
+  watcher_->forget_monitor(id);
   spdlog::info("container {} exited with code {} ({})", id, exit->exit_code, container->reason());
   publish(runtime::v1::CONTAINER_STOPPED_EVENT, *container);
+}
+
+void RuntimeCore::handle_monitor_gone(const std::string& id) {
+  IdLock lock = locks_.lock(id);
+  auto container = find_container(id);
+  if (!container || container->state() == runtime::v1::CONTAINER_EXITED) return;
+  if (isolate::path_exists(exit_file(id))) {
+    handle_exit_locked(id);
+    return;
+  }
+  spdlog::warn("container {}: its monitor ended without recording the exit", id);
+  record_unknown_exit(*container, "the container's monitor ended without recording its exit");
+}
+
+void RuntimeCore::record_unknown_exit(store::ContainerRecord& container, const std::string& why) {
+  try {
+    runtime_.remove(container.id(), true);
+  } catch (const std::exception& e) {
+    spdlog::debug("container {}: delete: {}", container.id(), e.what());
+  }
+  container.set_state(runtime::v1::CONTAINER_EXITED);
+  container.set_exit_code(255);
+  container.set_reason("Unknown");
+  container.set_message(why);
+  container.set_finished_at(std::max(now_ns(), container.started_at()));
+  container.set_pid(0);
+  save(container);
+  publish(runtime::v1::CONTAINER_STOPPED_EVENT, container);
+}
+
+void RuntimeCore::watch_monitor(const store::ContainerRecord& container) {
+  if (auto pidfd = open_monitor(container.monitor_pid(), container.id())) {
+    watcher_->watch_monitor(container.id(), std::move(pidfd));
+  }
 }
 
 bool RuntimeCore::wait_exited(const std::string& id, std::chrono::steady_clock::time_point until,
@@ -310,104 +328,6 @@ bool RuntimeCore::wait_exited(const std::string& id, std::chrono::steady_clock::
     if (now >= until || stop.reason()) return false;
     // Woken by every save; the stop token is looked at every 100 ms.
     exited_.wait_until(lock, std::min(until, now + std::chrono::milliseconds(100)));
-  }
-}
-
-void RuntimeCore::check_exits() {
-  for (const auto& container : containers()) {
-    if (container.state() != runtime::v1::CONTAINER_EXITED &&
-        isolate::path_exists(exit_file(container.id()))) {
-      handle_exit(container.id());
-    }
-  }
-}
-
-void RuntimeCore::recover() {
-  for (auto& pod : records_.pods()) {
-    pod_names_.reserve(pod_name_key(pod.config().metadata()), pod.id());
-    std::lock_guard lock(mutex_);
-    pods_[pod.id()] = std::move(pod);
-  }
-  for (auto& container : records_.containers()) {
-    std::string key;
-    if (auto pod = find_pod(container.pod_id())) {
-      key = container_name_key(container.config().metadata(), pod->config().metadata());
-      container_names_.reserve(key, container.id());
-    }
-    std::lock_guard lock(mutex_);
-    containers_[container.id()] = std::move(container);
-  }
-  // Pods whose namespaces are gone (the node rebooted: the state dir is a tmpfs) are not ready.
-  for (auto pod : pods()) {
-    if (pod.state() != runtime::v1::SANDBOX_READY) continue;
-    if (!pod_namespaces_intact(*this, pod)) {
-      spdlog::warn("pod {}: its namespaces are gone; it is not ready any more", pod.id());
-      try {
-        detach_pod_network(*this, pod);
-      } catch (const std::exception& e) {
-        spdlog::warn("pod {}: {}", pod.id(), e.what());
-      }
-      release_pod_namespaces(*this, pod);
-      pod.set_state(runtime::v1::SANDBOX_NOTREADY);
-      save(pod);
-    }
-  }
-  size_t running = 0;
-  for (auto container : containers()) {
-    if (container.state() == runtime::v1::CONTAINER_EXITED) continue;
-    if (isolate::path_exists(exit_file(container.id()))) {
-      handle_exit(container.id());
-      continue;
-    }
-    if (monitor_alive(container.bundle())) {
-      ++running;
-      continue;
-    }
-    // Its monitor died without an exit file (killed, or the node rebooted): its end is unknown.
-    spdlog::warn("container {}: its monitor is gone; it is recorded as exited (code 255)",
-                 container.id());
-    try {
-      runtime_.remove(container.id(), true);
-    } catch (const std::exception& e) {
-      spdlog::debug("container {}: delete: {}", container.id(), e.what());
-    }
-    container.set_state(runtime::v1::CONTAINER_EXITED);
-    container.set_exit_code(255);
-    container.set_reason("Unknown");
-    container.set_message("the container's monitor ended without recording its exit");
-    container.set_finished_at(now_ns());
-    save(container);
-  }
-  clean_orphans();
-  spdlog::info("recovered {} pods and {} containers ({} running)", pods().size(),
-               containers().size(), running);
-}
-
-// What a daemon killed in the middle of a RunPodSandbox or CreateContainer left without a
-// record: a pod dir, a bundle, a rootfs, a lease.
-void RuntimeCore::clean_orphans() {
-  for (const auto& id : list_dir(config_.state + "/containers")) {
-    if (find_container(id)) continue;
-    spdlog::warn("container {}: left by an interrupted create; removing it", id);
-    release_container_resources(*this, id);
-  }
-  for (const auto& id : list_dir(images_.snapshots().root() + "/containers")) {
-    if (find_container(id)) continue;
-    release_container_resources(*this, id);
-  }
-  for (const auto& id : list_dir(config_.state + "/pods")) {
-    if (find_pod(id)) continue;
-    spdlog::warn("pod {}: left by an interrupted run; removing it", id);
-    store::PodRecord orphan;
-    orphan.set_id(id);
-    orphan.set_dir(pod_dir(id));
-    for (const char* ns : {"net", "ipc", "uts", "pid"}) orphan.add_pinned(ns);
-    orphan.set_shm_mounted(true);
-    remove_pod_resources(*this, orphan);
-  }
-  for (const auto& name : list_dir(config_.state + "/exits")) {
-    std::string id = name.substr(0, name.find('.'));
-    if (!find_container(id)) ::unlink((config_.state + "/exits/" + name).c_str());
   }
 }
 

@@ -86,11 +86,18 @@ class RuntimeCore {
   bool wait_exited(const std::string& id, std::chrono::steady_clock::time_point until,
                    const images::StopToken& stop);
   void publish(runtime::v1::ContainerEventType type, const store::ContainerRecord& container);
+  // Watches the container's monitor process: if it ends without an exit file, the container is
+  // recorded as exited with code 255, reason Unknown.
+  void watch_monitor(const store::ContainerRecord& container);
 
  private:
+  // runtime_recovery.cpp: what is there at the start, made to agree with the records.
   void recover();
   void clean_orphans();
   void check_exits();
+  void handle_monitor_gone(const std::string& id);
+  // Exit code 255, reason Unknown, `why` as the message (the caller holds the id's lock).
+  void record_unknown_exit(store::ContainerRecord& container, const std::string& why);
 
   DaemonConfig config_;
   images::ImageStore& images_;
@@ -110,6 +117,10 @@ class RuntimeCore {
   std::string pod_cidr_;
   std::unique_ptr<ExitWatcher> watcher_;
 };
+
+// A pidfd of `pid` if it is the monitor of container `id` (its command line says so); invalid
+// otherwise.
+isolate::UniqueFd open_monitor(pid_t pid, const std::string& id);
 
 // The names reserved for a pod and a container, as the kubelet's would be unique:
 // "<name>_<namespace>_<uid>_<attempt>" and "<container>_<pod name>_<namespace>_<uid>_<attempt>".

@@ -1,9 +1,14 @@
 #include "seccomp_profiles.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/unique_fd.hpp"
 #include "seccomp_default.hpp"
 
 namespace hanok::cri {
@@ -55,6 +60,24 @@ bool rule_applies(const nlohmann::json& rule, const std::vector<std::string>& ca
     if (std::any_of(arches.begin(), arches.end(), is_host_arch)) return false;
   }
   return true;
+}
+// The profile file: a regular file of sane size (never a fifo or a device that would hang or
+// flood hanokd), symlinks followed (profiles are the node admin's files).
+std::string read_profile_file(const std::string& path, const std::string& field) {
+  constexpr off_t kMaxProfile = 4 << 20;
+  isolate::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    throw invalid(field, "seccomp profile " + path + ": " + isolate::errno_text(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxProfile) {
+    throw invalid(field, "seccomp profile " + path + " is not a regular file of at most 4 MiB");
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  ssize_t got = ::pread(fd.get(), text.data(), text.size(), 0);
+  if (got < 0) isolate::throw_sys("read the seccomp profile", path);
+  text.resize(static_cast<size_t>(got));
+  return text;
 }
 }  // namespace
 
@@ -140,9 +163,8 @@ std::optional<nlohmann::json> seccomp_for(const SeccompChoice& choice,
     case SeccompKind::Localhost:
       break;
   }
-  auto text = isolate::read_file_if_exists(choice.localhost_path);
-  if (!text) throw invalid(field, "seccomp profile " + choice.localhost_path + " does not exist");
-  auto profile = nlohmann::json::parse(*text, nullptr, false);
+  auto text = read_profile_file(choice.localhost_path, field);
+  auto profile = nlohmann::json::parse(text, nullptr, false);
   if (profile.is_discarded() || !profile.is_object() || !profile.contains("defaultAction")) {
     throw invalid(field, "seccomp profile " + choice.localhost_path +
                              " is not a seccomp profile (JSON with a defaultAction)");

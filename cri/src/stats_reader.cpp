@@ -17,14 +17,20 @@ uint64_t stat_value(const isolate::cgroup::Stats& stats, const char* v2, const c
   return it != stats.memory.raw.end() ? it->second : 0;
 }
 
-// Bytes and inodes of a directory tree (not crossing into other file systems).
+// Bytes and inodes of a directory tree, not crossing into other file systems.
 void tree_usage(const std::string& dir, uint64_t& bytes, uint64_t& inodes) {
+  struct stat top {};
+  if (::lstat(dir.c_str(), &top) != 0) return;
   std::error_code error;
   auto options = std::filesystem::directory_options::skip_permission_denied;
   for (auto it = std::filesystem::recursive_directory_iterator(dir, options, error);
        !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0) continue;
+    if (st.st_dev != top.st_dev) {
+      if (S_ISDIR(st.st_mode)) it.disable_recursion_pending();
+      continue;
+    }
     ++inodes;
     bytes += static_cast<uint64_t>(st.st_blocks) * 512;
   }

@@ -312,6 +312,18 @@ bool ImageStore::remove(const std::string& name_or_id) {
   return true;
 }
 
+std::optional<ImageInfo> ImageStore::lease_image(const std::string& name_or_id,
+                                                 const std::string& lease_id) {
+  std::shared_lock gc(gc_mutex_);
+  auto image = find(name_or_id);
+  if (!image) return std::nullopt;
+  metadata_.create_lease(lease_id, false);
+  for (const auto& chain : image->chain_ids) {
+    metadata_.add_to_lease(lease_id, "snapshot", chain.str());
+  }
+  return image;
+}
+
 void ImageStore::lease_snapshots(const std::string& lease_id,
                                  const std::vector<Digest>& chain_ids) {
   std::shared_lock gc(gc_mutex_);

@@ -234,4 +234,14 @@ std::string systemd_cgroup_path(const std::string& slice_prefix_name) {
   return parent == "/" ? "/" + unit : parent + "/" + unit;
 }
 
+bool process_in_cgroup(pid_t pid, const std::string& path) {
+  auto text = read_file_if_exists("/proc/" + std::to_string(pid) + "/cgroup");
+  if (!text || path.empty()) return false;
+  for (std::string_view line : split(*text, "\n")) {
+    size_t colon = line.rfind(':');
+    if (colon != std::string_view::npos && line.substr(colon + 1) == path) return true;
+  }
+  return false;
+}
+
 }  // namespace hanok::isolate::cgroup

@@ -82,7 +82,7 @@ void write_file_atomic(const std::string& path, std::string_view content, unsign
 
 namespace {
 void remove_entries(int dir_fd, const std::string& path, dev_t device) {
-  int fd = ::dup(dir_fd);
+  int fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) throw_sys("dup", path);
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {

@@ -84,4 +84,34 @@ void log_line(LogLevel level, std::string_view message) {
   (void)ignored;
 }
 
+std::string last_logged_error(std::string_view json_log) {
+  std::string error;
+  size_t start = 0;
+  while (start < json_log.size()) {
+    size_t end = json_log.find('\n', start);
+    if (end == std::string_view::npos) end = json_log.size();
+    std::string_view line = json_log.substr(start, end - start);
+    start = end + 1;
+    constexpr std::string_view kErrorStart = "{\"level\":\"error\",\"msg\":\"";
+    if (line.rfind(kErrorStart, 0) != 0) continue;
+    // The message as json_escape wrote it, unescaped.
+    std::string message;
+    for (size_t i = kErrorStart.size(); i < line.size() && line[i] != '"'; ++i) {
+      char c = line[i];
+      if (c == '\\' && i + 1 < line.size()) {
+        c = line[++i];
+        if (c == 'n') c = '\n';
+        if (c == 't') c = '\t';
+        if (c == 'u' && i + 4 < line.size()) {
+          c = static_cast<char>(std::stoi(std::string(line.substr(i + 1, 4)), nullptr, 16));
+          i += 4;
+        }
+      }
+      message += c;
+    }
+    error = message;
+  }
+  return error;
+}
+
 }  // namespace hanok::isolate

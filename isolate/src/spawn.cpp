@@ -69,6 +69,10 @@ pid_t spawn_program(const SpawnRequest& request) {
     posix_spawn_file_actions_adddup2(&setup.actions, copy.get(), static_cast<int>(3 + i));
     copies.push_back(std::move(copy));
   }
+  // Nothing else, whether or not it was opened close-on-exec (a library's fd, or one a thread
+  // opened in a hurry): only stdio and `pass_fds` reach the program.
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions,
+                                           static_cast<int>(3 + request.pass_fds.size()));
   if (!request.cwd.empty())
     posix_spawn_file_actions_addchdir_np(&setup.actions, request.cwd.c_str());
   std::vector<char*> args;

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "../common/require.hpp"
 #include "cri_client.hpp"
 #include "harness.hpp"
@@ -643,6 +645,35 @@ TEST_F(CriRuntime, ExitCodes) {
   EXPECT_EQ(oom.exit_code(), 137);
 }
 
+// A monitor killed under a running container: hanokd learns it at once, ends the container
+// (nothing would hold its stdio or record its exit) and reports an unknown exit.
+TEST_F(CriRuntime, MonitorKilled) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("monitor-killed");
+  std::string id = run(pod, container_config("orphaned", kIdle));
+  auto info = nlohmann::json::parse(cri().container_status(id, true).info().at("info"));
+  pid_t monitor = info.at("monitorPid").get<pid_t>();
+  pid_t init = info.at("pid").get<pid_t>();
+  ASSERT_GT(monitor, 0);
+  ASSERT_GT(init, 0);
+  ASSERT_EQ(::kill(monitor, SIGKILL), 0);
+
+  ASSERT_TRUE(cri().wait_for_state(id, v1::CONTAINER_EXITED, 20s));
+  auto status = cri().container_status(id).status();
+  EXPECT_EQ(status.exit_code(), 255);
+  EXPECT_EQ(status.reason(), "Unknown");
+  EXPECT_GE(status.finished_at(), status.started_at());
+  for (int i = 0; i < 100 && ::kill(init, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_NE(::kill(init, 0), 0) << "the container's process " << init << " still runs";
+
+  // The pod goes on: another container starts in it.
+  std::string next = run(pod, container_config("next", kIdle));
+  EXPECT_EQ(cri().container_status(next).status().state(), v1::CONTAINER_RUNNING);
+  cri().stop_pod(pod.id);
+  cri().remove_pod(pod.id);
+  expect_nothing_left(pod.id);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. StopContainer: the stop signal first, SIGKILL at the timeout.
 
@@ -1023,6 +1054,15 @@ TEST_F(CriRuntime, PodNamespaces) {
   // Nothing of the node (the helper's flags, the state dir's path) shows in the pod's PID 1.
   EXPECT_EQ(output_of(a, "tr '\\0' ' ' < /proc/1/cmdline"), "hanok-pod-init ");
   EXPECT_EQ(output_of(own, "tr '\\0' ' ' < /proc/1/cmdline"), "sleep 1003 ");
+  // The pod's PID 1 holds nothing a container could use: no capabilities, nobody's ids, no
+  // new privileges, and signals sent to it from the pod change nothing.
+  std::string init_status = output_of(a, "cat /proc/1/status");
+  EXPECT_TRUE(contains(init_status, "Uid:\t65534\t65534\t65534\t65534")) << init_status;
+  EXPECT_TRUE(contains(init_status, "CapEff:\t0000000000000000")) << init_status;
+  EXPECT_TRUE(contains(init_status, "CapBnd:\t0000000000000000")) << init_status;
+  EXPECT_TRUE(contains(init_status, "NoNewPrivs:\t1")) << init_status;
+  shell(a, "kill -TERM 1; kill -INT 1; kill -HUP 1; kill -USR1 1");
+  EXPECT_EQ(output_of(b, "cat /proc/1/comm"), "hanok-pod-init");
 
   std::string resolv = output_of(a, "cat /etc/resolv.conf");
   EXPECT_TRUE(contains(resolv, "nameserver 10.0.0.53")) << resolv;

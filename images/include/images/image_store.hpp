@@ -80,6 +80,8 @@ class ImageStore {
   // until release(), which removes the snapshots nothing else keeps (the layers of an image
   // removed while the lease held them). Leasing a chain id also keeps its parents.
   void lease_snapshots(const std::string& lease_id, const std::vector<Digest>& chain_ids);
+  // find() and a lease on the image's snapshots in one step: no removal comes between.
+  std::optional<ImageInfo> lease_image(const std::string& name_or_id, const std::string& lease_id);
   void release(const std::string& lease_id);
 
   // Space the images take (blobs and unpacked layers, as recorded when they were committed).

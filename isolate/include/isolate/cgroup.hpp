@@ -210,6 +210,10 @@ std::string systemd_cgroup_path(const std::string& slice_prefix_name);
 // "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"
 std::string expand_slice(const std::string& slice);
 
+// Whether process `pid` is in the cgroup at `path` (below the hierarchy root) in any hierarchy,
+// by /proc/<pid>/cgroup as this process's cgroup namespace shows it.
+bool process_in_cgroup(pid_t pid, const std::string& path);
+
 // cpu.shares (v1, 2..262144) -> cpu.weight (v2, 1..10000), as runc, crun and the kubelet do.
 uint64_t cpu_shares_to_weight(uint64_t shares);
 // blkio weight (10..1000) -> io.weight (1..10000).

@@ -2,6 +2,7 @@
 // a forked container init can use it too.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace hanok::isolate {
@@ -22,5 +23,9 @@ inline void log_error(std::string_view message) {
 }
 // The configured fd (or -1 for stderr), to keep it open across a clone.
 int log_fd();
+
+// The message of the last "error" line of a JSON log this module wrote (what a caller of the
+// runtime tells its user when the runtime failed); "" when there is none.
+std::string last_logged_error(std::string_view json_log);
 
 }  // namespace hanok::isolate

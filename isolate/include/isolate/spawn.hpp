@@ -30,8 +30,8 @@ struct SpawnRequest {
 };
 
 // Starts the program with an empty signal mask and default signal dispositions, its stdio on
-// the given fds (and `pass_fds`); only those and the caller's fds without close-on-exec reach it.
-// Returns its pid. Throws SysError when it cannot be started.
+// the given fds and `pass_fds` after them; no other fd of the caller reaches it. Returns its
+// pid. Throws SysError when it cannot be started.
 pid_t spawn_program(const SpawnRequest& request);
 // waitpid, retried on EINTR.
 int wait_program(pid_t pid);

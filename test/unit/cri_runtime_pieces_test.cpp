@@ -1,0 +1,273 @@
+// The RuntimeService's pure pieces: the CRI log format, users resolved in an image's files,
+// seccomp choices and Docker-profile conversion, CNI configs and results, sysctl scopes, the
+// helpers' flags.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "cni_config.hpp"
+#include "container_spec.hpp"
+#include "cri_client.hpp"
+#include "cri_log.hpp"
+#include "isolate/error.hpp"
+#include "isolate/files.hpp"
+#include "monitor.hpp"
+#include "pod_network.hpp"
+#include "pod_resources.hpp"
+#include "pod_sandbox.hpp"
+#include "rootfs_accounts.hpp"
+#include "seccomp_profiles.hpp"
+
+namespace hanok::cri {
+namespace {
+
+// A scratch directory removed with the test.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/hanok-cri-unit-XXXXXX";
+    path_ = ::mkdtemp(name);
+  }
+  ~TempDir() { isolate::remove_tree(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// --- the CRI log -----------------------------------------------------------------------------
+
+TEST(CriLog, LinesAreRecordsAndLongOnesAreSplitInPartialRecords) {
+  TempDir dir;
+  std::string path = dir.path() + "/c.log";
+  {
+    monitor::CriLog log(path);
+    monitor::CriLog::Stream out(log, "stdout");
+    monitor::CriLog::Stream err(log, "stderr");
+    out.write("hello ");
+    out.write("world\nsecond");  // "second" waits for its end
+    err.write("oops\n");
+    out.write(std::string(40000, 'x') + "\n");
+    out.write("no newline at the end");
+    out.close();
+  }
+  auto lines = client::parse_cri_log(isolate::read_file(path));
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0].stream, "stdout");
+  EXPECT_EQ(lines[0].tag, 'F');
+  EXPECT_EQ(lines[0].text, "hello world");
+  EXPECT_EQ(lines[1].stream, "stderr");
+  EXPECT_EQ(lines[1].text, "oops");
+  // "second" + 40000 x: 16 KiB parts, the rest ends the line.
+  EXPECT_EQ(lines[2].tag, 'P');
+  EXPECT_EQ(lines[2].text.size(), monitor::kMaxLogRecord);
+  EXPECT_EQ(lines[2].text.substr(0, 7), "secondx");
+  EXPECT_EQ(lines[3].tag, 'P');
+  EXPECT_EQ(lines[3].text.size(), monitor::kMaxLogRecord);
+  EXPECT_EQ(lines[4].tag, 'F');
+  EXPECT_EQ(lines[2].text.size() + lines[3].text.size() + lines[4].text.size(), 40006u);
+  EXPECT_EQ(lines[5].text, "no newline at the end");
+  EXPECT_EQ(lines[5].tag, 'F');
+  auto messages = client::log_messages(lines, "stdout");
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[1], "second" + std::string(40000, 'x'));
+  // Timestamps are RFC 3339 with nanoseconds, in UTC.
+  EXPECT_EQ(lines[0].time.size(), 30u) << lines[0].time;
+  EXPECT_EQ(lines[0].time.back(), 'Z');
+}
+
+TEST(CriLog, ReopenWritesToTheNewFileAtThePath) {
+  TempDir dir;
+  std::string path = dir.path() + "/c.log";
+  monitor::CriLog log(path);
+  monitor::CriLog::Stream out(log, "stdout");
+  out.write("before\n");
+  ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);
+  out.write("between\n");  // still to the renamed file: nothing is lost
+  log.reopen();
+  out.write("after\n");
+  EXPECT_EQ(client::log_messages(client::parse_cri_log(isolate::read_file(path + ".1"))),
+            (std::vector<std::string>{"before", "between"}));
+  EXPECT_EQ(client::log_messages(client::parse_cri_log(isolate::read_file(path))),
+            (std::vector<std::string>{"after"}));
+}
+
+// --- users from the image's files ----------------------------------------------------------------
+
+const RootfsAccounts& accounts() {
+  static const RootfsAccounts accounts(
+      "root:x:0:0:root:/root:/bin/sh\n"
+      "# a comment\n"
+      "user:x:1000:1000::/home/user:/bin/sh\n"  // an empty field keeps the others in place
+      "broken-line\n"
+      "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+      "root:x:0:\nuser:x:1000:\nextra:x:2000:user,other\nwheel:x:10:root\n");
+  return accounts;
+}
+
+TEST(ResolveUser, NamesAndNumbersAsContainerdReadsThem) {
+  auto root = resolve_user(accounts(), "", {}, "f");
+  EXPECT_EQ(root.uid, 0u);
+  EXPECT_EQ(root.gid, 0u);
+  EXPECT_EQ(root.additional_gids, (std::vector<uint32_t>{0, 10}));
+  auto user = resolve_user(accounts(), "user", {1234, 5}, "f");
+  EXPECT_EQ(user.uid, 1000u);
+  EXPECT_EQ(user.gid, 1000u);
+  EXPECT_EQ(user.additional_gids, (std::vector<uint32_t>{5, 1000, 1234, 2000}));
+  auto by_uid = resolve_user(accounts(), "1000", {}, "f");
+  EXPECT_EQ(by_uid.gid, 1000u);
+  EXPECT_EQ(by_uid.additional_gids, (std::vector<uint32_t>{1000, 2000}));
+  auto stranger = resolve_user(accounts(), "4242", {}, "f");  // not in /etc/passwd: gid 0
+  EXPECT_EQ(stranger.uid, 4242u);
+  EXPECT_EQ(stranger.gid, 0u);
+  EXPECT_EQ(stranger.additional_gids, (std::vector<uint32_t>{0}));
+  auto both = resolve_user(accounts(), "user:extra", {}, "f");
+  EXPECT_EQ(both.gid, 2000u);
+  auto numbers = resolve_user(accounts(), "77:88", {}, "f");
+  EXPECT_EQ(numbers.uid, 77u);
+  EXPECT_EQ(numbers.gid, 88u);
+}
+
+TEST(ResolveUser, UnknownNamesAreInvalidAndNameTheField) {
+  try {
+    resolve_user(accounts(), "daemon", {}, "config.linux.security_context.run_as_username");
+    FAIL() << "an unknown user resolved";
+  } catch (const isolate::Error& e) {
+    EXPECT_EQ(e.kind(), isolate::ErrorKind::Invalid);
+    EXPECT_NE(std::string(e.what()).find("run_as_username"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("daemon"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(resolve_user(accounts(), "user:nogroup", {}, "f"), isolate::Error);
+  EXPECT_THROW(resolve_user(accounts(), "user", {-1}, "f"), isolate::Error);
+}
+
+// --- seccomp -----------------------------------------------------------------------------------
+
+TEST(Seccomp, TheProfileStringsOfTheKubelet) {
+  const std::string field = "config.linux.security_context.seccomp";
+  EXPECT_EQ(choose_seccomp(nullptr, "", field).kind, SeccompKind::Unconfined);
+  EXPECT_EQ(choose_seccomp(nullptr, "unconfined", field).kind, SeccompKind::Unconfined);
+  EXPECT_EQ(choose_seccomp(nullptr, "runtime/default", field).kind, SeccompKind::RuntimeDefault);
+  EXPECT_EQ(choose_seccomp(nullptr, "docker/default", field).kind, SeccompKind::RuntimeDefault);
+  auto local = choose_seccomp(nullptr, "localhost//etc/p.json", field);
+  EXPECT_EQ(local.kind, SeccompKind::Localhost);
+  EXPECT_EQ(local.localhost_path, "/etc/p.json");
+  EXPECT_THROW(choose_seccomp(nullptr, "/etc/p.json", field), isolate::Error);
+  EXPECT_THROW(choose_seccomp(nullptr, "localhost/relative.json", field), isolate::Error);
+  // The profile message wins over the string.
+  runtime::v1::SecurityProfile profile;
+  profile.set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+  EXPECT_EQ(choose_seccomp(&profile, "unconfined", field).kind, SeccompKind::RuntimeDefault);
+  profile.set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  profile.set_localhost_ref("/var/lib/p.json");
+  EXPECT_EQ(choose_seccomp(&profile, "", field).localhost_path, "/var/lib/p.json");
+}
+
+TEST(Seccomp, DockerProfilesKeepTheRulesForThisHostAndTheseCapabilities) {
+  auto profile = nlohmann::json::parse(R"({
+    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+    "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
+                {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+    "syscalls": [
+      {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+      {"name": "chmod", "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+      {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["arm_only"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}}]})");
+  auto plain = oci_seccomp_from_profile(profile, {"CAP_CHOWN"});
+  EXPECT_EQ(plain["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(plain["defaultErrnoRet"], 1);
+  EXPECT_EQ(plain["architectures"], nlohmann::json({"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}));
+  std::vector<std::string> names;
+  for (const auto& rule : plain["syscalls"]) names.push_back(rule["names"][0]);
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "chmod", "ptrace"}));
+  auto admin = oci_seccomp_from_profile(profile, {"CAP_SYS_ADMIN"});
+  names.clear();
+  for (const auto& rule : admin["syscalls"]) names.push_back(rule["names"][0]);
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "chmod", "mount"}));
+}
+
+// --- CNI ---------------------------------------------------------------------------------------
+
+TEST(Cni, TheFirstValidConfigInLexicalOrder) {
+  TempDir dir;
+  EXPECT_FALSE(load_cni_network(dir.path()).network);
+  EXPECT_NE(load_cni_network(dir.path()).problem.find(dir.path()), std::string::npos);
+  isolate::write_file_atomic(dir.path() + "/00-broken.conflist", "{not json", 0644);
+  isolate::write_file_atomic(dir.path() + "/05-empty.conflist",
+                             R"({"cniVersion":"1.0.0","name":"e","plugins":[]})", 0644);
+  isolate::write_file_atomic(dir.path() + "/20-later.conflist",
+                             R"({"cniVersion":"1.0.0","name":"later","plugins":[{"type":"x"}]})",
+                             0644);
+  isolate::write_file_atomic(dir.path() + "/10-single.conf",
+                             R"({"cniVersion":"0.3.1","name":"single","type":"bridge"})", 0644);
+  auto load = load_cni_network(dir.path());
+  ASSERT_TRUE(load.network);
+  EXPECT_EQ(load.network->name, "single");
+  EXPECT_EQ(load.network->cni_version, "0.3.1");
+  ASSERT_EQ(load.network->plugins.size(), 1u);
+  EXPECT_EQ(load.network->plugins[0]["type"], "bridge");
+  EXPECT_EQ(find_cni_plugin("../../bin/sh", {"/usr/lib/cni"}), "");
+}
+
+TEST(Cni, TheAddressesOfEveryResultVersion) {
+  auto v1 = nlohmann::json::parse(R"({"cniVersion":"1.0.0","ips":[
+      {"address":"fd00::5/64"},{"address":"10.1.2.3/24","gateway":"10.1.2.1"}]})");
+  EXPECT_EQ(cni_result_ips(v1), (std::vector<std::string>{"10.1.2.3", "fd00::5"}));
+  auto v02 = nlohmann::json::parse(R"({"cniVersion":"0.2.0","ip4":{"ip":"10.9.8.7/16"}})");
+  EXPECT_EQ(cni_result_ips(v02), (std::vector<std::string>{"10.9.8.7"}));
+  EXPECT_TRUE(cni_result_ips(nlohmann::json::object()).empty());
+}
+
+// --- pods --------------------------------------------------------------------------------------
+
+TEST(PodSandbox, SysctlsBelongToTheNamespaceThatHasThem) {
+  EXPECT_EQ(sysctl_scope("net.ipv4.ip_forward"), SysctlScope::Net);
+  EXPECT_EQ(sysctl_scope("net/ipv4/ip_forward"), SysctlScope::Net);
+  EXPECT_EQ(sysctl_scope("kernel.shm_rmid_forced"), SysctlScope::Ipc);
+  EXPECT_EQ(sysctl_scope("kernel.msgmax"), SysctlScope::Ipc);
+  EXPECT_EQ(sysctl_scope("kernel.sem"), SysctlScope::Ipc);
+  EXPECT_EQ(sysctl_scope("fs.mqueue.msg_max"), SysctlScope::Ipc);
+  EXPECT_EQ(sysctl_scope("kernel.hostname"), SysctlScope::Uts);
+  EXPECT_EQ(sysctl_scope("kernel.panic"), SysctlScope::None);
+  EXPECT_EQ(sysctl_scope("vm.overcommit_memory"), SysctlScope::None);
+  EXPECT_EQ(monitor::sysctl_path("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+  EXPECT_THROW(monitor::sysctl_path("net/../../etc/x"), std::invalid_argument);
+  EXPECT_THROW(monitor::sysctl_path("net..x"), std::invalid_argument);
+}
+
+TEST(PodSandbox, HelperFlagsGiveTheOptionsBack) {
+  monitor::PodSandboxOptions pod;
+  pod.dir = "/run/x/ns";
+  pod.net = pod.uts = pod.pid = true;
+  pod.hostname = "h";
+  pod.sysctls = {{"net.ipv4.ip_forward", "1"}, {"kernel.msgmax", "a=b"}};
+  pod.sync_fd = 3;
+  auto back = monitor::parse_pod_sandbox_flags(monitor::pod_sandbox_flags(pod));
+  EXPECT_EQ(back.dir, pod.dir);
+  EXPECT_TRUE(back.net && back.uts && back.pid && !back.ipc);
+  EXPECT_EQ(back.hostname, "h");
+  EXPECT_EQ(back.sysctls, pod.sysctls);
+  EXPECT_THROW(monitor::parse_pod_sandbox_flags({"--dir", "/x"}), std::invalid_argument);
+
+  monitor::MonitorOptions container;
+  container.id = "abc";
+  container.bundle = "/b";
+  container.runtime = "/bin/hanok";
+  container.runtime_root = "/r";
+  container.log_path = "";
+  container.exit_file = "/e/abc.json";
+  container.tty = true;
+  container.sync_fd = 3;
+  auto same = monitor::parse_monitor_flags(monitor::monitor_flags(container));
+  EXPECT_EQ(same.id, "abc");
+  EXPECT_EQ(same.log_path, "");
+  EXPECT_TRUE(same.tty);
+  EXPECT_FALSE(same.stdin_open);
+  EXPECT_THROW(monitor::parse_monitor_flags({"--id", "x"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hanok::cri
