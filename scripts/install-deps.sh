@@ -8,7 +8,7 @@ packages=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libzstd-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libtomlplusplus-dev
   libspdlog-dev
-  busybox-static qemu-system-x86 containernetworking-plugins
+  busybox-static qemu-system-x86 containernetworking-plugins iptables iproute2
   docker-registry skopeo apache2-utils openssl curl gzip zstd
 )
 if [ "${1:-}" = "--bench" ]; then packages+=(crun runc containerd); fi

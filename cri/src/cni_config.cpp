@@ -24,14 +24,19 @@ std::optional<CniNetwork> parse_network(const std::string& path, std::string& wh
   }
   CniNetwork network;
   network.file = path;
-  network.name = doc.value("name", "");
-  network.cni_version = doc.value("cniVersion", "");
+  network.name = json_string(doc, "name");
+  network.cni_version = json_string(doc, "cniVersion");
   if (network.name.empty()) {
     why = "no name";
     return std::nullopt;
   }
+  auto flag = [&](const char* key) {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_boolean() && it->get<bool>();
+  };
+  network.disable_check = flag("disableCheck");
   if (path.ends_with(".conflist")) {
-    if (doc.value("disabled", false)) {
+    if (flag("disabled")) {
       why = "disabled";
       return std::nullopt;
     }
@@ -41,14 +46,14 @@ std::optional<CniNetwork> parse_network(const std::string& path, std::string& wh
       return std::nullopt;
     }
     for (const auto& plugin : *plugins) {
-      if (!plugin.is_object() || plugin.value("type", "").empty()) {
+      if (!plugin.is_object() || json_string(plugin, "type").empty()) {
         why = "a plugin without a type";
         return std::nullopt;
       }
       network.plugins.push_back(plugin);
     }
   } else {
-    if (doc.value("type", "").empty()) {
+    if (json_string(doc, "type").empty()) {
       why = "no type";
       return std::nullopt;
     }
@@ -57,6 +62,12 @@ std::optional<CniNetwork> parse_network(const std::string& path, std::string& wh
   return network;
 }
 }  // namespace
+
+std::string json_string(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 CniLoad load_cni_network(const std::string& dir) {
   CniLoad load;

@@ -15,6 +15,7 @@ struct CniNetwork {
   std::string file;  // where it was read from
   std::string name;
   std::string cni_version;
+  bool disable_check = false;           // "disableCheck": no CHECK for this network
   std::vector<nlohmann::json> plugins;  // each plugin's config object, in order
 };
 
@@ -22,6 +23,10 @@ struct CniLoad {
   std::optional<CniNetwork> network;
   std::string problem;  // why there is none: the dir is empty, a file is invalid, ...
 };
+
+// The string at `key` of a JSON object; "" when absent or not a string (configs and plugin
+// output are outside input: a wrong type is no reason to throw).
+std::string json_string(const nlohmann::json& object, const char* key);
 
 // Reads the first valid network config of `dir` (".conflist", ".conf", ".json"; a ".conf" is a
 // single plugin). Files that do not parse, have no name, no plugins or a disabled list are

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "captured_run.hpp"
+#include "cni_runtime_config.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/pinned_namespace.hpp"
@@ -34,33 +35,8 @@ std::string cache_file(const store::PodRecord& pod) {
   return pod.dir() + "/cni.json";
 }
 
-// The capability arguments the plugin asked for (its "capabilities" object).
-json runtime_config_for(RuntimeCore& core, const json& plugin, const store::PodRecord& pod) {
-  json wanted = plugin.value("capabilities", json::object());
-  json config = json::object();
-  if (wanted.value("portMappings", false)) {
-    json mappings = json::array();
-    for (const auto& port : pod.config().port_mappings()) {
-      if (port.host_port() <= 0) continue;
-      std::string protocol = runtime::v1::Protocol_Name(port.protocol());
-      for (char& c : protocol) c = static_cast<char>(::tolower(c));
-      json mapping = {{"hostPort", port.host_port()},
-                      {"containerPort", port.container_port()},
-                      {"protocol", protocol}};
-      if (!port.host_ip().empty()) mapping["hostIP"] = port.host_ip();
-      mappings.push_back(mapping);
-    }
-    config["portMappings"] = mappings;
-  }
-  std::string cidr = core.pod_cidr();
-  if (wanted.value("ipRanges", false) && !cidr.empty()) {
-    config["ipRanges"] = json::array({json::array({{{"subnet", cidr}}})});
-  }
-  return config;
-}
-
 struct PluginCall {
-  std::string command;  // ADD, DEL
+  std::string command;  // ADD, CHECK, DEL
   json config;          // what the plugin reads on stdin
   std::string path;
 };
@@ -70,16 +46,13 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
   const auto& meta = pod.config().metadata();
   std::string netns = pinned_namespace(pod, "net");
   if (!isolate::path_exists(netns)) netns.clear();  // gone (DEL after a reboot): plugins cope
-  std::string cni_path;
-  for (const auto& dir : core.config().cni_bin_dirs)
-    cni_path += (cni_path.empty() ? "" : ":") + dir;
   CaptureRequest request;
   request.argv = {call.path};
   request.env = {"CNI_COMMAND=" + call.command,
                  "CNI_CONTAINERID=" + pod.id(),
                  "CNI_NETNS=" + netns,
                  std::string("CNI_IFNAME=") + kInterface,
-                 "CNI_PATH=" + cni_path,
+                 "CNI_PATH=" + bin_path(core.config()),
                  "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + meta.namespace_() +
                      ";K8S_POD_NAME=" + meta.name() + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.id() +
                      ";K8S_POD_UID=" + meta.uid(),
@@ -87,7 +60,7 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
   request.input = call.config.dump();
   request.timeout = kPluginTimeout;
   CapturedRun run = run_captured(request, stop);
-  std::string type = call.config.value("type", "");
+  std::string type = json_string(call.config, "type");
   if (run.timed_out || run.stopped) {
     throw Error(ErrorKind::Internal, "CNI plugin " + type + " " + call.command +
                                          (run.timed_out ? ": timed out" : ": cancelled"));
@@ -97,8 +70,8 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
   if (!ok) {
     std::string message;
     if (output.is_object()) {
-      message = output.value("msg", "");
-      std::string details = output.value("details", "");
+      message = json_string(output, "msg");
+      std::string details = json_string(output, "details");
       if (!details.empty()) message += ": " + details;
     }
     if (message.empty()) message = std::string(isolate::trim(run.err.empty() ? run.out : run.err));
@@ -113,12 +86,14 @@ PluginCall plugin_call(RuntimeCore& core, const std::string& command, const json
   PluginCall call;
   call.command = command;
   call.config = plugin;
-  call.config["name"] = cached_network.value("name", "");
-  call.config["cniVersion"] = cached_network.value("cniVersion", "");
-  json runtime_config = runtime_config_for(core, plugin, pod);
+  call.config["name"] = json_string(cached_network, "name");
+  call.config["cniVersion"] = json_string(cached_network, "cniVersion");
+  json runtime_config =
+      cni_runtime_config(plugin.contains("capabilities") ? plugin["capabilities"] : json::object(),
+                         pod.config(), core.pod_cidr());
   if (!runtime_config.empty()) call.config["runtimeConfig"] = runtime_config;
   if (!prev_result.is_null() && !prev_result.empty()) call.config["prevResult"] = prev_result;
-  std::string type = plugin.value("type", "");
+  std::string type = json_string(plugin, "type");
   call.path = find_cni_plugin(type, core.config().cni_bin_dirs);
   if (call.path.empty()) {
     throw Error(ErrorKind::Internal,
@@ -144,6 +119,14 @@ std::string delete_all(RuntimeCore& core, const json& network, const json& resul
   return first_error;
 }
 
+// Whether a CNI version (of a network config) knows CHECK: 0.4.0 and later.
+bool knows_check(const std::string& version) {
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return false;
+  return major > 0 || minor >= 4;
+}
+
 }  // namespace
 
 NodeNetwork node_network(const DaemonConfig& config) {
@@ -154,7 +137,7 @@ NodeNetwork node_network(const DaemonConfig& config) {
     return node;
   }
   for (const auto& plugin : load.network->plugins) {
-    std::string type = plugin.value("type", "");
+    std::string type = json_string(plugin, "type");
     if (find_cni_plugin(type, config.cni_bin_dirs).empty()) {
       node.problem = "network " + load.network->name + " (" + load.network->file +
                      ") needs the CNI plugin " + type + ", which is in none of " + bin_path(config);
@@ -175,11 +158,12 @@ std::vector<std::string> cni_result_ips(const json& result) {
   };
   if (auto ips = result.find("ips"); ips != result.end() && ips->is_array()) {
     for (const auto& ip : *ips) {
-      if (ip.is_object()) add(ip.value("address", ""));
+      if (ip.is_object()) add(json_string(ip, "address"));
     }
   }
   for (const char* key : {"ip4", "ip6"}) {
-    if (auto ip = result.find(key); ip != result.end() && ip->is_object()) add(ip->value("ip", ""));
+    if (auto ip = result.find(key); ip != result.end() && ip->is_object())
+      add(json_string(*ip, "ip"));
   }
   v4.insert(v4.end(), v6.begin(), v6.end());
   return v4;
@@ -189,6 +173,7 @@ void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::Pod
                         const images::StopToken& stop) {
   json cached_network = {{"name", network.name},
                          {"cniVersion", network.cni_version},
+                         {"disableCheck", network.disable_check},
                          {"plugins", network.plugins},
                          {"file", network.file}};
   // Cached before the first ADD: a crash in the middle still leaves what DEL needs.
@@ -234,6 +219,30 @@ void detach_pod_network(RuntimeCore& core, store::PodRecord& pod) {
   ::unlink(cache_file(pod).c_str());
   pod.clear_ips();
   spdlog::info("pod {}: network detached", pod.id());
+}
+
+std::string check_pod_network(RuntimeCore& core, const store::PodRecord& pod,
+                              const images::StopToken& stop) {
+  auto text = isolate::read_file_if_exists(cache_file(pod));
+  if (!text) return "no network attached";
+  json cache = json::parse(*text, nullptr, false);
+  if (!cache.is_object() || !cache.contains("network") || !cache.contains("result")) {
+    return "the CNI cache " + cache_file(pod) + " is unreadable";
+  }
+  const json& network = cache["network"];
+  std::string version = json_string(network, "cniVersion");
+  if (!knows_check(version)) return "CNI version " + version + " has no CHECK";
+  if (network.contains("disableCheck") && network["disableCheck"] == true)
+    return "CHECK is disabled in the network config";
+  try {
+    for (const auto& plugin : network.at("plugins")) {
+      run_plugin(core, plugin_call(core, "CHECK", plugin, network, pod, cache["result"]), pod,
+                 stop);
+    }
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "ok";
 }
 
 }  // namespace hanok::cri

@@ -29,6 +29,11 @@ void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::Pod
 // (the cache stays: a later call tries again).
 void detach_pod_network(RuntimeCore& core, store::PodRecord& pod);
 
+// CNI CHECK of every plugin of the pod's cached network (config versions 0.4.0 and later, unless
+// the config disables it): "ok", or what failed or why it cannot be checked.
+std::string check_pod_network(RuntimeCore& core, const store::PodRecord& pod,
+                              const images::StopToken& stop);
+
 // The IPs of a CNI result (any version): "ips[].address" (0.3+) or ip4/ip6 (0.1, 0.2), without
 // their prefix length, IPv4 ones first.
 std::vector<std::string> cni_result_ips(const nlohmann::json& result);

@@ -187,19 +187,25 @@ void release_pod_namespaces(RuntimeCore& /*core*/, store::PodRecord& pod) {
   ::unlink((pod.dir() + "/init.pid").c_str());
 }
 
-void write_pod_files(RuntimeCore& /*core*/, store::PodRecord& pod) {
-  const auto& config = pod.config();
-  bool host_network = namespace_options(pod).network() == runtime::v1::NODE;
-  std::string hostname = config.hostname().empty() ? node_hostname() : config.hostname();
-  isolate::write_file_atomic(pod.dir() + "/hostname", hostname + "\n", 0644);
-
+void write_pod_hosts(const store::PodRecord& pod) {
   std::string hosts;
-  if (host_network) {
+  if (namespace_options(pod).network() == runtime::v1::NODE) {
     hosts = isolate::read_file_if_exists("/etc/hosts").value_or("");
   } else {
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+    const std::string& hostname = pod.config().hostname();
+    for (const auto& ip : pod.ips())
+      hosts += ip + "\t" + (hostname.empty() ? node_hostname() : hostname) + "\n";
   }
   isolate::write_file_atomic(pod.dir() + "/hosts", hosts, 0644);
+}
+
+void write_pod_files(RuntimeCore& /*core*/, store::PodRecord& pod) {
+  const auto& config = pod.config();
+  std::string hostname = config.hostname().empty() ? node_hostname() : config.hostname();
+  isolate::write_file_atomic(pod.dir() + "/hostname", hostname + "\n", 0644);
+
+  write_pod_hosts(pod);
 
   std::string resolv;
   const auto& dns = config.dns_config();

@@ -29,6 +29,10 @@ bool pod_namespaces_intact(RuntimeCore& core, const store::PodRecord& pod);
 // Ends the pod's init and unpins its namespaces (they end with their last container).
 void release_pod_namespaces(RuntimeCore& core, store::PodRecord& pod);
 
+// The pod's /etc/hosts: the host's for a host-network pod, else localhost and the pod's IPs
+// with its hostname (written again once the network gave the IPs).
+void write_pod_hosts(const store::PodRecord& pod);
+
 // hostname, hosts and resolv.conf in the pod dir; a tmpfs for /dev/shm unless the pod uses the
 // host's IPC namespace.
 void write_pod_files(RuntimeCore& core, store::PodRecord& pod);

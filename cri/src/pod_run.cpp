@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "call_context.hpp"
+#include "cni_runtime_config.hpp"
 #include "cri/runtime_service.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
@@ -26,6 +27,7 @@ void validate(const runtime::v1::PodSandboxConfig& config, const std::string& ha
                                         handler + "\" (it has \"\" and \"hanok\")");
   }
   if (config.hostname().size() > 64) throw invalid("hostname", "longer than 64 bytes");
+  (void)pod_bandwidth(config);  // throws for a bad bandwidth annotation
   const auto& ns = config.linux().security_context().namespace_options();
   if (ns.network() == runtime::v1::TARGET || ns.ipc() == runtime::v1::TARGET) {
     throw invalid("linux.security_context.namespace_options", "TARGET is for containers' pid only");
@@ -82,6 +84,7 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
         NodeNetwork network = node_network(core_.config());
         if (network.network) {
           attach_pod_network(core_, *network.network, pod, stop);
+          write_pod_hosts(pod);
         } else {
           spdlog::warn("pod {}: loopback only: {}", pod.id(), network.problem);
         }

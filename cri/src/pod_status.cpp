@@ -5,6 +5,7 @@
 #include "call_context.hpp"
 #include "cri/runtime_service.hpp"
 #include "cri_convert.hpp"
+#include "pod_network.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -17,7 +18,7 @@ nlohmann::json json_of(const google::protobuf::Message& message) {
 }
 }  // namespace
 
-grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
+grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext* context,
                                               const runtime::v1::PodSandboxStatusRequest* request,
                                               runtime::v1::PodSandboxStatusResponse* response) {
   return logged_call("PodSandboxStatus", request->pod_sandbox_id(), [&] {
@@ -37,6 +38,11 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
           {"runtimeHandler", pod->runtime_handler()},
           {"config", json_of(pod->config())},
       };
+      // CHECK of the pod's network: what an operator asks for with a verbose status.
+      if (pod->state() == runtime::v1::SANDBOX_READY && !pod->ips().empty()) {
+        info["networkCheck"] =
+            check_pod_network(core_, *pod, stop_token_for(context, core_.stopping()));
+      }
       (*response->mutable_info())["info"] = info.dump();
     }
     return grpc::Status::OK;

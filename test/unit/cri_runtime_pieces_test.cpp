@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cni_config.hpp"
+#include "cni_runtime_config.hpp"
 #include "container_spec.hpp"
 #include "cri_client.hpp"
 #include "cri_log.hpp"
@@ -219,6 +220,54 @@ TEST(Cni, TheAddressesOfEveryResultVersion) {
   auto v02 = nlohmann::json::parse(R"({"cniVersion":"0.2.0","ip4":{"ip":"10.9.8.7/16"}})");
   EXPECT_EQ(cni_result_ips(v02), (std::vector<std::string>{"10.9.8.7"}));
   EXPECT_TRUE(cni_result_ips(nlohmann::json::object()).empty());
+}
+
+TEST(Cni, WrongTypesInAConfigAreInvalidNotFatal) {
+  TempDir dir;
+  isolate::write_file_atomic(dir.path() + "/10-odd.conflist",
+                             R"({"cniVersion":1,"name":5,"disabled":"no","plugins":[{"type":7}]})",
+                             0644);
+  isolate::write_file_atomic(dir.path() + "/20-good.conflist",
+                             R"({"cniVersion":"1.0.0","name":"good","disableCheck":true,
+                                 "plugins":[{"type":"bridge"}]})",
+                             0644);
+  auto load = load_cni_network(dir.path());
+  ASSERT_TRUE(load.network);
+  EXPECT_EQ(load.network->name, "good");
+  EXPECT_TRUE(load.network->disable_check);
+}
+
+TEST(Cni, QuantitiesAsKubernetesWritesThem) {
+  EXPECT_EQ(parse_quantity("10M"), 10000000u);
+  EXPECT_EQ(parse_quantity("1Mi"), 1048576u);
+  EXPECT_EQ(parse_quantity("1.5k"), 1500u);
+  EXPECT_EQ(parse_quantity("100"), 100u);
+  EXPECT_EQ(parse_quantity("2e3"), 2000u);
+  EXPECT_EQ(parse_quantity("100m"), 1u);  // rounded up, as Quantity.Value() does
+  EXPECT_EQ(parse_quantity("1G"), 1000000000u);
+  for (const char* bad : {"", "M", "fast", "10MB", "1..2k", "-5", "1e"}) {
+    EXPECT_THROW(parse_quantity(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(Cni, RuntimeConfigHasOnlyWhatThePluginAsksFor) {
+  runtime::v1::PodSandboxConfig config;
+  auto* port = config.add_port_mappings();
+  port->set_protocol(runtime::v1::SCTP);
+  port->set_container_port(9);
+  port->set_host_port(9009);
+  config.mutable_dns_config()->add_servers("10.0.0.10");
+  (*config.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "1M";
+  auto none = cni_runtime_config(nlohmann::json::object(), config, "10.1.0.0/16");
+  EXPECT_EQ(none, nlohmann::json::object());
+  auto ports_only = cni_runtime_config(nlohmann::json{{"portMappings", true}}, config, "");
+  EXPECT_EQ(ports_only.dump(),
+            R"({"portMappings":[{"containerPort":9,"hostPort":9009,"protocol":"sctp"}]})");
+  auto shaping = cni_runtime_config(
+      nlohmann::json{{"bandwidth", true}, {"ipRanges", true}, {"dns", "yes"}}, config, "");
+  EXPECT_EQ(shaping.dump(), R"({"bandwidth":{"ingressBurst":4294967295,"ingressRate":1000000}})");
+  (*config.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "999";
+  EXPECT_THROW(pod_bandwidth(config), isolate::Error);
 }
 
 // --- pods --------------------------------------------------------------------------------------

@@ -1,0 +1,444 @@
+// hanokd's pod networking as the kubelet uses it: CNI networks from a config dir of the test's
+// own (Debian's containernetworking-plugins), the pod's IPs, DNS and hosts files, hostPorts, host
+// network pods, teardown after failures and restarts, and nothing left behind.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <set>
+
+#include "cri_fixture.hpp"
+#include "isolate/unique_fd.hpp"
+
+namespace hanok::test {
+namespace {
+
+class CriNetwork : public CriFixture {
+ protected:
+  void SetUp() override {
+    CriFixture::SetUp();
+    HANOK_REQUIRE(isolate::path_exists("/usr/lib/cni/bridge") &&
+                      isolate::path_exists("/usr/lib/cni/host-local") &&
+                      isolate::path_exists("/usr/lib/cni/portmap"),
+                  "needs containernetworking-plugins");
+    bridge_ = "hnk" + std::to_string(::getpid() % 100000);
+  }
+  void TearDown() override {
+    CriFixture::TearDown();
+    // The bridge is the plugin's: the test removes it (the plugins never do).
+    if (!bridge_.empty() && isolate::path_exists("/sys/class/net/" + bridge_)) {
+      isolate::run_program({"/sbin/ip", "link", "del", bridge_});
+    }
+  }
+  std::string ipam_dir() const { return dir_ + "/ipam"; }
+  // The IPs host-local holds for the test's bridge network (its files named by address).
+  std::vector<std::string> reserved_ips() const {
+    std::vector<std::string> ips;
+    for (const auto& name : entries_of(ipam_dir() + "/" + bridge_)) {
+      if (name != "lock" && name.rfind("last_reserved_ip", 0) != 0) ips.push_back(name);
+    }
+    return ips;
+  }
+
+  std::string bridge_;
+};
+
+// The host's network interfaces of one kind ("veth", "bridge"...), by name.
+std::vector<std::string> host_links(const std::string& kind) {
+  Result result = run_program({"/sbin/ip", "-o", "link", "show", "type", kind});
+  std::vector<std::string> names;
+  std::istringstream lines(result.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string index, name;
+    fields >> index >> name;
+    names.push_back(name.substr(0, name.find_first_of("@:")));
+  }
+  return sorted(names);
+}
+
+// An HTTP GET of `path` from 127.0.0.1:`port`: the whole answer ("" when nothing answered).
+std::string http_get(int port, const std::string& path) {
+  isolate::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (::write(fd.get(), request.data(), request.size()) < 0) return "";
+  std::string answer;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) answer.append(buffer, n);
+  return answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17. The pod network through CNI (Debian's containernetworking-plugins).
+
+// A CNI network of the test's own: a bridge and a subnet no other test or host uses.
+std::string bridge_network(const std::string& bridge, const std::string& subnet,
+                           const std::string& ipam_dir, bool with_portmap = false) {
+  nlohmann::json ipam = {{"type", "host-local"}, {"dataDir", ipam_dir}};
+  ipam["ranges"] = nlohmann::json::array({nlohmann::json::array({{{"subnet", subnet}}})});
+  nlohmann::json plugin = {
+      {"type", "bridge"}, {"bridge", bridge}, {"isGateway", true}, {"ipMasq", false}};
+  plugin["ipam"] = ipam;
+  nlohmann::json network = {{"cniVersion", "0.4.0"}, {"name", bridge}};
+  network["plugins"] = nlohmann::json::array({plugin});
+  if (with_portmap) {
+    network["plugins"].push_back(
+        {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}, {"snat", true}});
+  }
+  return network.dump(2);
+}
+
+v1::RuntimeCondition condition_of(const v1::StatusResponse& status, const std::string& type) {
+  for (const auto& condition : status.status().conditions()) {
+    if (condition.type() == type) return condition;
+  }
+  return {};
+}
+
+TEST_F(CriNetwork, BridgeNetwork) {
+  const std::string& bridge = bridge_;
+  std::string ipam = ipam_dir();
+  std::string bin = dir_ + "/cni-bin";
+  isolate::make_dirs(bin, 0755);
+  // A plugin that always fails, as a broken one would.
+  isolate::write_file_atomic(bin + "/always-fails",
+                             "#!/bin/sh\ncat >/dev/null\n"
+                             "echo '{\"cniVersion\":\"0.4.0\",\"code\":100,\"msg\":\"boom\","
+                             "\"details\":\"by design\"}'\nexit 1\n",
+                             0755);
+  ASSERT_TRUE(start_daemon("cni_bin_dirs = [\"" + bin + "\", \"/usr/lib/cni\"]"));
+
+  // No network config: not ready, and why; a pod still runs, with loopback only and no IP.
+  auto not_ready = condition_of(cri().status(), "NetworkReady");
+  EXPECT_FALSE(not_ready.status());
+  EXPECT_EQ(not_ready.reason(), "NetworkPluginNotReady");
+  EXPECT_NE(not_ready.message().find(cni_dir()), std::string::npos) << not_ready.message();
+  EXPECT_TRUE(condition_of(cri().status(), "RuntimeReady").status());
+  Pod lonely = run_pod("lonely");
+  EXPECT_EQ(cri().pod_status(lonely.id).status().network().ip(), "");
+  cri().stop_pod(lonely.id);
+  cri().remove_pod(lonely.id);
+
+  // A broken plugin fails RunPodSandbox with its message, and leaves no pod behind.
+  isolate::write_file_atomic(cni_dir() + "/10-broken.conflist",
+                             R"({"cniVersion": "0.4.0", "name": "broken",
+                                 "plugins": [{"type": "always-fails"}]})",
+                             0644);
+  EXPECT_TRUE(condition_of(cri().status(), "NetworkReady").status());
+  CallOutcome broken = outcome_of([&] { run_pod("broken"); });
+  EXPECT_NE(broken.code, grpc::StatusCode::OK);
+  EXPECT_NE(broken.message.find("boom"), std::string::npos) << broken;
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+  EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
+  ::unlink((cni_dir() + "/10-broken.conflist").c_str());
+
+  // A bridge network: each pod gets an address in the subnet, reserved while the pod runs, and
+  // the two pods reach each other.
+  isolate::write_file_atomic(cni_dir() + "/20-bridge.conflist",
+                             bridge_network(bridge, "10.231.77.0/24", ipam), 0644);
+  EXPECT_TRUE(condition_of(cri().status(), "NetworkReady").status());
+  Pod a = run_pod("net-a");
+  Pod b = run_pod("net-b");
+  std::string ip_a = cri().pod_status(a.id).status().network().ip();
+  std::string ip_b = cri().pod_status(b.id).status().network().ip();
+  EXPECT_EQ(ip_a.rfind("10.231.77.", 0), 0u) << ip_a;
+  EXPECT_EQ(ip_b.rfind("10.231.77.", 0), 0u) << ip_b;
+  EXPECT_NE(ip_a, ip_b);
+  EXPECT_TRUE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_a));
+  std::string in_a = run(a, container_config("in-a", kIdle));
+  ASSERT_TRUE(cri().wait_for_state(in_a, v1::CONTAINER_RUNNING, 20s));
+  EXPECT_NE(output_of(in_a, "ip -4 addr show eth0").find(ip_a + "/24"), std::string::npos);
+  auto ping = shell(in_a, "ping -c 1 -W 5 " + ip_b);
+  EXPECT_EQ(ping.exit_code(), 0) << ping.stdout() << ping.stderr();
+
+  // Stopping a pod releases its address (CNI DEL), and stopping it again is fine.
+  cri().stop_pod(a.id);
+  cri().stop_pod(a.id);
+  EXPECT_FALSE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_a));
+  EXPECT_EQ(cri().pod_status(a.id).status().network().ip(), "");
+  cri().remove_pod(a.id);
+  cri().remove_pod(b.id);
+  EXPECT_FALSE(isolate::path_exists(ipam + "/" + bridge + "/" + ip_b));
+  expect_nothing_left(b.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a plugin is given (CNI_ARGS, capability arguments), what its result gives the pod (IPv4
+// and IPv6 addresses, /etc/hosts), CHECK through a verbose status, and bad bandwidth
+// annotations: a plugin of the test's own records its calls.
+
+TEST_F(CriNetwork, PluginArgumentsAndResult) {
+  std::string bin = dir_ + "/cni-bin";
+  std::string calls = dir_ + "/calls";
+  isolate::make_dirs(bin, 0755);
+  isolate::make_dirs(calls, 0755);
+  isolate::write_file_atomic(
+      bin + "/recorder",
+      "#!/bin/sh\ncat > " + calls + "/$CNI_COMMAND.json\nenv > " + calls +
+          "/$CNI_COMMAND.env\n"
+          "if [ \"$CNI_COMMAND\" = ADD ]; then echo '{\"cniVersion\": \"1.0.0\", "
+          "\"interfaces\": [{\"name\": \"eth0\"}], \"ips\": [{\"address\": "
+          "\"fd00:77::5/64\", \"interface\": 0}, {\"address\": \"10.77.0.5/24\", "
+          "\"interface\": 0}]}'; fi\n",
+      0755);
+  isolate::write_file_atomic(cni_dir() + "/10-recorded.conflist", R"({
+      "cniVersion": "1.0.0", "name": "recorded",
+      "plugins": [{"type": "recorder", "capabilities": {"portMappings": true, "dns": true,
+                   "bandwidth": true, "ipRanges": true, "aliases": true}}]})",
+                             0644);
+  ASSERT_TRUE(start_daemon("cni_bin_dirs = [\"" + bin + "\"]"));
+  {
+    v1::UpdateRuntimeConfigRequest request;
+    request.mutable_runtime_config()->mutable_network_config()->set_pod_cidr("10.77.0.0/16");
+    v1::UpdateRuntimeConfigResponse response;
+    auto context = cri().context();
+    ASSERT_TRUE(cri().runtime().UpdateRuntimeConfig(context.get(), request, &response).ok());
+  }
+
+  v1::PodSandboxConfig config = pod_config("recorded");
+  config.set_hostname("recorded-host");
+  auto* port = config.add_port_mappings();
+  port->set_protocol(v1::UDP);
+  port->set_container_port(53);
+  port->set_host_port(5353);
+  port->set_host_ip("127.0.0.1");
+  auto* unmapped = config.add_port_mappings();  // no host port: not for the plugin
+  unmapped->set_container_port(8080);
+  config.mutable_dns_config()->add_servers("10.0.0.10");
+  config.mutable_dns_config()->add_searches("ns.svc.cluster.local");
+  config.mutable_dns_config()->add_options("ndots:5");
+  (*config.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "10M";
+  (*config.mutable_annotations())["kubernetes.io/egress-bandwidth"] = "1Mi";
+  Pod pod = run_pod(config);
+
+  std::string env = isolate::read_file_if_exists(calls + "/ADD.env").value_or("");
+  EXPECT_TRUE(contains(env,
+                       "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=cri-runtime-test;"
+                       "K8S_POD_NAME=recorded;K8S_POD_INFRA_CONTAINER_ID=" +
+                           pod.id + ";K8S_POD_UID=uid-recorded"))
+      << env;
+  EXPECT_TRUE(contains(env, "CNI_CONTAINERID=" + pod.id)) << env;
+  EXPECT_TRUE(contains(env, "CNI_IFNAME=eth0")) << env;
+  EXPECT_TRUE(contains(env, "CNI_NETNS=" + state_ + "/pods/" + pod.id + "/ns/net")) << env;
+  auto stdin_json = nlohmann::json::parse(
+      isolate::read_file_if_exists(calls + "/ADD.json").value_or("{}"), nullptr, false);
+  ASSERT_TRUE(stdin_json.is_object());
+  EXPECT_EQ(stdin_json.value("name", ""), "recorded");
+  EXPECT_EQ(stdin_json.value("cniVersion", ""), "1.0.0");
+  auto expected_runtime_config = nlohmann::json::parse(R"({
+      "portMappings": [{"hostPort": 5353, "containerPort": 53, "protocol": "udp",
+                        "hostIP": "127.0.0.1"}],
+      "dns": {"servers": ["10.0.0.10"], "searches": ["ns.svc.cluster.local"],
+              "options": ["ndots:5"]},
+      "bandwidth": {"ingressRate": 10000000, "ingressBurst": 4294967295,
+                    "egressRate": 1048576, "egressBurst": 4294967295},
+      "ipRanges": [[{"subnet": "10.77.0.0/16"}]]})");
+  EXPECT_EQ(stdin_json["runtimeConfig"], expected_runtime_config) << stdin_json.dump(2);
+
+  // IPv4 first, whatever order the plugin gave them in; the IPv6 one as an additional IP.
+  auto network = cri().pod_status(pod.id).status().network();
+  EXPECT_EQ(network.ip(), "10.77.0.5");
+  ASSERT_EQ(network.additional_ips_size(), 1);
+  EXPECT_EQ(network.additional_ips(0).ip(), "fd00:77::5");
+
+  std::string in_pod = run(pod, container_config("hosts", kIdle));
+  std::string hosts = output_of(in_pod, "cat /etc/hosts");
+  EXPECT_TRUE(contains(hosts, "127.0.0.1\tlocalhost")) << hosts;
+  EXPECT_TRUE(contains(hosts, "10.77.0.5\trecorded-host")) << hosts;
+  EXPECT_TRUE(contains(hosts, "fd00:77::5\trecorded-host")) << hosts;
+  EXPECT_EQ(output_of(in_pod, "cat /etc/hostname"), "recorded-host");
+
+  // CHECK, when an operator asks for a verbose status: with the ADD's result as prevResult.
+  auto verbose = nlohmann::json::parse(cri().pod_status(pod.id, true).info().at("info"));
+  EXPECT_EQ(verbose.value("networkCheck", ""), "ok") << verbose.dump(2);
+  auto check = nlohmann::json::parse(
+      isolate::read_file_if_exists(calls + "/CHECK.json").value_or("{}"), nullptr, false);
+  EXPECT_EQ(check["prevResult"]["ips"].size(), 2u) << check.dump(2);
+
+  cri().stop_pod(pod.id);
+  auto del = nlohmann::json::parse(isolate::read_file_if_exists(calls + "/DEL.json").value_or("{}"),
+                                   nullptr, false);
+  EXPECT_EQ(del["prevResult"]["ips"].size(), 2u) << del.dump(2);
+  EXPECT_EQ(del["runtimeConfig"], expected_runtime_config);
+  cri().remove_pod(pod.id);
+
+  // A bandwidth annotation that is no quantity, or absurd: INVALID_ARGUMENT naming it, before
+  // any plugin runs and with nothing left.
+  ::unlink((calls + "/ADD.json").c_str());
+  for (const char* bad : {"fast", "10", "2P"}) {
+    v1::PodSandboxConfig shaped = pod_config(std::string("shaped-") + (bad[0] == 'f' ? "f" : bad));
+    (*shaped.mutable_annotations())["kubernetes.io/egress-bandwidth"] = bad;
+    CallOutcome outcome = outcome_of([&] { run_pod(shaped); });
+    EXPECT_EQ(code_name(outcome.code), "INVALID_ARGUMENT") << bad << ": " << outcome;
+    EXPECT_TRUE(contains(outcome.message, "kubernetes.io/egress-bandwidth")) << outcome;
+  }
+  EXPECT_FALSE(isolate::path_exists(calls + "/ADD.json"));
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// hostPort: the portmap plugin after the bridge; a TCP port on the host's 127.0.0.1 reaches
+// busybox httpd in the pod, a UDP one is mapped as well, and both go away with the pod.
+
+TEST_F(CriNetwork, HostPortReachesThePod) {
+  HANOK_REQUIRE(isolate::path_exists("/usr/sbin/iptables"), "needs iptables (for portmap)");
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.78.0/24", ipam_dir(), true), 0644);
+  ASSERT_TRUE(start_daemon());
+  int tcp_port = 30000 + ::getpid() % 20000;
+  int udp_port = tcp_port + 1;
+  v1::PodSandboxConfig config = pod_config("web");
+  auto* http = config.add_port_mappings();
+  http->set_protocol(v1::TCP);
+  http->set_container_port(80);
+  http->set_host_port(tcp_port);
+  auto* dns = config.add_port_mappings();
+  dns->set_protocol(v1::UDP);
+  dns->set_container_port(53);
+  dns->set_host_port(udp_port);
+  Pod pod = run_pod(config);
+  std::string web =
+      run(pod, container_config("httpd",
+                                "mkdir -p /www && echo served-from-the-pod > /www/index.html"
+                                " && exec httpd -f -p 80 -h /www"));
+  ASSERT_TRUE(cri().wait_for_state(web, v1::CONTAINER_RUNNING, 20s));
+
+  std::string answer;
+  poll_until(
+      [&] {
+        answer = http_get(tcp_port, "/index.html");
+        return contains(answer, "served-from-the-pod");
+      },
+      10s);
+  EXPECT_TRUE(contains(answer, "served-from-the-pod")) << "answer: " << answer;
+  Result nat = run_program({"/usr/sbin/iptables", "-w", "-t", "nat", "-S"});
+  EXPECT_TRUE(contains(nat.out, "--dport " + std::to_string(udp_port))) << nat.out;
+
+  cri().stop_pod(pod.id);
+  EXPECT_EQ(http_get(tcp_port, "/index.html"), "");
+  nat = run_program({"/usr/sbin/iptables", "-w", "-t", "nat", "-S"});
+  EXPECT_FALSE(contains(nat.out, "--dport " + std::to_string(tcp_port))) << nat.out;
+  EXPECT_FALSE(contains(nat.out, "--dport " + std::to_string(udp_port))) << nat.out;
+  cri().remove_pod(pod.id);
+  expect_nothing_left(pod.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A host-network pod: no CNI call, the host's interfaces, /etc/hosts and resolv.conf.
+
+TEST_F(CriNetwork, HostNetworkPod) {
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.79.0/24", ipam_dir()), 0644);
+  ASSERT_TRUE(start_daemon());
+  v1::PodSandboxConfig config = pod_config("host-net");
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      v1::NODE);
+  Pod pod = run_pod(config);
+  EXPECT_EQ(cri().pod_status(pod.id).status().network().ip(), "");
+  EXPECT_EQ(reserved_ips(), std::vector<std::string>{});
+  std::string id = run(pod, container_config("host-net", kIdle));
+  EXPECT_EQ(output_of(id, "readlink /proc/self/ns/net"),
+            std::filesystem::read_symlink("/proc/self/ns/net").string());
+  std::string links = output_of(id, "ls /sys/class/net | sort | tr '\\n' ' '");
+  EXPECT_EQ(links, joined(entries_of("/sys/class/net")) + " ");
+  EXPECT_EQ(output_of(id, "cat /etc/hosts") + "\n",
+            isolate::read_file_if_exists("/etc/hosts").value_or(""));
+  std::string host_resolv = isolate::read_file_if_exists("/etc/resolv.conf").value_or("");
+  if (!host_resolv.empty() && host_resolv.back() == '\n') host_resolv.pop_back();
+  EXPECT_EQ(output_of(id, "cat /etc/resolv.conf"), host_resolv);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A plugin that fails after the bridge attached the pod: RunPodSandbox fails with its message,
+// and the bridge's part is undone (DEL): no veth, no address held, no namespace pinned.
+
+TEST_F(CriNetwork, FailedAddIsUndone) {
+  std::string bin = dir_ + "/cni-bin";
+  isolate::make_dirs(bin, 0755);
+  isolate::write_file_atomic(bin + "/fails-on-add",
+                             "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+                             "echo '{\"code\": 11, \"msg\": \"no luck\"}'\nexit 1\n",
+                             0755);
+  nlohmann::json network =
+      nlohmann::json::parse(bridge_network(bridge_, "10.231.80.0/24", ipam_dir()));
+  network["plugins"].push_back({{"type", "fails-on-add"}});
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist", network.dump(), 0644);
+  ASSERT_TRUE(start_daemon("cni_bin_dirs = [\"" + bin + "\", \"/usr/lib/cni\"]"));
+  auto veths_before = host_links("veth");
+
+  CallOutcome outcome = outcome_of([&] { run_pod("unlucky"); });
+  EXPECT_NE(outcome.code, grpc::StatusCode::OK);
+  EXPECT_TRUE(contains(outcome.message, "no luck")) << outcome;
+  EXPECT_EQ(reserved_ips(), std::vector<std::string>{});
+  EXPECT_EQ(host_links("veth"), veths_before);
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+  EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
+  EXPECT_TRUE(cri().list_pods().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// hanokd killed between RunPodSandbox and RemovePodSandbox: the restarted daemon still tears
+// the network down, from its cached copy of the config and result, even when the node's config
+// changed meanwhile.
+
+TEST_F(CriNetwork, TeardownAfterRestart) {
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.81.0/24", ipam_dir()), 0644);
+  ASSERT_TRUE(start_daemon());
+  auto veths_before = host_links("veth");
+  Pod pod = run_pod("survivor");
+  std::string ip = cri().pod_status(pod.id).status().network().ip();
+  EXPECT_EQ(reserved_ips(), std::vector<std::string>{ip});
+  EXPECT_EQ(host_links("veth").size(), veths_before.size() + 1);
+
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  client_.reset();
+  daemon_.reset();
+  ::unlink((cni_dir() + "/10-bridge.conflist").c_str());  // the node's network went away
+  ASSERT_TRUE(start_daemon());
+  EXPECT_EQ(cri().pod_status(pod.id).status().network().ip(), ip);
+  cri().stop_pod(pod.id);
+  cri().remove_pod(pod.id);
+  EXPECT_EQ(reserved_ips(), std::vector<std::string>{});
+  EXPECT_EQ(host_links("veth"), veths_before);
+  expect_nothing_left(pod.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 100 pods run and removed one after the other: no veth, address, pinned namespace or mount
+// is left, and the addresses are handed out again.
+
+TEST_F(CriNetwork, HundredPodsLeakNothing) {
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.82.0/28", ipam_dir()), 0644);
+  ASSERT_TRUE(start_daemon());
+  auto veths_before = host_links("veth");
+  std::set<std::string> ips;
+  for (int i = 0; i < 100; ++i) {
+    Pod pod = run_pod("cycle-" + std::to_string(i));
+    ips.insert(cri().pod_status(pod.id).status().network().ip());
+    cri().stop_pod(pod.id);
+    cri().remove_pod(pod.id);
+    if (HasFailure()) break;
+  }
+  // A /28 has 13 addresses for pods: 100 pods only fit if every one was given back.
+  EXPECT_LE(ips.size(), 13u);
+  EXPECT_EQ(reserved_ips(), std::vector<std::string>{});
+  EXPECT_EQ(host_links("veth"), veths_before);
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+  EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
+  EXPECT_TRUE(cri().list_pods().empty());
+}
+
+}  // namespace
+}  // namespace hanok::test
