@@ -13,6 +13,8 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include "cri_log.hpp"
 #include "isolate/clock.hpp"
@@ -146,8 +148,11 @@ class Monitor {
  private:
   void create_container();
   void serve();
-  void on_output(int fd, CriLog::Stream& stream, bool& open);
+  void on_output(int fd, CriLog::Stream& stream, char tag, bool& open);
   void on_control();
+  void add_attach_client(UniqueFd connection);
+  void on_attach_message(int fd);
+  void broadcast(char tag, std::string_view data);
   bool reap();  // true once the init is gone
 
   const MonitorOptions& options_;
@@ -159,6 +164,8 @@ class Monitor {
   UniqueFd err_;     // the container's stderr (none with a tty)
   UniqueFd in_;      // the write end of the container's stdin, kept for attach
   UniqueFd control_;
+  int poller_ = -1;
+  std::vector<UniqueFd> attached_;  // attach sessions: they get the output as it comes
   pid_t init_ = -1;
   std::optional<int> init_status_;
 };
@@ -220,12 +227,13 @@ void Monitor::create_container() {
   control_ = isolate::listen_unix(dir + "/monitor.sock", SOCK_SEQPACKET, 8);
 }
 
-void Monitor::on_output(int fd, CriLog::Stream& stream, bool& open) {
+void Monitor::on_output(int fd, CriLog::Stream& stream, char tag, bool& open) {
   char buffer[32768];
   for (;;) {
     ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n > 0) {
       stream.write(std::string_view(buffer, static_cast<size_t>(n)));
+      broadcast(tag, std::string_view(buffer, static_cast<size_t>(n)));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -244,6 +252,10 @@ void Monitor::on_control() {
   ssize_t n = ::recv(connection.get(), command, sizeof command, 0);
   if (n <= 0) return;
   std::string reply = "ok";
+  if (command[0] == 'A') {
+    add_attach_client(std::move(connection));
+    return;
+  }
   if (command[0] == 'R') {
     try {
       log_.reopen();
@@ -254,6 +266,57 @@ void Monitor::on_control() {
     reply = "error unknown command";
   }
   (void)::send(connection.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+}
+
+void Monitor::add_attach_client(UniqueFd connection) {
+  constexpr size_t kMaxAttached = 16;
+  if (attached_.size() >= kMaxAttached) {
+    const char reply[] = "error too many attach sessions";
+    (void)::send(connection.get(), reply, sizeof reply - 1, MSG_NOSIGNAL);
+    return;
+  }
+  // The container's input travels with the answer: the write end of its stdin, or the pty's
+  // master (input and window size); the output follows as messages.
+  int input = options_.tty ? out_.get() : in_.get();
+  if (input >= 0) {
+    try {
+      isolate::send_fd(connection.get(), input, "ok");
+    } catch (const std::exception&) {
+      return;
+    }
+  } else if (::send(connection.get(), "ok", 2, MSG_NOSIGNAL) != 2) {
+    return;
+  }
+  set_nonblocking(connection.get());
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = connection.get();
+  ::epoll_ctl(poller_, EPOLL_CTL_ADD, connection.get(), &event);
+  attached_.push_back(std::move(connection));
+}
+
+void Monitor::on_attach_message(int fd) {
+  char message[16];
+  ssize_t n = ::recv(fd, message, sizeof message, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n > 0 && message[0] == 'c') {
+    // stdin_once: the first attach session that ends closes the container's stdin.
+    in_.reset();
+    return;
+  }
+  if (n > 0) return;
+  ::epoll_ctl(poller_, EPOLL_CTL_DEL, fd, nullptr);
+  std::erase_if(attached_, [&](const UniqueFd& client) { return client.get() == fd; });
+}
+
+void Monitor::broadcast(char tag, std::string_view data) {
+  if (attached_.empty()) return;
+  std::string message(1, tag);
+  message.append(data);
+  // A session that cannot take it now misses it (the log has it): never wait on a client.
+  for (const auto& client : attached_) {
+    (void)::send(client.get(), message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
 }
 
 bool Monitor::reap() {
@@ -274,6 +337,7 @@ void Monitor::serve() {
   if (!signals) isolate::throw_sys("signalfd", "");
   UniqueFd poller(::epoll_create1(EPOLL_CLOEXEC));
   if (!poller) isolate::throw_sys("epoll_create1", "");
+  poller_ = poller.get();
   auto watch = [&](int fd) {
     if (fd < 0) return;
     set_nonblocking(fd);
@@ -302,22 +366,26 @@ void Monitor::serve() {
         }
         done = reap();
       } else if (fd == out_.get() && out_open) {
-        on_output(fd, stdout_, out_open);
+        on_output(fd, stdout_, 1, out_open);
         if (!out_open) ::epoll_ctl(poller.get(), EPOLL_CTL_DEL, fd, nullptr);
       } else if (fd == err_.get() && err_open) {
-        on_output(fd, stderr_, err_open);
+        on_output(fd, stderr_, 2, err_open);
         if (!err_open) ::epoll_ctl(poller.get(), EPOLL_CTL_DEL, fd, nullptr);
       } else if (fd == control_.get()) {
         on_control();
+      } else {
+        on_attach_message(fd);
       }
     }
   }
   // The init is gone: what it (and its children) wrote before is still in the pipes. Processes
   // left in a shared pid namespace may hold them open: take what is there, do not wait for EOF.
-  if (out_open) on_output(out_.get(), stdout_, out_open);
-  if (err_open) on_output(err_.get(), stderr_, err_open);
+  if (out_open) on_output(out_.get(), stdout_, 1, out_open);
+  if (err_open) on_output(err_.get(), stderr_, 2, err_open);
   stdout_.close();
   stderr_.close();
+  attached_.clear();  // attach sessions see the end
+  poller_ = -1;
 }
 
 int Monitor::run() {

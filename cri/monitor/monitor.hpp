@@ -4,7 +4,12 @@
 // the container, runs `hanok create` with the container's stdio on pipes (or a pty), and then,
 // until the container's init exits:
 //   - writes the CRI log file from the container's stdout and stderr;
-//   - serves its control socket (reopen the log; more come with attach);
+//   - serves its control socket (SOCK_SEQPACKET `monitor.sock` in the bundle): "R" reopens the
+//     log; "A" makes the connection an attach session: the answer "ok" carries (SCM_RIGHTS) the
+//     container's input (its stdin's write end, or the pty master with a tty) when it has one,
+//     then every piece of output follows as a message, its first byte 1 (stdout) or 2 (stderr);
+//     the session may send "c" to close the container's stdin (stdin_once); the monitor ends
+//     the sessions when the container's output ends;
 //   - reaps every process re-parented to it.
 // When the init exits it writes the exit file (code, signal, time) atomically and ends.
 //

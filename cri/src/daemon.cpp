@@ -21,6 +21,7 @@
 #include "isolate/unique_fd.hpp"
 #include "isolate/unix_socket.hpp"
 #include "runtime_core.hpp"
+#include "stream_server.hpp"
 
 namespace hanok::cri {
 
@@ -106,7 +107,8 @@ void serve(const DaemonConfig& config) {
   std::atomic<bool> stopping{false};
   ImageService image_service(store, pinned_names(config), stopping);
   RuntimeCore core(config, store, stopping);
-  RuntimeService runtime_service(core);
+  StreamingServer streaming(core, config.streaming_address);
+  RuntimeService runtime_service(core, streaming);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix://" + config.socket, grpc::InsecureServerCredentials());

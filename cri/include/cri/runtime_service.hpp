@@ -1,6 +1,6 @@
 // The CRI RuntimeService: pods and containers. One file per RPC in src/ (pod_*.cpp,
 // container_*.cpp, runtime_*.cpp), all working through one RuntimeCore. Calls that later work
-// implements (streaming, pod stats and metrics, checkpoints, the streamed lists, pod resize)
+// implements (pod stats and metrics, checkpoints, the streamed lists, pod resize)
 // answer UNIMPLEMENTED: gRPC's default for a method not overridden here.
 #pragma once
 
@@ -17,10 +17,12 @@ inline constexpr const char* kRuntimeName = "hanok";
 inline constexpr const char* kCriApiVersion = "v1";
 
 class RuntimeCore;
+class StreamingServer;
 
 class RuntimeService final : public runtime::v1::RuntimeService::Service {
  public:
-  explicit RuntimeService(RuntimeCore& core) : core_(core) {}
+  RuntimeService(RuntimeCore& core, StreamingServer& streaming)
+      : core_(core), streaming_(streaming) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Version(Ctx*, const runtime::v1::VersionRequest*,
@@ -61,6 +63,11 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                   runtime::v1::ReopenContainerLogResponse*) override;
   grpc::Status ExecSync(Ctx*, const runtime::v1::ExecSyncRequest*,
                         runtime::v1::ExecSyncResponse*) override;
+  grpc::Status Exec(Ctx*, const runtime::v1::ExecRequest*, runtime::v1::ExecResponse*) override;
+  grpc::Status Attach(Ctx*, const runtime::v1::AttachRequest*,
+                      runtime::v1::AttachResponse*) override;
+  grpc::Status PortForward(Ctx*, const runtime::v1::PortForwardRequest*,
+                           runtime::v1::PortForwardResponse*) override;
   grpc::Status ContainerStats(Ctx*, const runtime::v1::ContainerStatsRequest*,
                               runtime::v1::ContainerStatsResponse*) override;
   grpc::Status ListContainerStats(Ctx*, const runtime::v1::ListContainerStatsRequest*,
@@ -71,6 +78,7 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
 
  private:
   RuntimeCore& core_;
+  StreamingServer& streaming_;
 };
 
 }  // namespace hanok::cri

@@ -1,0 +1,186 @@
+#include "spdy_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace hanok::cri::spdy {
+
+namespace {
+constexpr size_t kChunk = 32 * 1024;
+// What one stream's unread data may hold before the reader waits for it to be read (the client
+// then waits on TCP: a fast sender cannot grow hanokd).
+constexpr size_t kInboxLimit = 1 << 20;
+
+uint32_t stream_id_at(std::string_view payload, size_t offset) {
+  return read_u32(payload, offset) & 0x7FFFFFFFU;
+}
+}  // namespace
+
+Session::Session(isolate::UniqueFd socket) : socket_(std::move(socket)) {
+  reader_ = std::thread([this] { read_loop(); });
+}
+
+Session::~Session() {
+  shut_down();
+  reader_.join();
+}
+
+void Session::shut_down() {
+  ::shutdown(socket_.get(), SHUT_RDWR);
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  changed_.notify_all();
+}
+
+bool Session::alive() const {
+  std::lock_guard lock(mutex_);
+  return !closed_;
+}
+
+void Session::read_loop() {
+  try {
+    Frame frame;
+    while (read_frame(socket_.get(), frame)) {
+      on_frame(frame);
+      std::lock_guard lock(mutex_);
+      if (closed_) break;
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("streaming connection: {}", e.what());
+  }
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  changed_.notify_all();
+}
+
+void Session::on_frame(const Frame& frame) {
+  if (!frame.control) {
+    std::unique_lock lock(mutex_);
+    auto it = inboxes_.find(frame.stream_id);
+    if (it == inboxes_.end() || it->second.finished) return;
+    changed_.wait(lock, [&] { return closed_ || it->second.data.size() < kInboxLimit; });
+    it->second.data += frame.payload;
+    if ((frame.flags & kFlagFin) != 0) it->second.finished = true;
+    changed_.notify_all();
+    return;
+  }
+  switch (frame.type) {
+    case kSynStream: {
+      Stream stream;
+      stream.id = stream_id_at(frame.payload, 0);
+      // After the ids: priority (3 bits) and slot (8 bits), then the header block.
+      if (frame.payload.size() < 10) throw ProtocolError("SYN_STREAM too short");
+      stream.headers = decoder_.decode(std::string_view(frame.payload).substr(10));
+      {
+        std::lock_guard lock(mutex_);
+        if (inboxes_.count(stream.id) != 0) throw ProtocolError("a stream id used twice");
+        inboxes_[stream.id].finished = (frame.flags & kFlagFin) != 0;
+      }
+      std::string body;
+      put_u32(body, stream.id);
+      {
+        std::lock_guard lock(write_mutex_);
+        body += encoder_.encode({});
+      }
+      send(control_frame(kSynReply, 0, body));
+      std::lock_guard lock(mutex_);
+      opened_.push_back(std::move(stream));
+      changed_.notify_all();
+      break;
+    }
+    case kSynReply:
+    case kHeaders:
+      // Decoded all the same: the zlib stream of the client's header blocks must stay in step.
+      if (frame.payload.size() < 4) throw ProtocolError("header frame too short");
+      (void)decoder_.decode(std::string_view(frame.payload).substr(4));
+      break;
+    case kRstStream: {
+      std::lock_guard lock(mutex_);
+      auto it = inboxes_.find(stream_id_at(frame.payload, 0));
+      if (it != inboxes_.end()) it->second.finished = true;
+      changed_.notify_all();
+      break;
+    }
+    case kPing:
+      send(control_frame(kPing, 0, frame.payload));
+      break;
+    case kGoAway: {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      changed_.notify_all();
+      break;
+    }
+    default:  // SETTINGS, WINDOW_UPDATE, ...: nothing this side needs
+      break;
+  }
+}
+
+std::optional<Stream> Session::next_stream(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  if (!changed_.wait_until(lock, deadline, [&] { return closed_ || !opened_.empty(); }) ||
+      opened_.empty()) {
+    return std::nullopt;
+  }
+  Stream stream = std::move(opened_.front());
+  opened_.pop_front();
+  return stream;
+}
+
+std::string Session::read(uint32_t id) {
+  std::unique_lock lock(mutex_);
+  auto it = inboxes_.find(id);
+  if (it == inboxes_.end()) return "";
+  changed_.wait(lock, [&] { return closed_ || !it->second.data.empty() || it->second.finished; });
+  std::string data;
+  data.swap(it->second.data);
+  changed_.notify_all();
+  return data;
+}
+
+void Session::stop_reading(uint32_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = inboxes_.find(id);
+  if (it == inboxes_.end()) return;
+  it->second.finished = true;
+  it->second.data.clear();
+  changed_.notify_all();
+}
+
+bool Session::send(const std::string& bytes) {
+  std::lock_guard lock(write_mutex_);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::send(socket_.get(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::shutdown(socket_.get(), SHUT_RDWR);  // the reader sees it and ends the session
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool Session::write(uint32_t id, std::string_view data) {
+  while (!data.empty()) {
+    std::string_view chunk = data.substr(0, kChunk);
+    if (!send(data_frame(id, 0, chunk))) return false;
+    data.remove_prefix(chunk.size());
+  }
+  return true;
+}
+
+void Session::finish(uint32_t id) {
+  send(data_frame(id, kFlagFin, {}));
+}
+
+void Session::reset(uint32_t id, uint32_t status) {
+  std::string body;
+  put_u32(body, id);
+  put_u32(body, status);
+  send(control_frame(kRstStream, 0, body));
+}
+
+}  // namespace hanok::cri::spdy

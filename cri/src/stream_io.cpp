@@ -1,0 +1,58 @@
+#include "stream_io.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace hanok::cri {
+
+void set_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop) {
+  while (!data.empty()) {
+    if (stop) return false;
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd pfd{fd, POLLOUT, 0};
+      ::poll(&pfd, 1, 100);
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+bool pump_stream_to_fd(spdy::Session& session, uint32_t stream, int fd,
+                       const std::atomic<bool>& stop) {
+  for (;;) {
+    std::string data = session.read(stream);
+    if (data.empty()) return !stop;
+    if (!write_fully(fd, data, stop)) return false;
+  }
+}
+
+bool forward_available(int fd, const std::function<void(std::string_view)>& sink) {
+  char buffer[32 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      sink(std::string_view(buffer, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    return false;  // EOF, or EIO from a pty whose other side is gone
+  }
+}
+
+}  // namespace hanok::cri

@@ -1,0 +1,29 @@
+// Private to cri/: moving bytes between a streaming session and the fds of a process or a
+// socket: writes that give up when told to stop, and the pump from a client's stream into an
+// fd that exec and attach share.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "spdy_session.hpp"
+
+namespace hanok::cri {
+
+// Writes all of `data` to a non-blocking fd, waiting while it is full; false when it failed or
+// `stop` was set meanwhile.
+bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop);
+
+// Copies what the client sends on `stream` into `fd` until the client finishes the stream (or
+// `stop`); returns whether the client finished it (rather than the fd failing).
+bool pump_stream_to_fd(spdy::Session& session, uint32_t stream, int fd,
+                       const std::atomic<bool>& stop);
+
+// Reads from `fd` (non-blocking) what is there now and passes it on; false at EOF or an error.
+bool forward_available(int fd, const std::function<void(std::string_view)>& sink);
+
+void set_nonblocking(int fd);
+
+}  // namespace hanok::cri

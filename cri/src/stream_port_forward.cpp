@@ -1,0 +1,201 @@
+// The streaming PortForward (portforward.k8s.io over SPDY, as the kubelet serves it): the client
+// opens a pair of streams per connection it forwards (headers streamType error|data, port,
+// requestID); each pair gets a TCP connection to that port on localhost inside the pod's network
+// namespace, bytes both ways, and on failure the reason on the pair's error stream.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "isolate/error.hpp"
+#include "isolate/text.hpp"
+#include "pod_resources.hpp"
+#include "runtime_core.hpp"
+#include "stream_io.hpp"
+#include "stream_sessions.hpp"
+
+namespace hanok::cri {
+
+namespace {
+
+using isolate::UniqueFd;
+
+// A TCP connection to localhost:`port`, made in the network namespace `netns` (a pinned
+// namespace file; "" for the host's). The socket is made on a thread of its own that joins the
+// namespace and ends: a socket stays in the namespace it was made in.
+UniqueFd connect_in_namespace(const std::string& netns, uint16_t port) {
+  UniqueFd result;
+  std::string error;
+  auto connect_here = [&] {
+    if (!netns.empty()) {
+      UniqueFd ns(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns || ::setns(ns.get(), CLONE_NEWNET) != 0) {
+        error = "enter the pod's network namespace: " + isolate::errno_text(errno);
+        return;
+      }
+    }
+    for (int family : {AF_INET, AF_INET6}) {
+      UniqueFd socket(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!socket) continue;
+      int rc = -1;
+      if (family == AF_INET) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        rc = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+      } else {
+        sockaddr_in6 address{};
+        address.sin6_family = AF_INET6;
+        address.sin6_port = htons(port);
+        address.sin6_addr = in6addr_loopback;
+        rc = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+      }
+      if (rc == 0) {
+        result = std::move(socket);
+        return;
+      }
+      error = "connect to localhost:" + std::to_string(port) + ": " + isolate::errno_text(errno);
+    }
+  };
+  if (netns.empty()) {
+    connect_here();
+  } else {
+    std::thread(connect_here).join();
+  }
+  if (!result) throw std::runtime_error(error);
+  return result;
+}
+
+struct StreamPair {
+  std::optional<uint32_t> error, data;
+  std::string port;
+};
+
+class PortForwarder {
+ public:
+  PortForwarder(spdy::Session& session, std::string netns, std::string pod_id)
+      : session_(session), netns_(std::move(netns)), pod_id_(std::move(pod_id)) {}
+  ~PortForwarder() {
+    {
+      std::lock_guard lock(mutex_);
+      for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& thread : threads_) thread.join();
+  }
+  PortForwarder(const PortForwarder&) = delete;
+  PortForwarder& operator=(const PortForwarder&) = delete;
+
+  void run() {
+    std::map<std::string, StreamPair> pairs;
+    while (session_.alive()) {
+      auto stream =
+          session_.next_stream(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+      if (!stream) continue;
+      std::string type = spdy::header_value(stream->headers, "streamtype");
+      std::string request = spdy::header_value(stream->headers, "requestid");
+      StreamPair& pair = pairs[request];
+      if (type == "error" && !pair.error) {
+        pair.error = stream->id;
+      } else if (type == "data" && !pair.data) {
+        pair.data = stream->id;
+      } else {
+        session_.reset(stream->id, spdy::kRstProtocolError);
+        continue;
+      }
+      std::string port = spdy::header_value(stream->headers, "port");
+      if (!port.empty()) pair.port = port;
+      if (pair.error && pair.data) {
+        StreamPair ready = pair;
+        pairs.erase(request);
+        threads_.emplace_back([this, ready] { forward(ready); });
+      }
+    }
+  }
+
+ private:
+  void forward(const StreamPair& pair) {
+    auto port = isolate::parse_u64(pair.port);
+    UniqueFd socket;
+    try {
+      if (!port || *port == 0 || *port > 65535) {
+        throw std::runtime_error("invalid port \"" + pair.port + "\"");
+      }
+      socket = connect_in_namespace(netns_, static_cast<uint16_t>(*port));
+    } catch (const std::exception& e) {
+      std::string message =
+          "error forwarding port " + pair.port + " to pod " + pod_id_ + ": " + e.what();
+      spdlog::info("{}", message);
+      session_.write(*pair.error, message);
+      session_.finish(*pair.error);
+      session_.finish(*pair.data);
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      sockets_.insert(socket.get());
+    }
+    std::atomic<bool> stop{false};
+    std::thread to_pod([&] {
+      for (;;) {
+        std::string data = session_.read(*pair.data);
+        if (data.empty()) break;
+        if (!write_fully(socket.get(), data, stop)) break;
+      }
+      ::shutdown(socket.get(), SHUT_WR);  // the client is done sending
+    });
+    char buffer[32 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (!session_.write(*pair.data, std::string_view(buffer, static_cast<size_t>(n)))) break;
+    }
+    session_.finish(*pair.data);
+    stop = true;
+    session_.stop_reading(*pair.data);
+    to_pod.join();
+    session_.finish(*pair.error);
+    std::lock_guard lock(mutex_);
+    sockets_.erase(socket.get());
+  }
+
+  spdy::Session& session_;
+  std::string netns_;
+  std::string pod_id_;
+  std::mutex mutex_;
+  std::set<int> sockets_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+void serve_port_forward(RuntimeCore& core, spdy::Session& session,
+                        const runtime::v1::PortForwardRequest& request) {
+  auto pod = core.find_pod(request.pod_sandbox_id());
+  if (!pod || pod->state() != runtime::v1::SANDBOX_READY) {
+    spdlog::warn("port forward: pod {} is not ready", request.pod_sandbox_id());
+    return;
+  }
+  std::string netns;
+  if (pod->config().linux().security_context().namespace_options().network() != runtime::v1::NODE) {
+    netns = pinned_namespace(*pod, "net");
+  }
+  PortForwarder forwarder(session, netns, pod->id());
+  forwarder.run();
+}
+
+}  // namespace hanok::cri

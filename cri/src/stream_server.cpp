@@ -1,0 +1,282 @@
+#include "stream_server.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/text.hpp"
+#include "remote_command.hpp"
+#include "stream_http.hpp"
+#include "stream_sessions.hpp"
+
+namespace hanok::cri {
+
+namespace {
+
+constexpr auto kTokenLifetime = std::chrono::minutes(1);
+constexpr size_t kMaxPending = 4096;
+constexpr size_t kMaxConnections = 512;
+constexpr auto kHeadTimeout = std::chrono::seconds(10);
+const char* const kPortForwardProtocol = "portforward.k8s.io";
+
+std::string random_token() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) isolate::throw_sys("getrandom", "");
+    got += static_cast<size_t>(n);
+  }
+  static const char* digits = "0123456789abcdef";
+  std::string token;
+  for (unsigned char byte : bytes) {
+    token.push_back(digits[byte >> 4]);
+    token.push_back(digits[byte & 15]);
+  }
+  return token;
+}
+
+const char* kind_path(StreamTarget::Kind kind) {
+  switch (kind) {
+    case StreamTarget::Kind::Exec:
+      return "exec";
+    case StreamTarget::Kind::Attach:
+      return "attach";
+    case StreamTarget::Kind::PortForward:
+      return "portforward";
+  }
+  return "";
+}
+
+// "host:port" or "[v6]:port" -> a bound, listening TCP socket; the URL base it is reached at.
+isolate::UniqueFd listen_tcp(const std::string& address, std::string& base_url) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::invalid_argument("streaming_address \"" + address + "\": HOST:PORT please");
+  }
+  std::string host = address.substr(0, colon);
+  std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0) {
+    throw std::invalid_argument("streaming_address \"" + address + "\": " + ::gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, ::freeaddrinfo);
+  isolate::UniqueFd socket(::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket) isolate::throw_sys("socket for the streaming server", address);
+  int one = 1;
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(socket.get(), found->ai_addr, found->ai_addrlen) != 0) {
+    isolate::throw_sys("bind the streaming server to", address);
+  }
+  if (::listen(socket.get(), 128) != 0) isolate::throw_sys("listen on", address);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  ::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&bound), &length);
+  char text[INET6_ADDRSTRLEN] = {};
+  int bound_port = 0;
+  bool v6 = bound.ss_family == AF_INET6;
+  if (v6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&bound);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    bound_port = ntohs(in6->sin6_port);
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&bound);
+    ::inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
+    bound_port = ntohs(in4->sin_port);
+  }
+  std::string url_host = text;
+  // A wildcard address is reached on this node at its loopback (the kubelet is local).
+  if (url_host == "0.0.0.0") url_host = "127.0.0.1";
+  if (url_host == "::") url_host = "::1";
+  if (v6) url_host = "[" + url_host + "]";
+  base_url = "http://" + url_host + ":" + std::to_string(bound_port);
+  return socket;
+}
+
+// The protocol both sides speak: the client's first that the server serves ("" when the client
+// offered none, which old clients do).
+std::optional<std::string> negotiate(const HttpRequest& request,
+                                     const std::vector<std::string>& served) {
+  auto offered = request.values("X-Stream-Protocol-Version");
+  if (offered.empty()) return std::string();
+  for (const auto& protocol : offered) {
+    if (std::find(served.begin(), served.end(), protocol) != served.end()) return protocol;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+StreamingServer::StreamingServer(RuntimeCore& core, const std::string& address) : core_(core) {
+  listener_ = listen_tcp(address, base_url_);
+  acceptor_ = std::thread([this] { accept_loop(); });
+  spdlog::info("streaming server on {}", base_url_);
+}
+
+StreamingServer::~StreamingServer() {
+  stopping_ = true;
+  ::shutdown(listener_.get(), SHUT_RDWR);
+  acceptor_.join();
+  std::unique_lock lock(mutex_);
+  for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
+  if (!drained_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; })) {
+    spdlog::warn("streaming server: {} sessions still running at exit", active_);
+  }
+}
+
+std::string StreamingServer::url_for(StreamTarget target) {
+  std::string token = random_token();
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  std::erase_if(pending_, [&](const auto& entry) { return entry.second.expires <= now; });
+  if (pending_.size() >= kMaxPending) {
+    throw isolate::Error(isolate::ErrorKind::Internal,
+                         "too many streaming requests waiting for their client");
+  }
+  const char* path = kind_path(target.kind);
+  pending_[token] = Pending{std::move(target), now + kTokenLifetime};
+  return base_url_ + "/" + path + "/" + token;
+}
+
+std::optional<StreamTarget> StreamingServer::find(StreamTarget::Kind kind, const std::string& token,
+                                                  bool take) {
+  std::lock_guard lock(mutex_);
+  auto it = pending_.find(token);
+  if (it == pending_.end() || it->second.target.kind != kind) return std::nullopt;
+  if (it->second.expires <= std::chrono::steady_clock::now()) {
+    pending_.erase(it);
+    return std::nullopt;
+  }
+  StreamTarget target = it->second.target;
+  if (take) pending_.erase(it);
+  return target;
+}
+
+void StreamingServer::accept_loop() {
+  while (!stopping_) {
+    isolate::UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection) {
+      if (stopping_) return;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      spdlog::error("streaming server: accept: {}", isolate::errno_text(errno));
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    if (active_ >= kMaxConnections) {
+      lock.unlock();
+      write_http_error(connection.get(), 503, "Service Unavailable", "too many sessions");
+      continue;
+    }
+    ++active_;
+    connections_.insert(connection.get());
+    lock.unlock();
+    std::thread([this, fd = std::move(connection)]() mutable {
+      int raw = fd.get();
+      try {
+        serve_connection(std::move(fd));
+      } catch (const std::exception& e) {
+        spdlog::warn("streaming session: {}", e.what());
+      }
+      std::lock_guard done(mutex_);
+      connections_.erase(raw);
+      --active_;
+      drained_.notify_all();
+    }).detach();
+  }
+}
+
+void StreamingServer::serve_connection(isolate::UniqueFd connection) {
+  int fd = connection.get();
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A client that stops reading stalls only its own session, and not for ever.
+  timeval send_timeout{60, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  auto request = read_http_request(fd, kHeadTimeout);
+  if (!request) {
+    write_http_error(fd, 400, "Bad Request", "not an HTTP request");
+    return;
+  }
+  auto parts = isolate::split(request->path, "/");
+  std::optional<StreamTarget::Kind> kind;
+  if (parts.size() == 2 && parts[0] == "exec") kind = StreamTarget::Kind::Exec;
+  if (parts.size() == 2 && parts[0] == "attach") kind = StreamTarget::Kind::Attach;
+  if (parts.size() == 2 && parts[0] == "portforward") kind = StreamTarget::Kind::PortForward;
+  if (!kind || (request->method != "GET" && request->method != "POST")) {
+    write_http_error(fd, 404, "Not Found", "404 page not found");
+    return;
+  }
+  std::string token(parts[1]);
+  if (!find(*kind, token, false)) {
+    write_http_error(fd, 404, "Not Found", "unknown or expired streaming token");
+    return;
+  }
+  if (request->has_token("Upgrade", "websocket")) {
+    write_http_error(fd, 400, "Bad Request",
+                     "WebSocket streaming is not served yet: upgrade to SPDY/3.1");
+    return;
+  }
+  if (!request->has_token("Connection", "upgrade") || !request->has_token("Upgrade", "SPDY/3.1")) {
+    write_http_error(fd, 400, "Bad Request", "unable to upgrade: missing upgrade headers");
+    return;
+  }
+  const std::vector<std::string> port_forward = {kPortForwardProtocol};
+  const auto& served =
+      *kind == StreamTarget::Kind::PortForward ? port_forward : remote_command_protocols();
+  auto protocol = negotiate(*request, served);
+  if (!protocol) {
+    std::vector<std::string> accepted;
+    for (const auto& name : served)
+      accepted.push_back("X-Accepted-Stream-Protocol-Versions: " + name);
+    write_http_error(fd, 403, "Forbidden",
+                     "unable to upgrade: unable to negotiate protocol: the server accepts " +
+                         served.front() + " and older",
+                     accepted);
+    return;
+  }
+  auto target = find(*kind, token, true);  // single use: taken now, or by a racing client
+  if (!target) {
+    write_http_error(fd, 404, "Not Found", "unknown or expired streaming token");
+    return;
+  }
+  std::vector<std::string> headers = {"Connection: Upgrade", "Upgrade: SPDY/3.1"};
+  if (!protocol->empty()) headers.push_back("X-Stream-Protocol-Version: " + *protocol);
+  if (!write_http_head(fd, "HTTP/1.1 101 Switching Protocols", headers)) return;
+
+  spdy::Session session(std::move(connection));
+  switch (*kind) {
+    case StreamTarget::Kind::Exec:
+      serve_exec(core_, session, *protocol, target->exec);
+      break;
+    case StreamTarget::Kind::Attach:
+      serve_attach(core_, session, *protocol, target->attach);
+      break;
+    case StreamTarget::Kind::PortForward:
+      serve_port_forward(core_, session, target->port_forward);
+      break;
+  }
+}
+
+}  // namespace hanok::cri

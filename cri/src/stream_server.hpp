@@ -1,0 +1,68 @@
+// Private to cri/: hanokd's streaming server, where the kubelet and crictl go with the URL an
+// Exec, Attach or PortForward call answered (as the kubelet's own streaming server works). Each
+// URL holds a single-use random token that expires after a minute; the client upgrades its
+// HTTP connection to SPDY/3.1 there, negotiating the protocol version, and the session runs on
+// a thread of its own. WebSocket upgrades are answered with an error (not served yet) without
+// using the token, so a client can fall back to SPDY with the same URL.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "isolate/unique_fd.hpp"
+#include "runtime_v1.pb.h"
+
+namespace hanok::cri {
+
+class RuntimeCore;
+
+struct StreamTarget {
+  enum class Kind { Exec, Attach, PortForward };
+  Kind kind = Kind::Exec;
+  runtime::v1::ExecRequest exec;
+  runtime::v1::AttachRequest attach;
+  runtime::v1::PortForwardRequest port_forward;
+};
+
+class StreamingServer {
+ public:
+  // Listens on `address` ("127.0.0.1:0", "[::1]:10010", "0.0.0.0:10010"). Throws when it cannot.
+  StreamingServer(RuntimeCore& core, const std::string& address);
+  ~StreamingServer();  // stops listening, ends every session, waits for their threads
+  StreamingServer(const StreamingServer&) = delete;
+  StreamingServer& operator=(const StreamingServer&) = delete;
+
+  // A URL for `target`, valid once within a minute.
+  std::string url_for(StreamTarget target);
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  struct Pending {
+    StreamTarget target;
+    std::chrono::steady_clock::time_point expires;
+  };
+  void accept_loop();
+  void serve_connection(isolate::UniqueFd connection);
+  // The target of `kind`/`token` if it is still valid; removed from the cache when `take`.
+  std::optional<StreamTarget> find(StreamTarget::Kind kind, const std::string& token, bool take);
+
+  RuntimeCore& core_;
+  isolate::UniqueFd listener_;
+  std::string base_url_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  std::map<std::string, Pending> pending_;
+  std::set<int> connections_;  // live connections, shut down at stop
+  size_t active_ = 0;
+  std::thread acceptor_;
+};
+
+}  // namespace hanok::cri

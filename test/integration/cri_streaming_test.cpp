@@ -1,0 +1,301 @@
+// hanokd's streaming server as crictl and the kubelet use it: Exec, Attach and PortForward
+// answer a URL, and a SPDY/3.1 client written apart from the server (test/tools/spdy_client.py)
+// speaks the kubelet's protocols there: stdin, stdout and stderr, exit codes, terminal sizes,
+// attach to a running container, port forwarding into a pod, many sessions at once, and what
+// the server does with clients that get it wrong.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <future>
+
+#include "cri_fixture.hpp"
+#include "isolate/unique_fd.hpp"
+
+namespace hanok::test {
+namespace {
+
+class CriStreaming : public CriFixture {
+ protected:
+  std::string exec_url(const std::string& id, const std::vector<std::string>& cmd, bool in,
+                       bool out, bool err, bool tty) {
+    v1::ExecRequest request;
+    request.set_container_id(id);
+    for (const auto& arg : cmd) request.add_cmd(arg);
+    request.set_stdin(in);
+    request.set_stdout(out);
+    request.set_stderr(err);
+    request.set_tty(tty);
+    v1::ExecResponse response;
+    auto context = cri().context();
+    auto status = cri().runtime().Exec(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.url();
+  }
+  std::string attach_url(const std::string& id, bool in, bool out, bool err) {
+    v1::AttachRequest request;
+    request.set_container_id(id);
+    request.set_stdin(in);
+    request.set_stdout(out);
+    request.set_stderr(err);
+    v1::AttachResponse response;
+    auto context = cri().context();
+    auto status = cri().runtime().Attach(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.url();
+  }
+  std::string port_forward_url(const std::string& pod_id) {
+    v1::PortForwardRequest request;
+    request.set_pod_sandbox_id(pod_id);
+    v1::PortForwardResponse response;
+    auto context = cri().context();
+    auto status = cri().runtime().PortForward(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.url();
+  }
+  // The test client's JSON for `url`.
+  static nlohmann::json client(const std::string& url, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     std::string(HANOK_TEST_TOOLS) + "/spdy_client.py", url};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Result result = run_program(argv);
+    auto json = nlohmann::json::parse(result.out, nullptr, false);
+    EXPECT_TRUE(json.is_object()) << result.out << result.err;
+    return json.is_object() ? json : nlohmann::json::object();
+  }
+  static nlohmann::json status_of(const nlohmann::json& result) {
+    return nlohmann::json::parse(result.value("error", ""), nullptr, false);
+  }
+};
+
+// The raw answer of the streaming server to `request` (the whole text it sends back before it
+// closes, or what came within 5 s).
+std::string raw_exchange(const std::string& url, const std::string& request) {
+  auto host_start = url.find("//") + 2;
+  auto colon = url.find(':', host_start);
+  int port = std::stoi(url.substr(colon + 1));
+  isolate::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
+  (void)::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
+  return answer;
+}
+
+std::string path_of(const std::string& url) {
+  return url.substr(url.find('/', url.find("//") + 2));
+}
+
+std::string upgrade_request(const std::string& url, const std::string& extra) {
+  return "POST " + path_of(url) +
+         " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" + extra +
+         "\r\n";
+}
+
+TEST_F(CriStreaming, ExecStdioAndExitCodes) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("exec");
+  std::string id = run(pod, container_config("target", kIdle));
+
+  auto echoed =
+      client(exec_url(id, {"sh", "-c", "cat; echo to-stderr >&2"}, true, true, true, false),
+             {"--stdin", "hello through stdin\n", "--stderr"});
+  EXPECT_EQ(echoed.value("status", 0), 101) << echoed.dump();
+  EXPECT_EQ(echoed.value("protocol", ""), "v4.channel.k8s.io");
+  EXPECT_EQ(echoed.value("stdout", ""), "hello through stdin\n");
+  EXPECT_EQ(echoed.value("stderr", ""), "to-stderr\n");
+  EXPECT_EQ(status_of(echoed).value("status", ""), "Success") << echoed.dump();
+  EXPECT_TRUE(echoed.value("finished", false));
+
+  auto failed =
+      client(exec_url(id, {"sh", "-c", "echo before; exit 3"}, false, true, false, false), {});
+  EXPECT_EQ(failed.value("stdout", ""), "before\n");
+  auto status = status_of(failed);
+  EXPECT_EQ(status.value("status", ""), "Failure") << failed.dump();
+  EXPECT_EQ(status.value("reason", ""), "NonZeroExitCode");
+  EXPECT_EQ(status["details"]["causes"][0].value("reason", ""), "ExitCode") << status.dump();
+  EXPECT_EQ(status["details"]["causes"][0].value("message", ""), "3");
+
+  // An older client (v2): the error stream carries the message as text.
+  auto older = client(exec_url(id, {"sh", "-c", "exit 5"}, false, true, true, false),
+                      {"--protocol", "v2.channel.k8s.io", "--stderr"});
+  EXPECT_EQ(older.value("protocol", ""), "v2.channel.k8s.io");
+  EXPECT_TRUE(contains(older.value("error", ""), "exit code 5")) << older.dump();
+
+  // A command that is not there: an internal error naming it, not a hang.
+  auto missing = client(exec_url(id, {"/no/such/program"}, false, true, true, false), {"--stderr"});
+  EXPECT_EQ(status_of(missing).value("status", ""), "Failure") << missing.dump();
+  EXPECT_TRUE(contains(missing.value("error", ""), "/no/such/program")) << missing.dump();
+}
+
+TEST_F(CriStreaming, ExecWithATerminal) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("tty");
+  std::string id = run(pod, container_config("target", kIdle));
+  // The size the client sends shows inside; the terminal is a pty (so CR LF line ends).
+  auto sized =
+      client(exec_url(id, {"sh", "-c", "sleep 1; stty size; tty"}, false, true, false, true),
+             {"--tty", "--size", "91x37"});
+  std::string out = sized.value("stdout", "");
+  EXPECT_TRUE(contains(out, "37 91\r\n")) << sized.dump();
+  EXPECT_TRUE(contains(out, "/dev/pts/")) << sized.dump();
+  EXPECT_EQ(status_of(sized).value("status", ""), "Success");
+
+  // Input through the terminal, echoed by it.
+  auto typed = client(exec_url(id, {"sh"}, true, true, false, true),
+                      {"--tty", "--stdin", "echo typed-$((6*7))\nexit 4\n", "--keep-stdin", "2"});
+  EXPECT_TRUE(contains(typed.value("stdout", ""), "typed-42")) << typed.dump();
+  EXPECT_EQ(status_of(typed).value("reason", ""), "NonZeroExitCode") << typed.dump();
+}
+
+TEST_F(CriStreaming, AttachToARunningContainer) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("attach");
+  v1::ContainerConfig echo = container_config(
+      "echo", "echo started; while read line; do echo \"got $line\"; echo \"err $line\" >&2; done");
+  echo.set_stdin(true);
+  std::string id = run(pod, echo);
+  ASSERT_TRUE(poll_until([&] { return log_has(log_path_of(id), "started"); }, 10s));
+
+  // The session sees what the container writes from now on (not what it wrote before), and
+  // ends when the client ends its stdin; the container goes on.
+  auto attached =
+      client(attach_url(id, true, true, true),
+             {"--stdin", "one\n", "--stdin-delay", "0.5", "--keep-stdin", "1.5", "--stderr"});
+  EXPECT_EQ(attached.value("stdout", ""), "got one\n") << attached.dump();
+  EXPECT_EQ(attached.value("stderr", ""), "err one\n") << attached.dump();
+  EXPECT_EQ(status_of(attached).value("status", ""), "Success") << attached.dump();
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+  EXPECT_TRUE(log_has(log_path_of(id), "got one"));
+
+  // stdin_once: the first session's end closes the container's stdin; the container ends, and
+  // the session sees its last words.
+  v1::ContainerConfig once = container_config("once", "cat; echo stdin-closed");
+  once.set_stdin(true);
+  once.set_stdin_once(true);
+  std::string once_id = run(pod, once);
+  auto last = client(attach_url(once_id, true, true, false),
+                     {"--stdin", "only line\n", "--stdin-delay", "0.5"});
+  EXPECT_EQ(last.value("stdout", ""), "only line\nstdin-closed\n") << last.dump();
+  ASSERT_TRUE(cri().wait_for_state(once_id, v1::CONTAINER_EXITED, 20s));
+  EXPECT_EQ(cri().container_status(once_id).status().exit_code(), 0);
+}
+
+TEST_F(CriStreaming, PortForwardIntoThePod) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("forward");
+  std::string web = run(pod, container_config("httpd",
+                                              "mkdir -p /www && echo forwarded-page > "
+                                              "/www/index.html && exec httpd -f -p 8080 "
+                                              "-h /www"));
+  ASSERT_TRUE(cri().wait_for_state(web, v1::CONTAINER_RUNNING, 20s));
+  // httpd listens inside the pod's own network namespace only.
+  EXPECT_EQ(output_of(web, "wget -q -O - http://127.0.0.1:8080/index.html"), "forwarded-page");
+
+  nlohmann::json page;
+  poll_until(
+      [&] {
+        page = client(port_forward_url(pod.id),
+                      {"--port-forward", "8080", "--send", "GET /index.html HTTP/1.0\r\n\r\n"});
+        return contains(page.value("data", ""), "forwarded-page");
+      },
+      10s);
+  EXPECT_TRUE(contains(page.value("data", ""), "200 OK")) << page.dump();
+  EXPECT_TRUE(contains(page.value("data", ""), "forwarded-page")) << page.dump();
+  EXPECT_EQ(page.value("error", ""), "");
+
+  auto refused = client(port_forward_url(pod.id), {"--port-forward", "1", "--send", "x"});
+  EXPECT_TRUE(contains(refused.value("error", ""), "error forwarding port 1")) << refused.dump();
+}
+
+TEST_F(CriStreaming, FiftySessionsAtOnce) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("many");
+  std::string id = run(pod, container_config("target", kIdle));
+  std::vector<std::string> urls;
+  for (int i = 0; i < 50; ++i) {
+    urls.push_back(
+        exec_url(id, {"sh", "-c", "echo session-" + std::to_string(i)}, false, true, false, false));
+  }
+  std::vector<std::future<nlohmann::json>> results;
+  for (const auto& url : urls) {
+    results.push_back(std::async(std::launch::async, [url] { return client(url, {}); }));
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto result = results[i].get();
+    EXPECT_EQ(result.value("stdout", ""), "session-" + std::to_string(i) + "\n") << result.dump();
+  }
+  // Nothing of theirs is left in the bundle.
+  auto bundle =
+      nlohmann::json::parse(cri().container_status(id, true).info().at("info")).value("bundle", "");
+  for (const auto& name : entries_of(bundle)) {
+    EXPECT_NE(name.rfind("exec-", 0), 0u) << name << " left in " << bundle;
+  }
+}
+
+TEST_F(CriStreaming, ClientsThatGetItWrong) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("wrong");
+  std::string id = run(pod, container_config("target", kIdle));
+
+  // Requests for stdio that make no sense, and containers that are not running.
+  v1::ExecRequest request;
+  request.set_container_id(id);
+  request.add_cmd("true");
+  request.set_tty(true);
+  request.set_stderr(true);
+  v1::ExecResponse response;
+  auto context = cri().context();
+  EXPECT_EQ(cri().runtime().Exec(context.get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_container_id(kUnknownId);
+  request.set_tty(false);
+  context = cri().context();
+  EXPECT_EQ(cri().runtime().Exec(context.get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  std::string url = exec_url(id, {"echo", "once"}, false, true, false, false);
+  // Not an upgrade, an unknown token, a protocol nobody serves.
+  EXPECT_TRUE(contains(raw_exchange(url, "GET " + path_of(url) + " HTTP/1.1\r\n\r\n"), " 400 "));
+  std::string other = url.substr(0, url.rfind('/') + 1) + std::string(32, 'f');
+  EXPECT_TRUE(contains(raw_exchange(other, upgrade_request(other, "")), " 404 "));
+  std::string forbidden =
+      raw_exchange(url, upgrade_request(url, "X-Stream-Protocol-Version: v9.channel.k8s.io\r\n"));
+  EXPECT_TRUE(contains(forbidden, " 403 ")) << forbidden;
+  EXPECT_TRUE(contains(forbidden, "X-Accepted-Stream-Protocol-Versions: v4.channel.k8s.io"));
+  // A WebSocket upgrade is refused without using the token: the client falls back to SPDY.
+  std::string websocket = raw_exchange(
+      url, "GET " + path_of(url) +
+               " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  EXPECT_TRUE(contains(websocket, " 400 ")) << websocket;
+  auto used = client(url, {});
+  EXPECT_EQ(used.value("stdout", ""), "once\n") << used.dump();
+  // Used once: gone.
+  auto again = client(url, {});
+  EXPECT_EQ(again.value("status", 0), 404) << again.dump();
+
+  // Garbage after the upgrade: a control frame of another SPDY version, a frame longer than the
+  // server takes. The connection ends; the daemon goes on.
+  for (const std::string& junk : {std::string("\x80\x09\x00\x01\x00\x00\x00\x00", 8),
+                                  std::string("\x00\x00\x00\x01\x00\xff\xff\xff", 8)}) {
+    std::string fresh = exec_url(id, {"echo", "junk"}, false, true, false, false);
+    std::string answer = raw_exchange(
+        fresh, upgrade_request(fresh, "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n") + junk);
+    EXPECT_TRUE(contains(answer, " 101 ")) << answer;
+  }
+  EXPECT_EQ(cri().version().runtime_name(), "hanok");
+  auto after = client(exec_url(id, {"echo", "still-here"}, false, true, false, false), {});
+  EXPECT_EQ(after.value("stdout", ""), "still-here\n");
+}
+
+}  // namespace
+}  // namespace hanok::test
