@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cri_client.hpp"
+#include "exec_latency.hpp"
 
 namespace rt = runtime::v1;
 using hanok::cri::client::CriClient;
@@ -92,11 +93,47 @@ double percentile(std::vector<double> values, double p) {
 
 }  // namespace
 
+// Exec latency: one running container per runtime, `exec_rounds` execs of `true` each,
+// alternating, after a warm-up exec.
+void print_exec_latency(std::vector<Target>& targets, const std::string& image,
+                        const std::string& dir, int exec_rounds) {
+  std::vector<std::string> pods;
+  std::vector<std::string> containers;
+  std::vector<std::vector<double>> times(targets.size());
+  for (auto& target : targets) {
+    pods.push_back(start_pod(*target.client, image, dir, 1000));
+    auto listed = target.client->list_containers();
+    for (const auto& container : listed) {
+      if (container.pod_sandbox_id() == pods.back()) containers.push_back(container.id());
+    }
+    hanok::bench::timed_exec(*target.client, containers.back());
+  }
+  for (int round = 0; round < exec_rounds; ++round) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      times[i].push_back(hanok::bench::timed_exec(*targets[i].client, containers[i]));
+    }
+  }
+  std::printf("\nexec of true (Exec call, SPDY upgrade, exit status), %d each, alternating:\n",
+              exec_rounds);
+  std::printf("%-12s %12s %12s\n", "runtime", "exec p50", "exec p90");
+  for (size_t i = 0; i < targets.size(); ++i) {
+    std::printf("%-12s %9.1f ms %9.1f ms\n", targets[i].name.c_str(), percentile(times[i], 0.5),
+                percentile(times[i], 0.9));
+  }
+  for (size_t i = 1; i < targets.size(); ++i) {
+    std::printf("ratio %s/%s: exec p50 %.2f, exec p90 %.2f\n\n", targets[0].name.c_str(),
+                targets[i].name.c_str(), percentile(times[0], 0.5) / percentile(times[i], 0.5),
+                percentile(times[0], 0.9) / percentile(times[i], 0.9));
+  }
+  for (size_t i = 0; i < targets.size(); ++i) remove_pod(*targets[i].client, pods[i]);
+}
+
 int main(int argc, char** argv) {
   std::string image;
   std::string dir = "/var/tmp";
   int rounds = 20;
   int hold = 0;
+  int exec_rounds = 0;
   std::vector<Target> targets;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -108,6 +145,8 @@ int main(int argc, char** argv) {
       image = value();
     } else if (arg == "--rounds") {
       rounds = std::stoi(value());
+    } else if (arg == "--exec-rounds") {
+      exec_rounds = std::stoi(value());
     } else if (arg == "--hold") {
       hold = std::stoi(value());
     } else if (arg == "--dir") {
@@ -164,6 +203,7 @@ int main(int argc, char** argv) {
         out << target.start_ms[i] << " " << target.teardown_ms[i] << "\n";
       }
     }
+    if (exec_rounds > 0) print_exec_latency(targets, image, dir, exec_rounds);
     if (targets.size() >= 2) {
       for (size_t i = 1; i < targets.size(); ++i) {
         std::printf(

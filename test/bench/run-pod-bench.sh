@@ -6,7 +6,10 @@
 # and per running container what each runtime adds (hanok: its monitor; containerd: its shim and
 # the pod's pause), as RSS and PSS. See test/bench/README.md ("Pod benchmark").
 #
-# usage: test/bench/run-pod-bench.sh [--rounds N] [--hold N] [--build DIR]
+# Then exec latency: N execs of `true` in a running container of each (the Exec call, the SPDY
+# upgrade on its URL, the exit status on the error stream), alternating.
+#
+# usage: test/bench/run-pod-bench.sh [--rounds N] [--execs N] [--hold N] [--build DIR]
 # As root. Needs containerd, runc, docker-registry, skopeo, containernetworking-plugins,
 # python3 and cc; builds nothing of its own but the pause binary of containerd's sandbox image.
 set -euo pipefail
@@ -16,19 +19,21 @@ REPO=$(cd "$HERE/../.." && pwd)
 FIXTURES="$REPO/rootfs-fixtures"
 ROUNDS=20
 HOLD=10
+EXECS=100
 BUILD="$REPO/build"
 
 die_usage() {
   echo "run-pod-bench.sh: $*" >&2
-  echo "usage: $0 [--rounds N] [--hold N] [--build DIR]" >&2
+  echo "usage: $0 [--rounds N] [--execs N] [--hold N] [--build DIR]" >&2
   exit 2
 }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die_usage "--rounds needs a number"; ROUNDS=$2; shift 2 ;;
+    --execs) [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die_usage "--execs needs a number"; EXECS=$2; shift 2 ;;
     --hold) [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die_usage "--hold needs a number"; HOLD=$2; shift 2 ;;
     --build) [[ $# -ge 2 ]] || die_usage "--build needs a directory"; BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die_usage "unknown argument $1" ;;
   esac
 done
@@ -194,7 +199,7 @@ CONTAINERD_IDLE_RSS=$(rss_kb "$CONTAINERD_PID")
 
 # --- start latency ------------------------------------------------------------------------------
 echo "pod + container start, $ROUNDS rounds each, alternating (busybox sleep, CNI bridge + host-local):"
-"$BENCH" --image "$IMAGE" --rounds "$ROUNDS" --dir "$TMP" hanok="$HANOK_EP" containerd="$CONTAINERD_EP" |
+"$BENCH" --image "$IMAGE" --rounds "$ROUNDS" --exec-rounds "$EXECS" --dir "$TMP" hanok="$HANOK_EP" containerd="$CONTAINERD_EP" |
   tee "$TMP/latency.txt"
 
 # --- memory per running container ---------------------------------------------------------------
