@@ -52,6 +52,17 @@ CommandStreams await_command_streams(spdy::Session& session, ChannelProtocol pro
   return streams;
 }
 
+CommandStreams websocket_channels(ChannelProtocol protocol, const StreamOptions& options) {
+  CommandStreams channels;
+  channels.protocol = protocol;
+  if (options.stdin) channels.stdin = 0;
+  if (options.stdout) channels.stdout = 1;
+  if (options.stderr && !options.tty) channels.stderr = 2;
+  channels.error = 3;
+  if (options.tty) channels.resize = 4;
+  return channels;
+}
+
 std::string command_status_json(const CommandOutcome& outcome) {
   json status = {{"metadata", json::object()}};
   if (outcome.error.empty() && outcome.exit_code.value_or(0) == 0) {
@@ -74,7 +85,7 @@ std::string command_status_json(const CommandOutcome& outcome) {
   return status.dump();
 }
 
-void write_command_status(spdy::Session& session, const CommandStreams& streams,
+void write_command_status(StreamTransport& session, const CommandStreams& streams,
                           const CommandOutcome& outcome) {
   if (!streams.error) return;
   std::string message;

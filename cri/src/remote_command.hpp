@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "spdy_session.hpp"
+#include "stream_transport.hpp"
 
 namespace hanok::cri {
 
@@ -34,6 +35,10 @@ struct CommandStreams {
   std::optional<uint32_t> error, stdin, stdout, stderr, resize;
 };
 
+// The channels of a WebSocket session for `options` (0 stdin, 1 stdout, 2 stderr, 3 error,
+// 4 resize), with the error channel's meaning of `protocol`.
+CommandStreams websocket_channels(ChannelProtocol protocol, const StreamOptions& options);
+
 // Waits (until `timeout`) for every stream `options` call for; throws std::runtime_error naming
 // what is missing when the client did not open them in time.
 CommandStreams await_command_streams(spdy::Session& session, ChannelProtocol protocol,
@@ -46,7 +51,7 @@ struct CommandOutcome {
   std::string command;           // for the message: "[sh -c exit 3]"
 };
 // Writes the outcome on the error stream (if the client opened one) and finishes it.
-void write_command_status(spdy::Session& session, const CommandStreams& streams,
+void write_command_status(StreamTransport& session, const CommandStreams& streams,
                           const CommandOutcome& outcome);
 // The JSON written for v4 (a metav1.Status).
 std::string command_status_json(const CommandOutcome& outcome);

@@ -9,9 +9,6 @@ namespace hanok::cri::spdy {
 
 namespace {
 constexpr size_t kChunk = 32 * 1024;
-// What one stream's unread data may hold before the reader waits for it to be read (the client
-// then waits on TCP: a fast sender cannot grow hanokd).
-constexpr size_t kInboxLimit = 1 << 20;
 
 uint32_t stream_id_at(std::string_view payload, size_t offset) {
   return read_u32(payload, offset) & 0x7FFFFFFFU;
@@ -29,8 +26,13 @@ Session::~Session() {
 
 void Session::shut_down() {
   ::shutdown(socket_.get(), SHUT_RDWR);
+  mark_closed();
+}
+
+void Session::mark_closed() {
   std::lock_guard lock(mutex_);
   closed_ = true;
+  inboxes_.close_all();
   changed_.notify_all();
 }
 
@@ -50,20 +52,12 @@ void Session::read_loop() {
   } catch (const std::exception& e) {
     spdlog::debug("streaming connection: {}", e.what());
   }
-  std::lock_guard lock(mutex_);
-  closed_ = true;
-  changed_.notify_all();
+  mark_closed();
 }
 
 void Session::on_frame(const Frame& frame) {
   if (!frame.control) {
-    std::unique_lock lock(mutex_);
-    auto it = inboxes_.find(frame.stream_id);
-    if (it == inboxes_.end() || it->second.finished) return;
-    changed_.wait(lock, [&] { return closed_ || it->second.data.size() < kInboxLimit; });
-    it->second.data += frame.payload;
-    if ((frame.flags & kFlagFin) != 0) it->second.finished = true;
-    changed_.notify_all();
+    inboxes_.push(frame.stream_id, frame.payload, (frame.flags & kFlagFin) != 0);
     return;
   }
   switch (frame.type) {
@@ -73,10 +67,8 @@ void Session::on_frame(const Frame& frame) {
       // After the ids: priority (3 bits) and slot (8 bits), then the header block.
       if (frame.payload.size() < 10) throw ProtocolError("SYN_STREAM too short");
       stream.headers = decoder_.decode(std::string_view(frame.payload).substr(10));
-      {
-        std::lock_guard lock(mutex_);
-        if (inboxes_.count(stream.id) != 0) throw ProtocolError("a stream id used twice");
-        inboxes_[stream.id].finished = (frame.flags & kFlagFin) != 0;
+      if (!inboxes_.open(stream.id, (frame.flags & kFlagFin) != 0)) {
+        throw ProtocolError("a stream id used twice");
       }
       std::string body;
       put_u32(body, stream.id);
@@ -96,22 +88,15 @@ void Session::on_frame(const Frame& frame) {
       if (frame.payload.size() < 4) throw ProtocolError("header frame too short");
       (void)decoder_.decode(std::string_view(frame.payload).substr(4));
       break;
-    case kRstStream: {
-      std::lock_guard lock(mutex_);
-      auto it = inboxes_.find(stream_id_at(frame.payload, 0));
-      if (it != inboxes_.end()) it->second.finished = true;
-      changed_.notify_all();
+    case kRstStream:
+      inboxes_.finish(stream_id_at(frame.payload, 0));
       break;
-    }
     case kPing:
       send(control_frame(kPing, 0, frame.payload));
       break;
-    case kGoAway: {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      changed_.notify_all();
+    case kGoAway:
+      mark_closed();
       break;
-    }
     default:  // SETTINGS, WINDOW_UPDATE, ...: nothing this side needs
       break;
   }
@@ -129,23 +114,11 @@ std::optional<Stream> Session::next_stream(std::chrono::steady_clock::time_point
 }
 
 std::string Session::read(uint32_t id) {
-  std::unique_lock lock(mutex_);
-  auto it = inboxes_.find(id);
-  if (it == inboxes_.end()) return "";
-  changed_.wait(lock, [&] { return closed_ || !it->second.data.empty() || it->second.finished; });
-  std::string data;
-  data.swap(it->second.data);
-  changed_.notify_all();
-  return data;
+  return inboxes_.read(id);
 }
 
 void Session::stop_reading(uint32_t id) {
-  std::lock_guard lock(mutex_);
-  auto it = inboxes_.find(id);
-  if (it == inboxes_.end()) return;
-  it->second.finished = true;
-  it->second.data.clear();
-  changed_.notify_all();
+  inboxes_.stop_reading(id);
 }
 
 bool Session::send(const std::string& bytes) {

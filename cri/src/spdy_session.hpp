@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +17,8 @@
 
 #include "isolate/unique_fd.hpp"
 #include "spdy_frames.hpp"
+#include "stream_inboxes.hpp"
+#include "stream_transport.hpp"
 
 namespace hanok::cri::spdy {
 
@@ -26,10 +27,10 @@ struct Stream {
   Headers headers;
 };
 
-class Session {
+class Session final : public StreamTransport {
  public:
   explicit Session(isolate::UniqueFd socket);
-  ~Session();  // ends the connection, joins the reader
+  ~Session() override;  // ends the connection, joins the reader
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -37,25 +38,22 @@ class Session {
   std::optional<Stream> next_stream(std::chrono::steady_clock::time_point deadline);
   // The next data the client sent on stream `id` (waits for it); "" once the client finished
   // the stream, reset it, or the connection ended.
-  std::string read(uint32_t id);
+  std::string read(uint32_t id) override;
   // Ends reads of stream `id` on this side: read() returns "" from now on.
-  void stop_reading(uint32_t id);
+  void stop_reading(uint32_t id) override;
   // Sends `data` on stream `id` (in frames of at most 32 KiB); false once the connection broke.
-  bool write(uint32_t id, std::string_view data);
+  bool write(uint32_t id, std::string_view data) override;
   // This side's end of stream `id` (an empty frame with FIN).
-  void finish(uint32_t id);
+  void finish(uint32_t id) override;
   void reset(uint32_t id, uint32_t status = kRstCancel);
   // Whether the connection still works (the client has not closed it).
-  bool alive() const;
+  bool alive() const override;
   // Ends the connection now: reads and waits return.
   void shut_down();
 
  private:
-  struct Inbox {
-    std::string data;
-    bool finished = false;
-  };
   void read_loop();
+  void mark_closed();
   void on_frame(const Frame& frame);
   bool send(const std::string& bytes);
 
@@ -66,8 +64,8 @@ class Session {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Stream> opened_;
-  std::map<uint32_t, Inbox> inboxes_;
   bool closed_ = false;
+  StreamInboxes inboxes_;
   std::thread reader_;
 };
 

@@ -27,7 +27,6 @@ namespace hanok::cri {
 namespace {
 
 using isolate::UniqueFd;
-constexpr auto kStreamCreationTimeout = std::chrono::seconds(30);
 
 // The monitor's answer to "A": "ok", with the container's input fd when it has one.
 UniqueFd receive_attach_answer(int connection) {
@@ -55,7 +54,7 @@ UniqueFd receive_attach_answer(int connection) {
   return input;
 }
 
-void attach(spdy::Session& session, const CommandStreams& streams,
+void attach(StreamTransport& session, const CommandStreams& streams,
             const store::ContainerRecord& container) {
   UniqueFd bundle(::open(container.bundle().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!bundle) isolate::throw_sys("open the bundle", container.bundle());
@@ -130,17 +129,8 @@ void attach(spdy::Session& session, const CommandStreams& streams,
 
 }  // namespace
 
-void serve_attach(RuntimeCore& core, spdy::Session& session, const std::string& protocol,
+void serve_attach(RuntimeCore& core, StreamTransport& session, const CommandStreams& streams,
                   const runtime::v1::AttachRequest& request) {
-  StreamOptions options{request.stdin(), request.stdout(), request.stderr(), request.tty()};
-  CommandStreams streams;
-  try {
-    streams =
-        await_command_streams(session, channel_protocol(protocol), options, kStreamCreationTimeout);
-  } catch (const std::exception& e) {
-    spdlog::warn("attach to {}: {}", request.container_id(), e.what());
-    return;
-  }
   CommandOutcome outcome;
   try {
     auto container = core.find_container(request.container_id());

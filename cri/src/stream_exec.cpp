@@ -30,7 +30,6 @@ namespace hanok::cri {
 namespace {
 
 using isolate::UniqueFd;
-constexpr auto kStreamCreationTimeout = std::chrono::seconds(30);
 constexpr int kConsoleTimeoutMs = 30000;
 
 struct PipeEnds {
@@ -58,7 +57,7 @@ UniqueFd receive_console(int listener, int runtime_pidfd) {
 
 class ExecRun {
  public:
-  ExecRun(RuntimeCore& core, spdy::Session& session, const CommandStreams& streams,
+  ExecRun(RuntimeCore& core, StreamTransport& session, const CommandStreams& streams,
           const store::ContainerRecord& container, const std::vector<std::string>& cmd, bool tty)
       : core_(core),
         session_(session),
@@ -75,7 +74,7 @@ class ExecRun {
   void pump_output();
 
   RuntimeCore& core_;
-  spdy::Session& session_;
+  StreamTransport& session_;
   const CommandStreams& streams_;
   const store::ContainerRecord& container_;
   const std::vector<std::string>& cmd_;
@@ -219,17 +218,8 @@ int ExecRun::run() {
 
 }  // namespace
 
-void serve_exec(RuntimeCore& core, spdy::Session& session, const std::string& protocol,
+void serve_exec(RuntimeCore& core, StreamTransport& session, const CommandStreams& streams,
                 const runtime::v1::ExecRequest& request) {
-  StreamOptions options{request.stdin(), request.stdout(), request.stderr(), request.tty()};
-  CommandStreams streams;
-  try {
-    streams =
-        await_command_streams(session, channel_protocol(protocol), options, kStreamCreationTimeout);
-  } catch (const std::exception& e) {
-    spdlog::warn("exec in {}: {}", request.container_id(), e.what());
-    return;
-  }
   std::vector<std::string> cmd(request.cmd().begin(), request.cmd().end());
   CommandOutcome outcome;
   outcome.command = command_text(cmd);

@@ -32,7 +32,7 @@ bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop) {
   return true;
 }
 
-bool pump_stream_to_fd(spdy::Session& session, uint32_t stream, int fd,
+bool pump_stream_to_fd(StreamTransport& session, uint32_t stream, int fd,
                        const std::atomic<bool>& stop) {
   for (;;) {
     std::string data = session.read(stream);

@@ -8,7 +8,7 @@
 #include <functional>
 #include <string_view>
 
-#include "spdy_session.hpp"
+#include "stream_transport.hpp"
 
 namespace hanok::cri {
 
@@ -18,7 +18,7 @@ bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop);
 
 // Copies what the client sends on `stream` into `fd` until the client finishes the stream (or
 // `stop`); returns whether the client finished it (rather than the fd failing).
-bool pump_stream_to_fd(spdy::Session& session, uint32_t stream, int fd,
+bool pump_stream_to_fd(StreamTransport& session, uint32_t stream, int fd,
                        const std::atomic<bool>& stop);
 
 // Reads from `fd` (non-blocking) what is there now and passes it on; false at EOF or an error.

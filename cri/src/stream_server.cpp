@@ -17,6 +17,7 @@
 #include "remote_command.hpp"
 #include "stream_http.hpp"
 #include "stream_sessions.hpp"
+#include "websocket_connection.hpp"
 
 namespace hanok::cri {
 
@@ -26,6 +27,7 @@ constexpr auto kTokenLifetime = std::chrono::minutes(1);
 constexpr size_t kMaxPending = 4096;
 constexpr size_t kMaxConnections = 512;
 constexpr auto kHeadTimeout = std::chrono::seconds(10);
+constexpr auto kStreamCreationTimeout = std::chrono::seconds(30);
 const char* const kPortForwardProtocol = "portforward.k8s.io";
 
 std::string random_token() {
@@ -121,6 +123,19 @@ std::optional<std::string> negotiate(const HttpRequest& request,
     if (std::find(served.begin(), served.end(), protocol) != served.end()) return protocol;
   }
   return std::nullopt;
+}
+
+StreamOptions options_of(const StreamTarget& target) {
+  if (target.kind == StreamTarget::Kind::Exec) {
+    return {target.exec.stdin(), target.exec.stdout(), target.exec.stderr(), target.exec.tty()};
+  }
+  return {target.attach.stdin(), target.attach.stdout(), target.attach.stderr(),
+          target.attach.tty()};
+}
+
+std::string target_name(const StreamTarget& target) {
+  return target.kind == StreamTarget::Kind::Exec ? "exec in " + target.exec.container_id()
+                                                 : "attach to " + target.attach.container_id();
 }
 
 }  // namespace
@@ -234,8 +249,12 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
     return;
   }
   if (request->has_token("Upgrade", "websocket")) {
-    write_http_error(fd, 400, "Bad Request",
-                     "WebSocket streaming is not served yet: upgrade to SPDY/3.1");
+    if (*kind == StreamTarget::Kind::PortForward) {
+      write_http_error(fd, 400, "Bad Request",
+                       "port forwarding over WebSocket is not served yet: upgrade to SPDY/3.1");
+      return;
+    }
+    serve_websocket(std::move(connection), *request, *kind, token);
     return;
   }
   if (!request->has_token("Connection", "upgrade") || !request->has_token("Upgrade", "SPDY/3.1")) {
@@ -266,17 +285,82 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
   if (!write_http_head(fd, "HTTP/1.1 101 Switching Protocols", headers)) return;
 
   spdy::Session session(std::move(connection));
-  switch (*kind) {
-    case StreamTarget::Kind::Exec:
-      serve_exec(core_, session, *protocol, target->exec);
-      break;
-    case StreamTarget::Kind::Attach:
-      serve_attach(core_, session, *protocol, target->attach);
-      break;
-    case StreamTarget::Kind::PortForward:
-      serve_port_forward(core_, session, target->port_forward);
-      break;
+  if (*kind == StreamTarget::Kind::PortForward) {
+    serve_port_forward(core_, session, target->port_forward);
+    return;
   }
+  StreamOptions options = options_of(*target);
+  CommandStreams streams;
+  try {
+    streams = await_command_streams(session, channel_protocol(*protocol), options,
+                                    kStreamCreationTimeout);
+  } catch (const std::exception& e) {
+    spdlog::warn("streaming session for {}: {}", target_name(*target), e.what());
+    return;
+  }
+  serve_command(*target, session, streams);
+}
+
+void StreamingServer::serve_command(const StreamTarget& target, StreamTransport& transport,
+                                    const CommandStreams& streams) {
+  if (target.kind == StreamTarget::Kind::Exec) {
+    serve_exec(core_, transport, streams, target.exec);
+  } else {
+    serve_attach(core_, transport, streams, target.attach);
+  }
+}
+
+void StreamingServer::serve_websocket(isolate::UniqueFd connection, const HttpRequest& request,
+                                      StreamTarget::Kind kind, const std::string& token) {
+  int fd = connection.get();
+  auto keys = request.values("Sec-WebSocket-Key");
+  if (keys.size() != 1 || !request.has_token("Connection", "upgrade")) {
+    write_http_error(fd, 400, "Bad Request", "not a WebSocket handshake");
+    return;
+  }
+  if (!request.has_token("Sec-WebSocket-Version", "13")) {
+    write_http_error(fd, 426, "Upgrade Required", "WebSocket version 13 please",
+                     {"Sec-WebSocket-Version: 13"});
+    return;
+  }
+  // The client's first protocol that is served; none offered: binary channels, as before v4.
+  static const std::vector<std::string> served = {"v5.channel.k8s.io", "v4.channel.k8s.io",
+                                                  "v4.base64.channel.k8s.io", "channel.k8s.io",
+                                                  "base64.channel.k8s.io"};
+  auto offered = request.values("Sec-WebSocket-Protocol");
+  std::string protocol;
+  if (!offered.empty()) {
+    auto match = std::find_first_of(offered.begin(), offered.end(), served.begin(), served.end());
+    if (match == offered.end()) {
+      write_http_error(fd, 403, "Forbidden",
+                       "requested WebSocket protocols are not served; served: v5.channel.k8s.io, "
+                       "v4.channel.k8s.io, v4.base64.channel.k8s.io, channel.k8s.io, "
+                       "base64.channel.k8s.io");
+      return;
+    }
+    protocol = *match;
+  }
+  auto target = find(kind, token, true);
+  if (!target) {
+    write_http_error(fd, 404, "Not Found", "unknown or expired streaming token");
+    return;
+  }
+  std::vector<std::string> headers = {"Upgrade: websocket", "Connection: Upgrade",
+                                      "Sec-WebSocket-Accept: " + websocket::accept_key(keys[0])};
+  if (!protocol.empty()) headers.push_back("Sec-WebSocket-Protocol: " + protocol);
+  if (!write_http_head(fd, "HTTP/1.1 101 Switching Protocols", headers)) return;
+
+  bool base64 = protocol.find("base64") != std::string::npos;
+  websocket::Connection socket(std::move(connection), base64, protocol == "v5.channel.k8s.io");
+  ChannelProtocol semantics = protocol.starts_with("v4.") || protocol.starts_with("v5.")
+                                  ? ChannelProtocol::V4
+                                  : ChannelProtocol::V1;
+  StreamOptions options = options_of(*target);
+  CommandStreams channels = websocket_channels(semantics, options);
+  // The kubelet's first message: an empty one on the lowest channel it writes, to say it is ready.
+  socket.write(options.stdout ? 1 : (options.stderr && !options.tty ? 2 : 3), {});
+  serve_command(*target, socket, channels);
+  socket.close(1000);
 }
 
 }  // namespace hanok::cri

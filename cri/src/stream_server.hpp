@@ -2,8 +2,9 @@
 // Exec, Attach or PortForward call answered (as the kubelet's own streaming server works). Each
 // URL holds a single-use random token that expires after a minute; the client upgrades its
 // HTTP connection to SPDY/3.1 there, negotiating the protocol version, and the session runs on
-// a thread of its own. WebSocket upgrades are answered with an error (not served yet) without
-// using the token, so a client can fall back to SPDY with the same URL.
+// a thread of its own. Exec and attach are also served over WebSocket (the channel protocols
+// v5, v4 and older, binary or base64); port forwarding over WebSocket is answered with an error
+// without using the token, so that a client can fall back to SPDY with the same URL.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,10 @@
 #include <thread>
 
 #include "isolate/unique_fd.hpp"
+#include "remote_command.hpp"
 #include "runtime_v1.pb.h"
+#include "stream_http.hpp"
+#include "stream_transport.hpp"
 
 namespace hanok::cri {
 
@@ -50,6 +54,10 @@ class StreamingServer {
   };
   void accept_loop();
   void serve_connection(isolate::UniqueFd connection);
+  void serve_websocket(isolate::UniqueFd connection, const HttpRequest& request,
+                       StreamTarget::Kind kind, const std::string& token);
+  void serve_command(const StreamTarget& target, StreamTransport& transport,
+                     const CommandStreams& streams);
   // The target of `kind`/`token` if it is still valid; removed from the cache when `take`.
   std::optional<StreamTarget> find(StreamTarget::Kind kind, const std::string& token, bool take);
 

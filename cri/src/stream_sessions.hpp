@@ -5,16 +5,20 @@
 
 #include <string>
 
+#include "remote_command.hpp"
 #include "runtime_v1.pb.h"
 #include "spdy_session.hpp"
+#include "stream_transport.hpp"
 
 namespace hanok::cri {
 
 class RuntimeCore;
 
-void serve_exec(RuntimeCore& core, spdy::Session& session, const std::string& protocol,
+// The client's streams are open (`streams`); these run the command or the attach and end with
+// the status on the error stream.
+void serve_exec(RuntimeCore& core, StreamTransport& session, const CommandStreams& streams,
                 const runtime::v1::ExecRequest& request);
-void serve_attach(RuntimeCore& core, spdy::Session& session, const std::string& protocol,
+void serve_attach(RuntimeCore& core, StreamTransport& session, const CommandStreams& streams,
                   const runtime::v1::AttachRequest& request);
 void serve_port_forward(RuntimeCore& core, spdy::Session& session,
                         const runtime::v1::PortForwardRequest& request);

@@ -53,15 +53,22 @@ class CriStreaming : public CriFixture {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.url();
   }
-  // The test client's JSON for `url`.
-  static nlohmann::json client(const std::string& url, const std::vector<std::string>& args) {
+  // The JSON a test client (a script in test/tools) prints for `url`.
+  static nlohmann::json run_client(const std::string& script, const std::string& url,
+                                   const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"/usr/bin/python3",
-                                     std::string(HANOK_TEST_TOOLS) + "/spdy_client.py", url};
+                                     std::string(HANOK_TEST_TOOLS) + "/" + script, url};
     argv.insert(argv.end(), args.begin(), args.end());
     Result result = run_program(argv);
     auto json = nlohmann::json::parse(result.out, nullptr, false);
     EXPECT_TRUE(json.is_object()) << result.out << result.err;
     return json.is_object() ? json : nlohmann::json::object();
+  }
+  static nlohmann::json client(const std::string& url, const std::vector<std::string>& args) {
+    return run_client("spdy_client.py", url, args);
+  }
+  static nlohmann::json ws_client(const std::string& url, const std::vector<std::string>& args) {
+    return run_client("ws_client.py", url, args);
   }
   static nlohmann::json status_of(const nlohmann::json& result) {
     return nlohmann::json::parse(result.value("error", ""), nullptr, false);
@@ -271,12 +278,6 @@ TEST_F(CriStreaming, ClientsThatGetItWrong) {
       raw_exchange(url, upgrade_request(url, "X-Stream-Protocol-Version: v9.channel.k8s.io\r\n"));
   EXPECT_TRUE(contains(forbidden, " 403 ")) << forbidden;
   EXPECT_TRUE(contains(forbidden, "X-Accepted-Stream-Protocol-Versions: v4.channel.k8s.io"));
-  // A WebSocket upgrade is refused without using the token: the client falls back to SPDY.
-  std::string websocket = raw_exchange(
-      url, "GET " + path_of(url) +
-               " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
-  EXPECT_TRUE(contains(websocket, " 400 ")) << websocket;
   auto used = client(url, {});
   EXPECT_EQ(used.value("stdout", ""), "once\n") << used.dump();
   // Used once: gone.
@@ -295,6 +296,65 @@ TEST_F(CriStreaming, ClientsThatGetItWrong) {
   EXPECT_EQ(cri().version().runtime_name(), "hanok");
   auto after = client(exec_url(id, {"echo", "still-here"}, false, true, false, false), {});
   EXPECT_EQ(after.value("stdout", ""), "still-here\n");
+}
+
+TEST_F(CriStreaming, WebSocketChannels) {
+  HANOK_REQUIRE(run_program({"/usr/bin/python3", "-c", "import websocket"}).exit_code == 0,
+                "needs python3-websocket");
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("websocket");
+  std::string id = run(pod, container_config("target", kIdle));
+
+  // v5: binary channels, the end of stdin as a close signal, the status as a metav1.Status.
+  auto v5 = ws_client(
+      exec_url(id, {"sh", "-c", "cat; echo to-stderr >&2; exit 3"}, true, true, true, false),
+      {"--protocol", "v5.channel.k8s.io", "--protocol", "v4.channel.k8s.io", "--stdin",
+       "via websocket\n"});
+  EXPECT_EQ(v5.value("protocol", ""), "v5.channel.k8s.io") << v5.dump();
+  EXPECT_EQ(v5.value("stdout", ""), "via websocket\n") << v5.dump();
+  EXPECT_EQ(v5.value("stderr", ""), "to-stderr\n") << v5.dump();
+  auto status = nlohmann::json::parse(v5.value("error", ""), nullptr, false);
+  EXPECT_EQ(status.value("reason", ""), "NonZeroExitCode") << v5.dump();
+  EXPECT_EQ(status["details"]["causes"][0].value("message", ""), "3") << v5.dump();
+  EXPECT_TRUE(v5.value("empty_first", false)) << "no ready message first: " << v5.dump();
+  EXPECT_TRUE(v5.value("closed", false));
+
+  // base64 text messages.
+  auto text = ws_client(exec_url(id, {"echo", "base64-out"}, false, true, false, false),
+                        {"--protocol", "v4.base64.channel.k8s.io"});
+  EXPECT_EQ(text.value("protocol", ""), "v4.base64.channel.k8s.io");
+  EXPECT_EQ(text.value("stdout", ""), "base64-out\n") << text.dump();
+  EXPECT_EQ(nlohmann::json::parse(text.value("error", "{}")).value("status", ""), "Success");
+
+  // Before v4 the error channel carries text.
+  auto old = ws_client(exec_url(id, {"sh", "-c", "exit 2"}, false, true, true, false),
+                       {"--protocol", "channel.k8s.io"});
+  EXPECT_TRUE(contains(old.value("error", ""), "exit code 2")) << old.dump();
+
+  // A terminal's size on the resize channel.
+  auto sized = ws_client(exec_url(id, {"sh", "-c", "sleep 1; stty size"}, false, true, false, true),
+                         {"--protocol", "v5.channel.k8s.io", "--size", "100x20"});
+  EXPECT_TRUE(contains(sized.value("stdout", ""), "20 100")) << sized.dump();
+
+  // Attach, ended by the end of stdin.
+  v1::ContainerConfig echo =
+      container_config("echo", "while read line; do echo \"got $line\"; done");
+  echo.set_stdin(true);
+  std::string echo_id = run(pod, echo);
+  auto attached = ws_client(attach_url(echo_id, true, true, true),
+                            {"--protocol", "v5.channel.k8s.io", "--stdin", "two\n", "--stdin-delay",
+                             "0.5", "--keep-stdin", "1"});
+  EXPECT_EQ(attached.value("stdout", ""), "got two\n") << attached.dump();
+  EXPECT_TRUE(attached.value("closed", false));
+
+  // A protocol nobody serves; port forwarding (SPDY only) refused without using its token.
+  auto refused = ws_client(exec_url(id, {"true"}, false, true, false, false),
+                           {"--protocol", "v9.channel.k8s.io"});
+  EXPECT_EQ(refused.value("status", 0), 403) << refused.dump();
+  std::string forward = port_forward_url(pod.id);
+  EXPECT_EQ(ws_client(forward, {"--protocol", "v4.channel.k8s.io"}).value("status", 0), 400);
+  auto spdy = client(forward, {"--port-forward", "1", "--send", "x"});
+  EXPECT_TRUE(contains(spdy.value("error", ""), "error forwarding port 1")) << spdy.dump();
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+// Private to cri/: what a streaming connection's reader thread received, per stream or channel,
+// until a session thread reads it. Bounded: past 1 MiB unread on one, the reader waits (and so
+// the client, on TCP), so a fast sender cannot grow hanokd.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace hanok::cri {
+
+class StreamInboxes {
+ public:
+  // A new stream or channel; false when `id` is known already.
+  bool open(uint32_t id, bool finished = false);
+  // Data from the client (the reader's thread); `fin` ends the stream. Unknown or finished ids
+  // are ignored.
+  void push(uint32_t id, std::string_view data, bool fin);
+  void finish(uint32_t id);
+  // The next data on `id` (waits); "" once it is finished or everything is closed.
+  std::string read(uint32_t id);
+  // Ends `id` on this side: what is unread is dropped, read() returns "".
+  void stop_reading(uint32_t id);
+  // The connection ended: every read returns.
+  void close_all();
+  bool closed() const;
+
+ private:
+  struct Inbox {
+    std::string data;
+    bool finished = false;
+  };
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<uint32_t, Inbox> inboxes_;
+  bool closed_ = false;
+};
+
+}  // namespace hanok::cri
