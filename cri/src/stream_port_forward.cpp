@@ -87,8 +87,8 @@ struct StreamPair {
 
 class PortForwarder {
  public:
-  PortForwarder(spdy::Session& session, std::string netns, std::string pod_id)
-      : session_(session), netns_(std::move(netns)), pod_id_(std::move(pod_id)) {}
+  PortForwarder(StreamTransport& transport, std::string netns, std::string pod_id)
+      : session_(transport), netns_(std::move(netns)), pod_id_(std::move(pod_id)) {}
   ~PortForwarder() {
     {
       std::lock_guard lock(mutex_);
@@ -99,11 +99,12 @@ class PortForwarder {
   PortForwarder(const PortForwarder&) = delete;
   PortForwarder& operator=(const PortForwarder&) = delete;
 
-  void run() {
+  // SPDY: a pair of streams per connection, opened by the client as it needs them.
+  void run_spdy(spdy::Session& spdy_session) {
     std::map<std::string, StreamPair> pairs;
-    while (session_.alive()) {
+    while (spdy_session.alive()) {
       auto stream =
-          session_.next_stream(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+          spdy_session.next_stream(std::chrono::steady_clock::now() + std::chrono::seconds(1));
       if (!stream) continue;
       std::string type = spdy::header_value(stream->headers, "streamtype");
       std::string request = spdy::header_value(stream->headers, "requestid");
@@ -113,7 +114,7 @@ class PortForwarder {
       } else if (type == "data" && !pair.data) {
         pair.data = stream->id;
       } else {
-        session_.reset(stream->id, spdy::kRstProtocolError);
+        spdy_session.reset(stream->id, spdy::kRstProtocolError);
         continue;
       }
       std::string port = spdy::header_value(stream->headers, "port");
@@ -124,6 +125,25 @@ class PortForwarder {
         threads_.emplace_back([this, ready] { forward(ready); });
       }
     }
+  }
+
+  // WebSocket: one connection per port of the URL, on channels 2i (data) and 2i+1 (error), each
+  // starting (with the v4 protocols) with the port as two bytes, little endian.
+  void run_websocket(const std::vector<uint16_t>& ports, bool port_prefix) {
+    for (size_t i = 0; i < ports.size(); ++i) {
+      StreamPair pair;
+      pair.data = static_cast<uint32_t>(2 * i);
+      pair.error = static_cast<uint32_t>(2 * i + 1);
+      pair.port = std::to_string(ports[i]);
+      if (port_prefix) {
+        const char prefix[2] = {static_cast<char>(ports[i] & 0xFF),
+                                static_cast<char>(ports[i] >> 8)};
+        session_.write(*pair.data, std::string_view(prefix, 2));
+        session_.write(*pair.error, std::string_view(prefix, 2));
+      }
+      threads_.emplace_back([this, pair] { forward(pair); });
+    }
+    while (session_.alive()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
  private:
@@ -173,7 +193,7 @@ class PortForwarder {
     sockets_.erase(socket.get());
   }
 
-  spdy::Session& session_;
+  StreamTransport& session_;
   std::string netns_;
   std::string pod_id_;
   std::mutex mutex_;
@@ -183,19 +203,37 @@ class PortForwarder {
 
 }  // namespace
 
+namespace {
+// The pinned network namespace of a ready pod ("" for a host-network one); nullopt when the pod
+// is not ready.
+std::optional<std::string> pod_netns(RuntimeCore& core, const std::string& pod_id) {
+  auto pod = core.find_pod(pod_id);
+  if (!pod || pod->state() != runtime::v1::SANDBOX_READY) {
+    spdlog::warn("port forward: pod {} is not ready", pod_id);
+    return std::nullopt;
+  }
+  if (pod->config().linux().security_context().namespace_options().network() == runtime::v1::NODE) {
+    return std::string();
+  }
+  return pinned_namespace(*pod, "net");
+}
+}  // namespace
+
 void serve_port_forward(RuntimeCore& core, spdy::Session& session,
                         const runtime::v1::PortForwardRequest& request) {
-  auto pod = core.find_pod(request.pod_sandbox_id());
-  if (!pod || pod->state() != runtime::v1::SANDBOX_READY) {
-    spdlog::warn("port forward: pod {} is not ready", request.pod_sandbox_id());
-    return;
-  }
-  std::string netns;
-  if (pod->config().linux().security_context().namespace_options().network() != runtime::v1::NODE) {
-    netns = pinned_namespace(*pod, "net");
-  }
-  PortForwarder forwarder(session, netns, pod->id());
-  forwarder.run();
+  auto netns = pod_netns(core, request.pod_sandbox_id());
+  if (!netns) return;
+  PortForwarder forwarder(session, *netns, request.pod_sandbox_id());
+  forwarder.run_spdy(session);
+}
+
+void serve_port_forward_websocket(RuntimeCore& core, StreamTransport& transport,
+                                  const runtime::v1::PortForwardRequest& request,
+                                  const std::vector<uint16_t>& ports, bool port_prefix) {
+  auto netns = pod_netns(core, request.pod_sandbox_id());
+  if (!netns) return;
+  PortForwarder forwarder(transport, *netns, request.pod_sandbox_id());
+  forwarder.run_websocket(ports, port_prefix);
 }
 
 }  // namespace hanok::cri

@@ -249,11 +249,6 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
     return;
   }
   if (request->has_token("Upgrade", "websocket")) {
-    if (*kind == StreamTarget::Kind::PortForward) {
-      write_http_error(fd, 400, "Bad Request",
-                       "port forwarding over WebSocket is not served yet: upgrade to SPDY/3.1");
-      return;
-    }
     serve_websocket(std::move(connection), *request, *kind, token);
     return;
   }
@@ -324,18 +319,35 @@ void StreamingServer::serve_websocket(isolate::UniqueFd connection, const HttpRe
     return;
   }
   // The client's first protocol that is served; none offered: binary channels, as before v4.
-  static const std::vector<std::string> served = {"v5.channel.k8s.io", "v4.channel.k8s.io",
-                                                  "v4.base64.channel.k8s.io", "channel.k8s.io",
-                                                  "base64.channel.k8s.io"};
+  static const std::vector<std::string> command_protocols = {
+      "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "channel.k8s.io",
+      "base64.channel.k8s.io"};
+  static const std::vector<std::string> forward_protocols = {"v4.channel.k8s.io",
+                                                             "v4.base64.channel.k8s.io"};
+  bool forwarding = kind == StreamTarget::Kind::PortForward;
+  const auto& served = forwarding ? forward_protocols : command_protocols;
+  // Port forwarding: the ports are the URL's (?port=80&port=8080), else the call's.
+  std::vector<uint16_t> ports;
+  if (forwarding) {
+    for (std::string_view pair : isolate::split(request.query, "&")) {
+      if (!pair.starts_with("port=")) continue;
+      auto port = isolate::parse_u64(pair.substr(5));
+      if (!port || *port == 0 || *port > 65535) {
+        write_http_error(fd, 400, "Bad Request", "not a port: " + std::string(pair.substr(5)));
+        return;
+      }
+      ports.push_back(static_cast<uint16_t>(*port));
+    }
+  }
   auto offered = request.values("Sec-WebSocket-Protocol");
   std::string protocol;
   if (!offered.empty()) {
     auto match = std::find_first_of(offered.begin(), offered.end(), served.begin(), served.end());
     if (match == offered.end()) {
+      std::string names;
+      for (const auto& name : served) names += (names.empty() ? "" : ", ") + name;
       write_http_error(fd, 403, "Forbidden",
-                       "requested WebSocket protocols are not served; served: v5.channel.k8s.io, "
-                       "v4.channel.k8s.io, v4.base64.channel.k8s.io, channel.k8s.io, "
-                       "base64.channel.k8s.io");
+                       "requested WebSocket protocols are not served; served: " + names);
       return;
     }
     protocol = *match;
@@ -345,12 +357,30 @@ void StreamingServer::serve_websocket(isolate::UniqueFd connection, const HttpRe
     write_http_error(fd, 404, "Not Found", "unknown or expired streaming token");
     return;
   }
+  if (forwarding && ports.empty()) {
+    for (int port : target->port_forward.port()) ports.push_back(static_cast<uint16_t>(port));
+  }
+  // Base64 channels are one digit: five ports at most there.
+  size_t max_ports = protocol.find("base64") != std::string::npos ? 5 : 127;
+  if (forwarding && (ports.empty() || ports.size() > max_ports)) {
+    write_http_error(fd, 400, "Bad Request",
+                     "port forwarding needs 1 to " + std::to_string(max_ports) + " ports");
+    return;
+  }
   std::vector<std::string> headers = {"Upgrade: websocket", "Connection: Upgrade",
                                       "Sec-WebSocket-Accept: " + websocket::accept_key(keys[0])};
   if (!protocol.empty()) headers.push_back("Sec-WebSocket-Protocol: " + protocol);
   if (!write_http_head(fd, "HTTP/1.1 101 Switching Protocols", headers)) return;
 
   bool base64 = protocol.find("base64") != std::string::npos;
+  if (forwarding) {
+    websocket::Connection socket(std::move(connection), base64, false,
+                                 static_cast<uint32_t>(2 * ports.size()));
+    serve_port_forward_websocket(core_, socket, target->port_forward, ports,
+                                 protocol.starts_with("v4."));
+    socket.close(1000);
+    return;
+  }
   websocket::Connection socket(std::move(connection), base64, protocol == "v5.channel.k8s.io");
   ChannelProtocol semantics = protocol.starts_with("v4.") || protocol.starts_with("v5.")
                                   ? ChannelProtocol::V4

@@ -2,9 +2,9 @@
 // Exec, Attach or PortForward call answered (as the kubelet's own streaming server works). Each
 // URL holds a single-use random token that expires after a minute; the client upgrades its
 // HTTP connection to SPDY/3.1 there, negotiating the protocol version, and the session runs on
-// a thread of its own. Exec and attach are also served over WebSocket (the channel protocols
-// v5, v4 and older, binary or base64); port forwarding over WebSocket is answered with an error
-// without using the token, so that a client can fall back to SPDY with the same URL.
+// a thread of its own. They are also served over WebSocket: exec and attach with the channel
+// protocols v5, v4 and older, binary or base64; port forwarding with v4's (a data and an error
+// channel per port of the URL).
 #pragma once
 
 #include <atomic>

@@ -3,7 +3,9 @@
 // namespace. Each returns when the session is over; the connection is then closed.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "remote_command.hpp"
 #include "runtime_v1.pb.h"
@@ -22,5 +24,10 @@ void serve_attach(RuntimeCore& core, StreamTransport& session, const CommandStre
                   const runtime::v1::AttachRequest& request);
 void serve_port_forward(RuntimeCore& core, spdy::Session& session,
                         const runtime::v1::PortForwardRequest& request);
+// Over WebSocket: one connection per port of `ports` (the URL's), data on channel 2i and errors
+// on 2i+1; with `port_prefix` (the v4 protocols) both start with the port, little endian.
+void serve_port_forward_websocket(RuntimeCore& core, StreamTransport& transport,
+                                  const runtime::v1::PortForwardRequest& request,
+                                  const std::vector<uint16_t>& ports, bool port_prefix);
 
 }  // namespace hanok::cri

@@ -68,9 +68,9 @@ std::string accept_key(const std::string& key) {
   return base64_encode(std::string_view(reinterpret_cast<char*>(digest), length));
 }
 
-Connection::Connection(isolate::UniqueFd socket, bool base64, bool close_signal)
+Connection::Connection(isolate::UniqueFd socket, bool base64, bool close_signal, uint32_t channels)
     : socket_(std::move(socket)), base64_(base64), close_signal_(close_signal) {
-  for (uint32_t channel = 0; channel <= 4; ++channel) inboxes_.open(channel);
+  for (uint32_t channel = 0; channel < channels; ++channel) inboxes_.open(channel);
   reader_ = std::thread([this] { read_loop(); });
 }
 

@@ -22,8 +22,9 @@ std::string accept_key(const std::string& key);
 
 class Connection final : public StreamTransport {
  public:
-  // `base64`: the base64 channel protocols (text messages); `close_signal`: v5's channel 255.
-  Connection(isolate::UniqueFd socket, bool base64, bool close_signal);
+  // `base64`: the base64 channel protocols (text messages); `close_signal`: v5's channel 255;
+  // `channels`: how many there are (0 .. channels-1).
+  Connection(isolate::UniqueFd socket, bool base64, bool close_signal, uint32_t channels = 5);
   ~Connection() override;  // ends the connection, joins the reader
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

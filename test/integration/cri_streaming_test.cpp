@@ -347,14 +347,45 @@ TEST_F(CriStreaming, WebSocketChannels) {
   EXPECT_EQ(attached.value("stdout", ""), "got two\n") << attached.dump();
   EXPECT_TRUE(attached.value("closed", false));
 
-  // A protocol nobody serves; port forwarding (SPDY only) refused without using its token.
+  // A protocol nobody serves.
   auto refused = ws_client(exec_url(id, {"true"}, false, true, false, false),
                            {"--protocol", "v9.channel.k8s.io"});
   EXPECT_EQ(refused.value("status", 0), 403) << refused.dump();
-  std::string forward = port_forward_url(pod.id);
-  EXPECT_EQ(ws_client(forward, {"--protocol", "v4.channel.k8s.io"}).value("status", 0), 400);
-  auto spdy = client(forward, {"--port-forward", "1", "--send", "x"});
-  EXPECT_TRUE(contains(spdy.value("error", ""), "error forwarding port 1")) << spdy.dump();
+
+  // Port forwarding: the port (8080 = 0x1f90) first on both channels, then the page.
+  std::string web = run(pod, container_config("httpd",
+                                              "mkdir -p /www && echo ws-page > "
+                                              "/www/index.html && exec httpd -f -p 8080 "
+                                              "-h /www"));
+  ASSERT_TRUE(cri().wait_for_state(web, v1::CONTAINER_RUNNING, 20s));
+  const std::vector<std::string> get = {"--port-forward",
+                                        "--send",
+                                        "GET /index.html HTTP/1.0\r\n\r\n",
+                                        "--until",
+                                        "ws-page",
+                                        "--timeout",
+                                        "5",
+                                        "--protocol"};
+  auto with = [](std::vector<std::string> args, const std::string& last) {
+    args.push_back(last);
+    return args;
+  };
+  nlohmann::json page;
+  poll_until(
+      [&] {
+        page = ws_client(port_forward_url(pod.id) + "?port=8080", with(get, "v4.channel.k8s.io"));
+        return contains(page.value("data", ""), "ws-page");
+      },
+      10s);
+  EXPECT_TRUE(contains(page.value("data", ""), "200 OK")) << page.dump();
+  EXPECT_EQ(page["prefixes"], nlohmann::json::array({"901f", "901f"})) << page.dump();
+  auto base64_page =
+      ws_client(port_forward_url(pod.id) + "?port=8080", with(get, "v4.base64.channel.k8s.io"));
+  EXPECT_TRUE(contains(base64_page.value("data", ""), "ws-page")) << base64_page.dump();
+  auto closed = ws_client(
+      port_forward_url(pod.id) + "?port=1",
+      {"--port-forward", "--protocol", "v4.channel.k8s.io", "--until", "error", "--timeout", "3"});
+  EXPECT_TRUE(contains(closed.value("error", ""), "error forwarding port 1")) << closed.dump();
 }
 
 }  // namespace

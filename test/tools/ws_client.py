@@ -5,6 +5,10 @@ call answered and prints what came back as JSON.
 
   ws_client.py URL [--protocol P]... [--stdin TEXT] [--stdin-delay S] [--keep-stdin S]
                [--size WxH] [--timeout S]
+  ws_client.py URL?port=N --port-forward --send TEXT --until TEXT [--protocol P]
+
+Port forwarding: channel 0 data, 1 errors, each starting with the port (2 bytes, little
+endian); output {"protocol", "data", "error", "prefixes": the first two bytes of each, hex}.
 
 Channels: 0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize; with v5.channel.k8s.io the end of
 stdin is a message on channel 255 naming channel 0. With a base64 protocol each message is a
@@ -23,6 +27,41 @@ import time
 import websocket
 
 
+def port_forward(ws, protocol, args):
+    b64 = "base64" in protocol
+    received = {0: b"", 1: b""}
+    if args.send:
+        payload = args.send.encode()
+        if b64:
+            ws.send("0" + base64.b64encode(payload).decode())
+        else:
+            ws.send_binary(bytes([0]) + payload)
+    deadline = time.monotonic() + args.timeout
+    ws.settimeout(1)
+    while time.monotonic() < deadline:
+        try:
+            opcode, data = ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            if args.until and args.until.encode() in received[0][2:]:
+                break
+            continue
+        except Exception:
+            break
+        if opcode == websocket.ABNF.OPCODE_CLOSE or not data:
+            break
+        if b64:
+            channel, payload = data[0] - ord("0"), base64.b64decode(data[1:])
+        else:
+            channel, payload = data[0], data[1:]
+        if channel in received:
+            received[channel] += payload
+    ws.close()
+    return {"status": 101, "protocol": protocol,
+            "prefixes": [received[0][:2].hex(), received[1][:2].hex()],
+            "data": received[0][2:].decode(errors="replace"),
+            "error": received[1][2:].decode(errors="replace")}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -32,6 +71,9 @@ def main():
     parser.add_argument("--keep-stdin", type=float, default=0)
     parser.add_argument("--size")
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--port-forward", action="store_true")
+    parser.add_argument("--send", default="")
+    parser.add_argument("--until", default="")
     args = parser.parse_args()
 
     url = args.url.replace("http://", "ws://", 1)
@@ -49,6 +91,9 @@ def main():
         else:
             ws.send_binary(bytes([channel]) + data)
 
+    if args.port_forward:
+        json.dump(port_forward(ws, protocol, args), sys.stdout)
+        return
     result = {"status": 101, "protocol": protocol, "stdout": "", "stderr": "", "error": "",
               "empty_first": None, "closed": False}
     names = {1: "stdout", 2: "stderr", 3: "error"}
