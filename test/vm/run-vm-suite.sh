@@ -27,5 +27,5 @@ exec "$vm" bash -c '
   timeout -k 10 900 ./test/hanok_integration_tests \
     --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*"
   # hanokd on cgroup v2: cgroup namespaces, OOM kills, live updates, exec into containers
-  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery"
+  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer"
 '
