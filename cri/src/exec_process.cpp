@@ -53,24 +53,25 @@ std::vector<std::string> prepare_exec(RuntimeCore& core, const store::ContainerR
   return argv;
 }
 
-void kill_exec(const std::string& pid_file, const std::string& cgroup_path) {
+bool kill_exec(const std::string& pid_file, const std::string& cgroup_path) {
   auto text = isolate::read_file_if_exists(pid_file);
   auto pid = text ? isolate::parse_i64(*text) : std::nullopt;
-  if (!pid || *pid <= 0) return;
+  if (!pid || *pid <= 0) return false;
   isolate::UniqueFd process;
   try {
     process = isolate::open_pidfd(static_cast<pid_t>(*pid));
   } catch (const isolate::SysError&) {
-    return;  // gone already
+    return true;  // gone already
   }
   auto cgroups = isolate::read_file_if_exists("/proc/" + std::to_string(*pid) + "/cgroup");
-  if (!cgroups || cgroup_path.empty()) return;
+  if (!cgroups || cgroup_path.empty()) return true;
   bool in_container = false;
   for (std::string_view line : isolate::split(*cgroups, "\n")) {
     std::string_view path = line.substr(line.rfind(':') + 1);
     in_container = in_container || path == cgroup_path;
   }
   if (in_container) isolate::send_signal(process.get(), SIGKILL);
+  return true;
 }
 
 int exec_exit_code(int wait_status) {

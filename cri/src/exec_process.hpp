@@ -32,8 +32,10 @@ std::vector<std::string> prepare_exec(RuntimeCore& core, const store::ContainerR
 
 // Ends the exec'd process (the runtime's child in the container), so that the runtime reaps it
 // and returns: SIGKILL through a pidfd of the pid the runtime wrote, once the pidfd shows that
-// pid is a process in the container's cgroup (not another one that got a recycled pid).
-void kill_exec(const std::string& pid_file, const std::string& cgroup_path);
+// pid is a process in the container's cgroup (not another one that got a recycled pid). False
+// when there is nothing to kill yet (the runtime has not written the pid), true once done or
+// nothing is left to do.
+bool kill_exec(const std::string& pid_file, const std::string& cgroup_path);
 
 // The exit code of a runtime that ran the command: its own code, 128+signal when it was killed.
 int exec_exit_code(int wait_status);

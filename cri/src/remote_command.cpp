@@ -37,11 +37,12 @@ CommandStreams await_command_streams(spdy::Session& session, ChannelProtocol pro
     }
     std::string type = spdy::header_value(stream->headers, "streamtype");
     std::optional<uint32_t>* slot = nullptr;
+    // Only the streams the request asked for count.
     if (type == "error") slot = &streams.error;
-    if (type == "stdin") slot = &streams.stdin;
-    if (type == "stdout") slot = &streams.stdout;
-    if (type == "stderr") slot = &streams.stderr;
-    if (type == "resize") slot = &streams.resize;
+    if (type == "stdin" && options.stdin) slot = &streams.stdin;
+    if (type == "stdout" && options.stdout) slot = &streams.stdout;
+    if (type == "stderr" && options.stderr && !options.tty) slot = &streams.stderr;
+    if (type == "resize" && resizes) slot = &streams.resize;
     if (slot == nullptr || slot->has_value()) {
       session.reset(stream->id, spdy::kRstProtocolError);  // unknown or twice: not counted
       continue;
@@ -49,6 +50,7 @@ CommandStreams await_command_streams(spdy::Session& session, ChannelProtocol pro
     *slot = stream->id;
     ++received;
   }
+  session.refuse_new_streams();
   return streams;
 }
 

@@ -9,6 +9,9 @@ namespace hanok::cri::spdy {
 
 namespace {
 constexpr size_t kChunk = 32 * 1024;
+// Streams opened but not yet taken by the session: more are refused.
+constexpr size_t kMaxQueued = 64;
+constexpr uint32_t kRstRefused = 3;
 
 uint32_t stream_id_at(std::string_view payload, size_t offset) {
   return read_u32(payload, offset) & 0x7FFFFFFFU;
@@ -27,6 +30,11 @@ Session::~Session() {
 void Session::shut_down() {
   ::shutdown(socket_.get(), SHUT_RDWR);
   mark_closed();
+}
+
+void Session::refuse_new_streams() {
+  std::lock_guard lock(mutex_);
+  refusing_ = true;
 }
 
 void Session::mark_closed() {
@@ -67,6 +75,16 @@ void Session::on_frame(const Frame& frame) {
       // After the ids: priority (3 bits) and slot (8 bits), then the header block.
       if (frame.payload.size() < 10) throw ProtocolError("SYN_STREAM too short");
       stream.headers = decoder_.decode(std::string_view(frame.payload).substr(10));
+      {
+        std::lock_guard lock(mutex_);
+        if (refusing_ || opened_.size() >= kMaxQueued) {
+          std::string body;
+          put_u32(body, stream.id);
+          put_u32(body, kRstRefused);
+          send(control_frame(kRstStream, 0, body));
+          break;
+        }
+      }
       if (!inboxes_.open(stream.id, (frame.flags & kFlagFin) != 0)) {
         throw ProtocolError("a stream id used twice");
       }
@@ -128,7 +146,11 @@ bool Session::send(const std::string& bytes) {
     ssize_t n = ::send(socket_.get(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      ::shutdown(socket_.get(), SHUT_RDWR);  // the reader sees it and ends the session
+      ::shutdown(socket_.get(), SHUT_RDWR);
+      inboxes_.close_all();  // the reader may be parked on a full inbox: wake every reader
+      std::lock_guard closing(mutex_);
+      closed_ = true;
+      changed_.notify_all();
       return false;
     }
     done += static_cast<size_t>(n);
@@ -150,6 +172,7 @@ void Session::finish(uint32_t id) {
 }
 
 void Session::reset(uint32_t id, uint32_t status) {
+  inboxes_.stop_reading(id);
   std::string body;
   put_u32(body, id);
   put_u32(body, status);

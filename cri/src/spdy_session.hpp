@@ -50,6 +50,9 @@ class Session final : public StreamTransport {
   bool alive() const override;
   // Ends the connection now: reads and waits return.
   void shut_down();
+  // From now on streams the client opens are refused (RST_STREAM): a session that has all it
+  // needs keeps no more.
+  void refuse_new_streams();
 
  private:
   void read_loop();
@@ -65,6 +68,7 @@ class Session final : public StreamTransport {
   std::condition_variable changed_;
   std::deque<Stream> opened_;
   bool closed_ = false;
+  bool refusing_ = false;
   StreamInboxes inboxes_;
   std::thread reader_;
 };

@@ -75,11 +75,27 @@ void attach(StreamTransport& session, const CommandStreams& streams,
   if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) isolate::throw_sys("pipe", "");
   UniqueFd wake_read(wake[0]);
   UniqueFd wake_write(wake[1]);
-  std::thread in_thread;
-  std::thread resize_thread;
+  // The threads end whichever way this function does: stopped, their reads ended, joined.
+  struct Threads {
+    StreamTransport& session;
+    const CommandStreams& streams;
+    std::atomic<bool>& done;
+    std::thread input, resize;
+    ~Threads() {
+      done = true;
+      if (streams.stdin) session.stop_reading(*streams.stdin);
+      if (streams.resize) session.stop_reading(*streams.resize);
+      if (input.joinable()) input.join();
+      if (resize.joinable()) resize.join();
+    }
+  } threads{session, streams, done, {}, {}};
+  // What nobody will read is not kept (the client's data on it is dropped, never waited on).
+  if (streams.stdin && !input.valid()) session.stop_reading(*streams.stdin);
+  if (streams.resize && !(tty && input.valid())) session.stop_reading(*streams.resize);
   if (streams.stdin && input.valid()) {
-    in_thread = std::thread([&] {
+    threads.input = std::thread([&] {
       bool finished = pump_stream_to_fd(session, *streams.stdin, input.get(), done);
+      session.stop_reading(*streams.stdin);
       if (!finished) return;
       if (stdin_once && !tty) {
         // Its stdin closes (this session's copy, then the monitor's); the output goes on.
@@ -92,7 +108,7 @@ void attach(StreamTransport& session, const CommandStreams& streams,
     });
   }
   if (streams.resize && tty && input.valid()) {
-    resize_thread = std::thread([&] {
+    threads.resize = std::thread([&] {
       ResizeDecoder decoder;
       for (;;) {
         std::string data = session.read(*streams.resize);
@@ -118,13 +134,8 @@ void attach(StreamTransport& session, const CommandStreams& streams,
     if (n <= 0) break;  // the container's output ended
     std::string_view data(buffer.data() + 1, static_cast<size_t>(n) - 1);
     const auto& stream = (buffer[0] == 2 && !tty) ? streams.stderr : streams.stdout;
-    if (stream) session.write(*stream, data);
+    if (stream && !session.write(*stream, data)) break;
   }
-  done = true;
-  if (streams.stdin) session.stop_reading(*streams.stdin);
-  if (streams.resize) session.stop_reading(*streams.resize);
-  if (in_thread.joinable()) in_thread.join();
-  if (resize_thread.joinable()) resize_thread.join();
 }
 
 }  // namespace

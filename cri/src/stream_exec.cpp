@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -66,12 +67,21 @@ class ExecRun {
         cmd_(cmd),
         tty_(tty),
         files_(container.bundle()) {}
+  // Whatever happened: the runtime (and the process) killed if still running, and reaped; the
+  // threads stopped and joined.
+  ~ExecRun();
+  ExecRun(const ExecRun&) = delete;
+  ExecRun& operator=(const ExecRun&) = delete;
 
   int run();
 
  private:
   void start();
+  void start_threads();
   void pump_output();
+  void stop_threads();
+  // The runtime's own error (its log), else `fallback`.
+  std::string runtime_error(const std::string& fallback) const;
 
   RuntimeCore& core_;
   StreamTransport& session_;
@@ -86,7 +96,32 @@ class ExecRun {
   UniqueFd output_;  // its stdout (or the pty master)
   UniqueFd errors_;  // its stderr (none with a tty)
   std::atomic<bool> done_{false};
+  std::thread input_thread_;
+  std::thread resize_thread_;
 };
+
+ExecRun::~ExecRun() {
+  stop_threads();
+  if (runtime_ > 0) {
+    if (runtime_pidfd_) isolate::send_signal(runtime_pidfd_.get(), SIGKILL);
+    kill_exec(files_.pid, container_.cgroup_path());
+    isolate::wait_program(runtime_);
+  }
+}
+
+void ExecRun::stop_threads() {
+  done_ = true;
+  if (streams_.stdin) session_.stop_reading(*streams_.stdin);
+  if (streams_.resize) session_.stop_reading(*streams_.resize);
+  if (input_thread_.joinable()) input_thread_.join();
+  if (resize_thread_.joinable()) resize_thread_.join();
+}
+
+std::string ExecRun::runtime_error(const std::string& fallback) const {
+  std::string error =
+      isolate::last_logged_error(isolate::read_file_if_exists(files_.log).value_or(""));
+  return error.empty() ? fallback : error;
+}
 
 void ExecRun::start() {
   isolate::SpawnRequest spawn;
@@ -97,9 +132,19 @@ void ExecRun::start() {
   PipeEnds in;
   PipeEnds out;
   PipeEnds err;
+  // The console socket's file goes with this function, whichever way it ends.
+  struct SocketFile {
+    int dir;
+    const std::string& name;
+    bool made = false;
+    ~SocketFile() {
+      if (made) ::unlinkat(dir, name.c_str(), 0);
+    }
+  } socket_file{bundle.get(), socket_name};
   if (tty_) {
     console_listener = isolate::listen_unix(
         "/proc/self/fd/" + std::to_string(bundle.get()) + "/" + socket_name, SOCK_STREAM, 1);
+    socket_file.made = true;
     spawn.pass_fds = {bundle.get()};
     spawn.argv =
         prepare_exec(core_, container_, cmd_, true, files_, "/proc/self/fd/3/" + socket_name);
@@ -119,11 +164,13 @@ void ExecRun::start() {
   if (tty_) {
     try {
       output_ = receive_console(console_listener.get(), runtime_pidfd_.get());
-    } catch (...) {
-      ::unlinkat(bundle.get(), socket_name.c_str(), 0);
-      throw;
+    } catch (const std::exception& e) {
+      if (isolate::wait_pidfd_exit(runtime_pidfd_.get(), 0)) {
+        isolate::wait_program(runtime_);
+        runtime_ = -1;
+      }
+      throw std::runtime_error(runtime_error(e.what()));
     }
-    ::unlinkat(bundle.get(), socket_name.c_str(), 0);
     input_.reset(::fcntl(output_.get(), F_DUPFD_CLOEXEC, 0));
   } else {
     input_ = std::move(in.write);
@@ -140,9 +187,7 @@ void ExecRun::pump_output() {
   bool err_open = errors_.valid();
   bool killed = false;
   auto sink_for = [&](const std::optional<uint32_t>& stream) {
-    return [&, stream](std::string_view data) {
-      if (stream) session_.write(*stream, data);
-    };
+    return [&, stream](std::string_view data) { return !stream || session_.write(*stream, data); };
   };
   // With a tty everything the process writes comes out of the master, for stdout.
   auto out_sink = sink_for(streams_.stdout);
@@ -154,9 +199,9 @@ void ExecRun::pump_output() {
     int ready = ::poll(fds, 3, 1000);
     if (ready < 0 && errno != EINTR) break;
     if (!session_.alive() && !killed) {
-      // The client is gone: nobody would see the rest. End the process.
-      kill_exec(files_.pid, container_.cgroup_path());
-      killed = true;
+      // The client is gone: nobody would see the rest. End the process (again at the next turn
+      // if the runtime has not written its pid yet).
+      killed = kill_exec(files_.pid, container_.cgroup_path());
     }
     if (out_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       out_open = forward_available(output_.get(), out_sink);
@@ -174,18 +219,16 @@ void ExecRun::pump_output() {
   }
 }
 
-int ExecRun::run() {
-  start();
-  std::thread input;
-  std::thread resizes;
+void ExecRun::start_threads() {
   if (streams_.stdin && input_.valid()) {
-    input = std::thread([this] {
+    input_thread_ = std::thread([this] {
       pump_stream_to_fd(session_, *streams_.stdin, input_.get(), done_);
-      if (!tty_) input_.reset();  // the process sees EOF on its stdin
+      session_.stop_reading(*streams_.stdin);  // whatever ended it: nothing more is read
+      if (!tty_) input_.reset();               // the process sees EOF on its stdin
     });
   }
   if (streams_.resize && tty_) {
-    resizes = std::thread([this] {
+    resize_thread_ = std::thread([this] {
       ResizeDecoder decoder;
       for (;;) {
         std::string data = session_.read(*streams_.resize);
@@ -200,17 +243,18 @@ int ExecRun::run() {
       }
     });
   }
+}
+
+int ExecRun::run() {
+  start();
+  start_threads();  // a failure here unwinds through ~ExecRun: process killed, threads joined
   pump_output();
   int status = isolate::wait_program(runtime_);
-  done_ = true;
-  if (streams_.stdin) session_.stop_reading(*streams_.stdin);
-  if (streams_.resize) session_.stop_reading(*streams_.resize);
-  if (input.joinable()) input.join();
-  if (resizes.joinable()) resizes.join();
+  runtime_ = -1;
+  stop_threads();
   int code = exec_exit_code(status);
   if (code != 0) {
-    std::string error =
-        isolate::last_logged_error(isolate::read_file_if_exists(files_.log).value_or(""));
+    std::string error = runtime_error("");
     if (!error.empty()) throw std::runtime_error(error);
   }
   return code;

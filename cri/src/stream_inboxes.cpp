@@ -18,7 +18,9 @@ void StreamInboxes::push(uint32_t id, std::string_view data, bool fin) {
   std::unique_lock lock(mutex_);
   auto it = inboxes_.find(id);
   if (it == inboxes_.end() || it->second.finished) return;
-  changed_.wait(lock, [&] { return closed_ || it->second.data.size() < kInboxLimit; });
+  changed_.wait(
+      lock, [&] { return closed_ || it->second.finished || it->second.data.size() < kInboxLimit; });
+  if (closed_ || it->second.finished) return;  // stopped meanwhile
   it->second.data.append(data);
   if (fin) it->second.finished = true;
   changed_.notify_all();

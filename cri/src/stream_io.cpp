@@ -41,18 +41,20 @@ bool pump_stream_to_fd(StreamTransport& session, uint32_t stream, int fd,
   }
 }
 
-bool forward_available(int fd, const std::function<void(std::string_view)>& sink) {
+bool forward_available(int fd, const std::function<bool(std::string_view)>& sink) {
   char buffer[32 * 1024];
-  for (;;) {
+  // Bounded: a process that writes without end must not keep the caller from its other duties.
+  for (int reads = 0; reads < 8; ++reads) {
     ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n > 0) {
-      sink(std::string_view(buffer, static_cast<size_t>(n)));
+      if (!sink(std::string_view(buffer, static_cast<size_t>(n)))) return false;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
     return false;  // EOF, or EIO from a pty whose other side is gone
   }
+  return true;
 }
 
 }  // namespace hanok::cri

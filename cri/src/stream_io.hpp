@@ -21,8 +21,9 @@ bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop);
 bool pump_stream_to_fd(StreamTransport& session, uint32_t stream, int fd,
                        const std::atomic<bool>& stop);
 
-// Reads from `fd` (non-blocking) what is there now and passes it on; false at EOF or an error.
-bool forward_available(int fd, const std::function<void(std::string_view)>& sink);
+// Reads from `fd` (non-blocking) what is there now, up to 256 KiB, and passes it on to `sink`;
+// false at EOF or an error, or when the sink failed (returned false).
+bool forward_available(int fd, const std::function<bool(std::string_view)>& sink);
 
 void set_nonblocking(int fd);
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -92,9 +93,10 @@ class PortForwarder {
   ~PortForwarder() {
     {
       std::lock_guard lock(mutex_);
+      stopping_ = true;
       for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
     }
-    for (auto& thread : threads_) thread.join();
+    for (auto& worker : workers_) worker.thread.join();
   }
   PortForwarder(const PortForwarder&) = delete;
   PortForwarder& operator=(const PortForwarder&) = delete;
@@ -103,11 +105,16 @@ class PortForwarder {
   void run_spdy(spdy::Session& spdy_session) {
     std::map<std::string, StreamPair> pairs;
     while (spdy_session.alive()) {
+      reap();
       auto stream =
           spdy_session.next_stream(std::chrono::steady_clock::now() + std::chrono::seconds(1));
       if (!stream) continue;
       std::string type = spdy::header_value(stream->headers, "streamtype");
       std::string request = spdy::header_value(stream->headers, "requestid");
+      if (pairs.size() >= kMaxPending && pairs.count(request) == 0) {
+        spdy_session.reset(stream->id, spdy::kRstProtocolError);
+        continue;
+      }
       StreamPair& pair = pairs[request];
       if (type == "error" && !pair.error) {
         pair.error = stream->id;
@@ -122,31 +129,76 @@ class PortForwarder {
       if (pair.error && pair.data) {
         StreamPair ready = pair;
         pairs.erase(request);
-        threads_.emplace_back([this, ready] { forward(ready); });
+        if (workers_.size() >= kMaxForwards) {
+          refuse(ready, "too many connections forwarded at once");
+          continue;
+        }
+        start(ready);
       }
     }
   }
 
   // WebSocket: one connection per port of the URL, on channels 2i (data) and 2i+1 (error), each
-  // starting (with the v4 protocols) with the port as two bytes, little endian.
-  void run_websocket(const std::vector<uint16_t>& ports, bool port_prefix) {
+  // starting with the port as two bytes, little endian. The session ends when they all ended
+  // (closing the connection is how the client learns it) or the client left.
+  void run_websocket(const std::vector<uint16_t>& ports) {
     for (size_t i = 0; i < ports.size(); ++i) {
       StreamPair pair;
       pair.data = static_cast<uint32_t>(2 * i);
       pair.error = static_cast<uint32_t>(2 * i + 1);
       pair.port = std::to_string(ports[i]);
-      if (port_prefix) {
-        const char prefix[2] = {static_cast<char>(ports[i] & 0xFF),
-                                static_cast<char>(ports[i] >> 8)};
-        session_.write(*pair.data, std::string_view(prefix, 2));
-        session_.write(*pair.error, std::string_view(prefix, 2));
-      }
-      threads_.emplace_back([this, pair] { forward(pair); });
+      const char prefix[2] = {static_cast<char>(ports[i] & 0xFF), static_cast<char>(ports[i] >> 8)};
+      session_.write(*pair.data, std::string_view(prefix, 2));
+      session_.write(*pair.error, std::string_view(prefix, 2));
+      start(pair);
     }
-    while (session_.alive()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    while (session_.alive()) {
+      reap();
+      if (workers_.empty()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
  private:
+  static constexpr size_t kMaxForwards = 128;
+  static constexpr size_t kMaxPending = 256;
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  void refuse(const StreamPair& pair, const std::string& why) {
+    session_.write(*pair.error,
+                   "error forwarding port " + pair.port + " to pod " + pod_id_ + ": " + why);
+    session_.finish(*pair.error);
+    session_.finish(*pair.data);
+    session_.stop_reading(*pair.data);
+    session_.stop_reading(*pair.error);
+  }
+
+  void start(const StreamPair& pair) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    try {
+      workers_.push_back({std::thread([this, pair, done] {
+                            forward(pair);
+                            *done = true;
+                          }),
+                          done});
+    } catch (const std::system_error& e) {
+      refuse(pair, e.what());
+    }
+  }
+
+  // Joins the forwards that ended (a long session forwards many connections).
+  void reap() {
+    std::erase_if(workers_, [](Worker& worker) {
+      if (!*worker.done) return false;
+      worker.thread.join();
+      return true;
+    });
+  }
+
   void forward(const StreamPair& pair) {
     auto port = isolate::parse_u64(pair.port);
     UniqueFd socket;
@@ -156,27 +208,33 @@ class PortForwarder {
       }
       socket = connect_in_namespace(netns_, static_cast<uint16_t>(*port));
     } catch (const std::exception& e) {
-      std::string message =
-          "error forwarding port " + pair.port + " to pod " + pod_id_ + ": " + e.what();
-      spdlog::info("{}", message);
-      session_.write(*pair.error, message);
-      session_.finish(*pair.error);
-      session_.finish(*pair.data);
+      spdlog::info("error forwarding port {} to pod {}: {}", pair.port, pod_id_, e.what());
+      refuse(pair, e.what());
       return;
     }
     {
       std::lock_guard lock(mutex_);
+      if (stopping_) return;
       sockets_.insert(socket.get());
     }
     std::atomic<bool> stop{false};
-    std::thread to_pod([&] {
-      for (;;) {
-        std::string data = session_.read(*pair.data);
-        if (data.empty()) break;
-        if (!write_fully(socket.get(), data, stop)) break;
-      }
-      ::shutdown(socket.get(), SHUT_WR);  // the client is done sending
-    });
+    std::thread to_pod;
+    try {
+      to_pod = std::thread([&] {
+        for (;;) {
+          std::string data = session_.read(*pair.data);
+          if (data.empty()) break;
+          if (!write_fully(socket.get(), data, stop)) break;
+        }
+        session_.stop_reading(*pair.data);
+        ::shutdown(socket.get(), SHUT_WR);  // the client is done sending
+      });
+    } catch (const std::system_error& e) {
+      refuse(pair, e.what());
+      std::lock_guard lock(mutex_);
+      sockets_.erase(socket.get());
+      return;
+    }
     char buffer[32 * 1024];
     for (;;) {
       ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
@@ -189,6 +247,7 @@ class PortForwarder {
     session_.stop_reading(*pair.data);
     to_pod.join();
     session_.finish(*pair.error);
+    session_.stop_reading(*pair.error);
     std::lock_guard lock(mutex_);
     sockets_.erase(socket.get());
   }
@@ -198,7 +257,8 @@ class PortForwarder {
   std::string pod_id_;
   std::mutex mutex_;
   std::set<int> sockets_;
-  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+  std::vector<Worker> workers_;
 };
 
 }  // namespace
@@ -229,11 +289,11 @@ void serve_port_forward(RuntimeCore& core, spdy::Session& session,
 
 void serve_port_forward_websocket(RuntimeCore& core, StreamTransport& transport,
                                   const runtime::v1::PortForwardRequest& request,
-                                  const std::vector<uint16_t>& ports, bool port_prefix) {
+                                  const std::vector<uint16_t>& ports) {
   auto netns = pod_netns(core, request.pod_sandbox_id());
   if (!netns) return;
   PortForwarder forwarder(transport, *netns, request.pod_sandbox_id());
-  forwarder.run_websocket(ports, port_prefix);
+  forwarder.run_websocket(ports);
 }
 
 }  // namespace hanok::cri

@@ -8,9 +8,12 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <fcntl.h>
 #include <algorithm>
+
 #include <cerrno>
 #include <stdexcept>
+#include <system_error>
 
 #include "isolate/error.hpp"
 #include "isolate/text.hpp"
@@ -150,10 +153,14 @@ StreamingServer::~StreamingServer() {
   stopping_ = true;
   ::shutdown(listener_.get(), SHUT_RDWR);
   acceptor_.join();
+  // Every session sees its connection end and returns (exec'd processes are killed): their
+  // threads use this object and the core, so wait for all of them.
   std::unique_lock lock(mutex_);
-  for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
-  if (!drained_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; })) {
-    spdlog::warn("streaming server: {} sessions still running at exit", active_);
+  while (active_ > 0) {
+    for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
+    if (!drained_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; })) {
+      spdlog::warn("streaming server: waiting for {} sessions to end", active_);
+    }
   }
 }
 
@@ -204,21 +211,38 @@ void StreamingServer::accept_loop() {
       write_http_error(connection.get(), 503, "Service Unavailable", "too many sessions");
       continue;
     }
+    // The session works on a duplicate; the original stays open until the connection is out of
+    // `connections_`, so its number is never another connection's while listed there.
+    isolate::UniqueFd session_fd(::fcntl(connection.get(), F_DUPFD_CLOEXEC, 0));
+    if (!session_fd) {
+      lock.unlock();
+      write_http_error(connection.get(), 503, "Service Unavailable", "out of file descriptors");
+      continue;
+    }
+    int raw = connection.get();
     ++active_;
-    connections_.insert(connection.get());
+    connections_.insert(raw);
     lock.unlock();
-    std::thread([this, fd = std::move(connection)]() mutable {
-      int raw = fd.get();
-      try {
-        serve_connection(std::move(fd));
-      } catch (const std::exception& e) {
-        spdlog::warn("streaming session: {}", e.what());
-      }
+    auto finished = [this, raw] {
       std::lock_guard done(mutex_);
       connections_.erase(raw);
       --active_;
       drained_.notify_all();
-    }).detach();
+    };
+    try {
+      std::thread([this, finished, kept = std::move(connection),
+                   fd = std::move(session_fd)]() mutable {
+        try {
+          serve_connection(std::move(fd));
+        } catch (const std::exception& e) {
+          spdlog::warn("streaming session: {}", e.what());
+        }
+        finished();
+      }).detach();
+    } catch (const std::system_error& e) {
+      spdlog::error("streaming server: no thread for a session: {}", e.what());
+      finished();  // the connection closes with `connection`, moved into the failed lambda
+    }
   }
 }
 
@@ -376,8 +400,7 @@ void StreamingServer::serve_websocket(isolate::UniqueFd connection, const HttpRe
   if (forwarding) {
     websocket::Connection socket(std::move(connection), base64, false,
                                  static_cast<uint32_t>(2 * ports.size()));
-    serve_port_forward_websocket(core_, socket, target->port_forward, ports,
-                                 protocol.starts_with("v4."));
+    serve_port_forward_websocket(core_, socket, target->port_forward, ports);
     socket.close(1000);
     return;
   }

@@ -25,9 +25,9 @@ void serve_attach(RuntimeCore& core, StreamTransport& session, const CommandStre
 void serve_port_forward(RuntimeCore& core, spdy::Session& session,
                         const runtime::v1::PortForwardRequest& request);
 // Over WebSocket: one connection per port of `ports` (the URL's), data on channel 2i and errors
-// on 2i+1; with `port_prefix` (the v4 protocols) both start with the port, little endian.
+// on 2i+1, both starting with the port, little endian; returns when they all ended.
 void serve_port_forward_websocket(RuntimeCore& core, StreamTransport& transport,
                                   const runtime::v1::PortForwardRequest& request,
-                                  const std::vector<uint16_t>& ports, bool port_prefix);
+                                  const std::vector<uint16_t>& ports);
 
 }  // namespace hanok::cri

@@ -199,6 +199,7 @@ bool Connection::send_frame(uint8_t opcode, std::string_view payload) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::shutdown(socket_.get(), SHUT_RDWR);
+      inboxes_.close_all();
       return false;
     }
     done += static_cast<size_t>(n);

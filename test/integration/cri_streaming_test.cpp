@@ -388,5 +388,38 @@ TEST_F(CriStreaming, WebSocketChannels) {
   EXPECT_TRUE(contains(closed.value("error", ""), "error forwarding port 1")) << closed.dump();
 }
 
+// A client that leaves in the middle: its command is ended (nobody would see the rest). A daemon
+// stopped under a session: the session ends, the daemon exits in time, its command is ended.
+TEST_F(CriStreaming, SessionsEndWithTheirClientAndTheDaemon) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("leaving");
+  std::string id = run(pod, container_config("target", kIdle));
+  auto count_of = [&](const std::string& marker) {
+    // pgrep is not in busybox here: ps and grep, not counting the grep itself.
+    return output_of(id, "ps -o args | grep -c '^sleep " + marker + "$' || true");
+  };
+
+  auto left =
+      client(exec_url(id, {"sleep", "1001"}, false, true, false, false), {"--timeout", "1"});
+  EXPECT_FALSE(left.value("finished", true)) << left.dump();
+  EXPECT_TRUE(poll_until([&] { return count_of("1001") == "0"; }, 10s))
+      << "the exec'd sleep outlived its client";
+
+  std::string url = exec_url(id, {"sleep", "1002"}, false, true, false, false);
+  auto pending = std::async(std::launch::async, [url] { return client(url, {"--timeout", "60"}); });
+  ASSERT_TRUE(poll_until([&] { return count_of("1002") == "1"; }, 10s));
+  auto start = Clock::now();
+  int status = daemon_->stop(20);
+  EXPECT_NE(status, -1) << "hanokd had to be killed";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_LT(Clock::now() - start, 15s);
+  auto ended = pending.get();
+  EXPECT_FALSE(ended.value("finished", true)) << ended.dump();
+  // The container lives on without hanokd; its exec'd sleep does not.
+  ASSERT_TRUE(start_daemon());
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+  EXPECT_TRUE(poll_until([&] { return count_of("1002") == "0"; }, 10s));
+}
+
 }  // namespace
 }  // namespace hanok::test
