@@ -75,6 +75,12 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
     config.cni_conf_dir = string_at(doc, "cni_conf_dir", "", config.cni_conf_dir);
     if (doc.contains("cni_bin_dirs")) config.cni_bin_dirs = strings_at(doc, "cni_bin_dirs", "");
     config.streaming_address = string_at(doc, "streaming_address", "", config.streaming_address);
+    config.streaming_tls_cert = string_at(doc, "streaming_tls_cert", "", config.streaming_tls_cert);
+    config.streaming_tls_key = string_at(doc, "streaming_tls_key", "", config.streaming_tls_key);
+    if (config.streaming_tls_cert.empty() != config.streaming_tls_key.empty()) {
+      throw std::invalid_argument(
+          "streaming_tls_cert and streaming_tls_key: give both, or neither");
+    }
     config.max_concurrent_downloads =
         int_at(doc, "max_concurrent_downloads", 1, 64, config.max_concurrent_downloads);
     config.image_pull_progress_timeout_s =

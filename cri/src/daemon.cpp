@@ -107,7 +107,8 @@ void serve(const DaemonConfig& config) {
   std::atomic<bool> stopping{false};
   ImageService image_service(store, pinned_names(config), stopping);
   RuntimeCore core(config, store, stopping);
-  StreamingServer streaming(core, config.streaming_address);
+  StreamingServer streaming(core, config.streaming_address, config.streaming_tls_cert,
+                            config.streaming_tls_key);
   RuntimeService runtime_service(core, streaming);
 
   grpc::ServerBuilder builder;

@@ -143,8 +143,12 @@ std::string target_name(const StreamTarget& target) {
 
 }  // namespace
 
-StreamingServer::StreamingServer(RuntimeCore& core, const std::string& address) : core_(core) {
+StreamingServer::StreamingServer(RuntimeCore& core, const std::string& address,
+                                 const std::string& tls_cert, const std::string& tls_key)
+    : core_(core) {
+  if (!tls_cert.empty()) tls_ = std::make_unique<TlsContext>(tls_cert, tls_key);
   listener_ = listen_tcp(address, base_url_);
+  if (tls_) base_url_.replace(0, 4, "https");
   acceptor_ = std::thread([this] { accept_loop(); });
   spdlog::info("streaming server on {}", base_url_);
 }
@@ -253,6 +257,15 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
   // A client that stops reading stalls only its own session, and not for ever.
   timeval send_timeout{60, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  if (tls_) {
+    try {
+      connection = tls_->terminate(std::move(connection));
+    } catch (const std::exception& e) {
+      spdlog::debug("streaming connection: {}", e.what());
+      return;
+    }
+    fd = connection.get();
+  }
   auto request = read_http_request(fd, kHeadTimeout);
   if (!request) {
     write_http_error(fd, 400, "Bad Request", "not an HTTP request");

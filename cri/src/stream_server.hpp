@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -21,6 +22,7 @@
 #include "remote_command.hpp"
 #include "runtime_v1.pb.h"
 #include "stream_http.hpp"
+#include "stream_tls.hpp"
 #include "stream_transport.hpp"
 
 namespace hanok::cri {
@@ -37,8 +39,10 @@ struct StreamTarget {
 
 class StreamingServer {
  public:
-  // Listens on `address` ("127.0.0.1:0", "[::1]:10010", "0.0.0.0:10010"). Throws when it cannot.
-  StreamingServer(RuntimeCore& core, const std::string& address);
+  // Listens on `address` ("127.0.0.1:0", "[::1]:10010", "0.0.0.0:10010"), with TLS when
+  // `tls_cert` and `tls_key` (PEM files) are given. Throws when it cannot.
+  StreamingServer(RuntimeCore& core, const std::string& address, const std::string& tls_cert = "",
+                  const std::string& tls_key = "");
   ~StreamingServer();  // stops listening, ends every session, waits for their threads
   StreamingServer(const StreamingServer&) = delete;
   StreamingServer& operator=(const StreamingServer&) = delete;
@@ -62,6 +66,7 @@ class StreamingServer {
   std::optional<StreamTarget> find(StreamTarget::Kind kind, const std::string& token, bool take);
 
   RuntimeCore& core_;
+  std::unique_ptr<TlsContext> tls_;
   isolate::UniqueFd listener_;
   std::string base_url_;
   std::atomic<bool> stopping_{false};

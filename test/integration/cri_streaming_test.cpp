@@ -421,5 +421,34 @@ TEST_F(CriStreaming, SessionsEndWithTheirClientAndTheDaemon) {
   EXPECT_TRUE(poll_until([&] { return count_of("1002") == "0"; }, 10s));
 }
 
+// TLS: the URLs are https, a client that trusts the certificate gets its command run, one that
+// does not trust it (or speaks plain HTTP) gets nothing.
+TEST_F(CriStreaming, Tls) {
+  std::string cert = dir_ + "/cert.pem";
+  std::string key = dir_ + "/key.pem";
+  Result made = run_program({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                             "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=hanok-test",
+                             "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  ASSERT_TRUE(
+      start_daemon("streaming_tls_cert = \"" + cert + "\"\nstreaming_tls_key = \"" + key + "\""));
+  Pod pod = run_pod("tls");
+  std::string id = run(pod, container_config("target", kIdle));
+  std::string url = exec_url(id, {"echo", "over-tls"}, false, true, false, false);
+  ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0u) << url;
+  auto untrusted = client(url, {});
+  EXPECT_TRUE(untrusted.contains("tls_error")) << untrusted.dump();
+  std::string plain = "http" + url.substr(5);
+  EXPECT_FALSE(contains(raw_exchange(plain, upgrade_request(plain, "")), " 101 "));
+  auto trusted = client(url, {"--ca", cert});
+  EXPECT_EQ(trusted.value("stdout", ""), "over-tls\n") << trusted.dump();
+  EXPECT_EQ(status_of(trusted).value("status", ""), "Success");
+
+  // Both files or neither: hanokd refuses to start with one.
+  TestDaemon half(dir_ + "/half", daemon_config("streaming_tls_cert = \"" + cert + "\"", {}));
+  EXPECT_FALSE(half.started());
+  EXPECT_TRUE(contains(half.log(), "streaming_tls_key")) << half.log();
+}
+
 }  // namespace
 }  // namespace hanok::test

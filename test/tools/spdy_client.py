@@ -7,6 +7,7 @@ JSON.
   spdy_client.py URL [--protocol P]... [--stdin TEXT] [--stdin-delay S] [--keep-stdin S]
                  [--tty] [--size WxH] [--no-stdout] [--stderr]
   spdy_client.py URL --port-forward PORT --send TEXT
+  (an https URL: TLS, verified against --ca FILE)
 
 Output: {"status": HTTP status, "protocol": negotiated, "stdout": ..., "stderr": ...,
 "error": text of the error stream} (remote command) or {"status", "data", "error"} (port forward).
@@ -14,6 +15,7 @@ Output: {"status": HTTP status, "protocol": negotiated, "stdout": ..., "stderr":
 import argparse
 import json
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -155,9 +157,18 @@ class Connection:
             return predicate()
 
 
+CA_FILE = None  # --ca: the certificate that must have signed an https server's
+
+
 def upgrade(url, protocols):
     parts = urllib.parse.urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=CA_FILE)
+        try:
+            sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+        except (ssl.SSLError, OSError) as e:
+            return None, {"status": 0, "tls_error": str(e)}
     lines = ["POST %s HTTP/1.1" % parts.path, "Host: %s" % parts.netloc,
              "Connection: Upgrade", "Upgrade: SPDY/3.1"]
     lines += ["X-Stream-Protocol-Version: %s" % p for p in protocols]
@@ -260,7 +271,10 @@ def main():
     parser.add_argument("--timeout", type=float, default=30)
     parser.add_argument("--port-forward", type=int)
     parser.add_argument("--send", default="")
+    parser.add_argument("--ca")
     args = parser.parse_args()
+    global CA_FILE
+    CA_FILE = args.ca
     result = port_forward(args) if args.port_forward else remote_command(args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

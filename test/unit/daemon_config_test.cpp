@@ -89,8 +89,12 @@ TEST(Platform, TheHostsAndParsedOnes) {
   ASSERT_EQ(::uname(&name), 0);
   images::Platform host = images::host_platform();
   EXPECT_EQ(host.os, "linux");
-  if (std::string(name.machine) == "x86_64") EXPECT_EQ(host.architecture, "amd64");
-  if (std::string(name.machine) == "aarch64") EXPECT_EQ(host.architecture, "arm64");
+  if (std::string(name.machine) == "x86_64") {
+    EXPECT_EQ(host.architecture, "amd64");
+  }
+  if (std::string(name.machine) == "aarch64") {
+    EXPECT_EQ(host.architecture, "arm64");
+  }
   images::Platform arm = images::parse_platform("linux/arm/v7");
   EXPECT_EQ(arm.architecture, "arm");
   EXPECT_EQ(arm.variant, "v7");

@@ -25,6 +25,9 @@ struct DaemonConfig {
   std::string cni_conf_dir = "/etc/cni/net.d";
   std::vector<std::string> cni_bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
   std::string streaming_address = "127.0.0.1:0";
+  // TLS for the streaming server: a PEM certificate (chain) and its key; both or neither.
+  std::string streaming_tls_cert;
+  std::string streaming_tls_key;
   std::vector<images::RegistryHost> registries;
   std::vector<RegistryAuth> auths;
   // Images.
