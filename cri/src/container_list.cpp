@@ -1,6 +1,8 @@
 #include "call_context.hpp"
+#include "chunked_writer.hpp"
 #include "cri/runtime_service.hpp"
 #include "cri_convert.hpp"
+#include "list_filters.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -11,13 +13,24 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
   return logged_call("ListContainers", "", [&] {
     const auto& filter = request->filter();
     for (const auto& container : core_.containers()) {
-      if (!id_matches(container.id(), filter.id())) continue;
-      if (!id_matches(container.pod_id(), filter.pod_sandbox_id())) continue;
-      if (filter.has_state() && filter.state().state() != container.state()) continue;
-      if (!labels_match(container.config().labels(), filter.label_selector())) continue;
-      *response->add_containers() = container_of(container);
+      if (container_matches(container, filter))
+        *response->add_containers() = container_of(container);
     }
     return grpc::Status::OK;
+  });
+}
+
+grpc::Status RuntimeService::StreamContainers(
+    grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
+    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
+  return logged_call("StreamContainers", "", [&] {
+    ChunkedWriter<runtime::v1::StreamContainersResponse> chunks(context, writer);
+    for (const auto& container : core_.containers()) {
+      if (!container_matches(container, request->filter())) continue;
+      if (!chunks.ready()) break;
+      *chunks.chunk().add_containers() = container_of(container);
+    }
+    return chunks.finish();
   });
 }
 

@@ -1,6 +1,8 @@
 #include "call_context.hpp"
+#include "chunked_writer.hpp"
 #include "cri/runtime_service.hpp"
 #include "cri_convert.hpp"
+#include "list_filters.hpp"
 #include "runtime_core.hpp"
 #include "stats_reader.hpp"
 
@@ -12,12 +14,25 @@ grpc::Status RuntimeService::ListContainerStats(
   return logged_call("ListContainerStats", "", [&] {
     const auto& filter = request->filter();
     for (const auto& container : core_.containers()) {
-      if (!id_matches(container.id(), filter.id())) continue;
-      if (!id_matches(container.pod_id(), filter.pod_sandbox_id())) continue;
-      if (!labels_match(container.config().labels(), filter.label_selector())) continue;
-      *response->add_stats() = container_stats(core_, container);
+      if (container_stats_match(container, filter)) {
+        *response->add_stats() = container_stats(core_, container);
+      }
     }
     return grpc::Status::OK;
+  });
+}
+
+grpc::Status RuntimeService::StreamContainerStats(
+    grpc::ServerContext* context, const runtime::v1::StreamContainerStatsRequest* request,
+    grpc::ServerWriter<runtime::v1::StreamContainerStatsResponse>* writer) {
+  return logged_call("StreamContainerStats", "", [&] {
+    ChunkedWriter<runtime::v1::StreamContainerStatsResponse> chunks(context, writer);
+    for (const auto& container : core_.containers()) {
+      if (!container_stats_match(container, request->filter())) continue;
+      if (!chunks.ready()) break;
+      *chunks.chunk().add_container_stats() = container_stats(core_, container);
+    }
+    return chunks.finish();
   });
 }
 

@@ -3,6 +3,8 @@
 // library. Every test looks at what a user sees: statuses, codes, logs, files and processes
 // inside the containers, and what is left on the node afterwards.
 #include "cri_fixture.hpp"
+#include "images/sqlite.hpp"
+#include "store.pb.h"
 
 namespace hanok::test {
 namespace {
@@ -780,6 +782,214 @@ TEST_F(CriRuntime, SigtermEndsOnlyTheDaemon) {
   EXPECT_EQ(v1::ContainerState_Name(cri().container_status(id).status().state()),
             "CONTAINER_RUNNING");
   EXPECT_EQ(output_of(id, "echo alive"), "alive");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The streamed list calls, on a node with thousands of records: 2,000 pods (without processes,
+// as a node keeps them after they stopped) and 2,000 exited containers, written to hanokd's
+// database while it is stopped. Every item comes once, in chunks of bounded size, with the
+// filters of the unary lists.
+
+// All the chunks of a server-streamed call: their item counts.
+template <typename Response, typename Count>
+std::vector<int> chunk_sizes(grpc::ClientReaderInterface<Response>& reader, Count count,
+                             size_t& largest_bytes) {
+  std::vector<int> sizes;
+  Response chunk;
+  while (reader.Read(&chunk)) {
+    sizes.push_back(count(chunk));
+    largest_bytes = std::max(largest_bytes, chunk.ByteSizeLong());
+  }
+  auto status = reader.Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return sizes;
+}
+
+int total(const std::vector<int>& sizes) {
+  int sum = 0;
+  for (int size : sizes) sum += size;
+  return sum;
+}
+
+TEST_F(CriRuntime, StreamedListsOfThousands) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("template");
+  std::string template_container = run(pod, container_config("template-container", "true"));
+  ASSERT_TRUE(cri().wait_for_state(template_container, v1::CONTAINER_EXITED, 20s));
+  client_.reset();
+  ASSERT_NE(daemon_->stop(), -1);
+  daemon_.reset();
+
+  constexpr int kMany = 2000;
+  std::string database = image_root() + "/metadata.db";
+  {
+    auto db = images::sqlite::open_database(database);
+    images::sqlite::Stmt read_pod(db.get(), "SELECT record FROM cri_pods", "read the pod");
+    ASSERT_TRUE(read_pod.step());
+    store::PodRecord pod_record;
+    ASSERT_TRUE(pod_record.ParseFromString(read_pod.text(0)));
+    images::sqlite::Stmt read_container(db.get(), "SELECT record FROM cri_containers",
+                                        "read the container");
+    ASSERT_TRUE(read_container.step());
+    store::ContainerRecord container_record;
+    ASSERT_TRUE(container_record.ParseFromString(read_container.text(0)));
+
+    images::sqlite::Transaction transaction(db.get(), "insert records");
+    images::sqlite::Stmt put_pod(db.get(), "INSERT INTO cri_pods(id, record) VALUES(?, ?)",
+                                 "insert a pod");
+    images::sqlite::Stmt put_container(
+        db.get(), "INSERT INTO cri_containers(id, pod_id, record) VALUES(?, ?, ?)",
+        "insert a container");
+    for (int i = 0; i < kMany; ++i) {
+      char id[65];
+      std::snprintf(id, sizeof id, "%064x", 0xa0000 + i);
+      store::PodRecord copy = pod_record;
+      copy.set_id(id);
+      copy.set_state(v1::SANDBOX_NOTREADY);
+      copy.clear_pinned();
+      copy.clear_ips();
+      copy.set_init_pid(0);
+      copy.set_dir(state_ + "/pods/" + id);
+      copy.mutable_config()->mutable_metadata()->set_name("many-" + std::to_string(i));
+      copy.mutable_config()->mutable_metadata()->set_uid("uid-many-" + std::to_string(i));
+      (*copy.mutable_config()->mutable_labels())["half"] = i % 2 == 0 ? "even" : "odd";
+      put_pod.reset();
+      put_pod.bind(1, std::string(id)).bind_blob(2, copy.SerializeAsString()).run();
+
+      std::snprintf(id, sizeof id, "%064x", 0xb0000 + i);
+      store::ContainerRecord container = container_record;
+      container.set_id(id);
+      container.mutable_config()->mutable_metadata()->set_name("many-" + std::to_string(i));
+      container.set_bundle(state_ + "/containers/" + id);
+      put_container.reset();
+      put_container.bind(1, std::string(id))
+          .bind(2, container.pod_id())
+          .bind_blob(3, container.SerializeAsString())
+          .run();
+    }
+    transaction.commit();
+  }
+  ASSERT_TRUE(start_daemon());
+
+  auto& stub = cri().runtime();
+  size_t largest = 0;
+  {
+    auto context = cri().context();
+    v1::StreamPodSandboxesRequest request;
+    auto reader = stub.StreamPodSandboxes(context.get(), request);
+    auto sizes = chunk_sizes(
+        *reader, [](const v1::StreamPodSandboxesResponse& r) { return r.pod_sandboxes_size(); },
+        largest);
+    EXPECT_EQ(total(sizes), kMany + 1);
+    EXPECT_GE(sizes.size(), 8u);
+    for (int size : sizes) EXPECT_LE(size, 256);
+  }
+  {
+    auto context = cri().context();
+    v1::StreamPodSandboxesRequest request;
+    (*request.mutable_filter()->mutable_label_selector())["half"] = "odd";
+    auto reader = stub.StreamPodSandboxes(context.get(), request);
+    auto sizes = chunk_sizes(
+        *reader, [](const v1::StreamPodSandboxesResponse& r) { return r.pod_sandboxes_size(); },
+        largest);
+    EXPECT_EQ(total(sizes), kMany / 2);
+  }
+  {
+    auto context = cri().context();
+    v1::StreamContainersRequest request;
+    request.mutable_filter()->mutable_state()->set_state(v1::CONTAINER_EXITED);
+    auto reader = stub.StreamContainers(context.get(), request);
+    auto sizes = chunk_sizes(
+        *reader, [](const v1::StreamContainersResponse& r) { return r.containers_size(); },
+        largest);
+    EXPECT_EQ(total(sizes), kMany + 1);
+  }
+  {
+    auto context = cri().context();
+    v1::StreamContainerStatsRequest request;
+    auto reader = stub.StreamContainerStats(context.get(), request);
+    auto sizes = chunk_sizes(
+        *reader, [](const v1::StreamContainerStatsResponse& r) { return r.container_stats_size(); },
+        largest);
+    EXPECT_EQ(total(sizes), kMany + 1);
+  }
+  {
+    auto context = cri().context();
+    v1::StreamImagesRequest request;
+    auto reader = cri().images().StreamImages(context.get(), request);
+    auto sizes = chunk_sizes(
+        *reader, [](const v1::StreamImagesResponse& r) { return r.images_size(); }, largest);
+    EXPECT_EQ(total(sizes), 1);
+  }
+  EXPECT_LE(largest, size_t{1} << 20) << "a chunk larger than 1 MiB";
+  // The unary lists agree.
+  EXPECT_EQ(cri().list_pods().size(), static_cast<size_t>(kMany + 1));
+  EXPECT_EQ(cri().list_containers().size(), static_cast<size_t>(kMany + 1));
+
+  // The records go as they came (TearDown removes the template pod through the CRI).
+  client_.reset();
+  ASSERT_NE(daemon_->stop(), -1);
+  daemon_.reset();
+  {
+    auto db = images::sqlite::open_database(database);
+    images::sqlite::Stmt drop_pods(db.get(), "DELETE FROM cri_pods WHERE id != ?", "drop pods");
+    drop_pods.bind(1, pod.id).run();
+    images::sqlite::Stmt drop_containers(db.get(), "DELETE FROM cri_containers WHERE id != ?",
+                                         "drop containers");
+    drop_containers.bind(1, template_container).run();
+  }
+  ASSERT_TRUE(start_daemon());
+}
+
+// ---------------------------------------------------------------------------------------------
+// UpdatePodSandboxResources: the pod's resources plus its overhead on the pod's cgroup, as its
+// containers see them from inside (the pod cgroup is their parent).
+
+TEST_F(CriRuntime, PodResize) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("resize");
+  std::string id = run(pod, container_config("inside", kIdle));
+  v1::UpdatePodSandboxResourcesRequest request;
+  request.set_pod_sandbox_id(pod.id);
+  request.mutable_resources()->set_memory_limit_in_bytes(64 * kMiB);
+  request.mutable_resources()->set_cpu_period(100000);
+  request.mutable_resources()->set_cpu_quota(50000);
+  request.mutable_overhead()->set_memory_limit_in_bytes(16 * kMiB);
+  request.mutable_overhead()->set_cpu_quota(10000);
+  v1::UpdatePodSandboxResourcesResponse response;
+  auto context = cri().context();
+  auto status = cri().runtime().UpdatePodSandboxResources(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  std::string memory = pod_memory_cgroup(pod.id);
+  if (cgroup_v2_host()) {
+    EXPECT_EQ(isolate::read_file(memory + "/memory.max"), std::to_string(80 * kMiB) + "\n");
+    EXPECT_EQ(isolate::read_file(memory + "/cpu.max"), "60000 100000\n");
+  } else {
+    EXPECT_EQ(isolate::read_file(memory + "/memory.limit_in_bytes"),
+              std::to_string(80 * kMiB) + "\n");
+    EXPECT_EQ(isolate::read_file("/sys/fs/cgroup/cpu/hanok/" + pod.id + "/cpu.cfs_quota_us"),
+              "60000\n");
+  }
+  // The container in it can use no more than the pod's memory.
+  v1::ContainerConfig hog = container_config("hog", "tail /dev/zero");
+  std::string hog_id = run(pod, hog);
+  ASSERT_TRUE(cri().wait_for_state(hog_id, v1::CONTAINER_EXITED, 60s));
+  EXPECT_EQ(cri().container_status(hog_id).status().reason(), "OOMKilled");
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+
+  // Bad values name the field; an unknown pod is NOT_FOUND.
+  request.mutable_overhead()->set_cpu_quota(-5);
+  context = cri().context();
+  status = cri().runtime().UpdatePodSandboxResources(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(status.error_message(), "overhead.")) << status.error_message();
+  request.mutable_overhead()->set_cpu_quota(0);
+  request.set_pod_sandbox_id(kUnknownId);
+  context = cri().context();
+  EXPECT_EQ(
+      cri().runtime().UpdatePodSandboxResources(context.get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

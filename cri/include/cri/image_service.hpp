@@ -23,6 +23,9 @@ class ImageService final : public runtime::v1::ImageService::Service {
   grpc::Status ListImages(grpc::ServerContext* context,
                           const runtime::v1::ListImagesRequest* request,
                           runtime::v1::ListImagesResponse* response) override;
+  grpc::Status StreamImages(grpc::ServerContext* context,
+                            const runtime::v1::StreamImagesRequest* request,
+                            grpc::ServerWriter<runtime::v1::StreamImagesResponse>* writer) override;
   grpc::Status ImageStatus(grpc::ServerContext* context,
                            const runtime::v1::ImageStatusRequest* request,
                            runtime::v1::ImageStatusResponse* response) override;

@@ -1,6 +1,6 @@
 // The CRI RuntimeService: pods and containers. One file per RPC in src/ (pod_*.cpp,
 // container_*.cpp, runtime_*.cpp), all working through one RuntimeCore. Calls that later work
-// implements (pod stats and metrics, checkpoints, the streamed lists, pod resize)
+// implements (pod stats and metrics, checkpoints, the streamed pod stats and metrics)
 // answer UNIMPLEMENTED: gRPC's default for a method not overridden here.
 #pragma once
 
@@ -44,6 +44,11 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                 runtime::v1::PodSandboxStatusResponse*) override;
   grpc::Status ListPodSandbox(Ctx*, const runtime::v1::ListPodSandboxRequest*,
                               runtime::v1::ListPodSandboxResponse*) override;
+  grpc::Status UpdatePodSandboxResources(Ctx*, const runtime::v1::UpdatePodSandboxResourcesRequest*,
+                                         runtime::v1::UpdatePodSandboxResourcesResponse*) override;
+  grpc::Status StreamPodSandboxes(
+      Ctx*, const runtime::v1::StreamPodSandboxesRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>*) override;
 
   grpc::Status CreateContainer(Ctx*, const runtime::v1::CreateContainerRequest*,
                                runtime::v1::CreateContainerResponse*) override;
@@ -55,6 +60,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                runtime::v1::RemoveContainerResponse*) override;
   grpc::Status ListContainers(Ctx*, const runtime::v1::ListContainersRequest*,
                               runtime::v1::ListContainersResponse*) override;
+  grpc::Status StreamContainers(
+      Ctx*, const runtime::v1::StreamContainersRequest*,
+      grpc::ServerWriter<runtime::v1::StreamContainersResponse>*) override;
   grpc::Status ContainerStatus(Ctx*, const runtime::v1::ContainerStatusRequest*,
                                runtime::v1::ContainerStatusResponse*) override;
   grpc::Status UpdateContainerResources(Ctx*, const runtime::v1::UpdateContainerResourcesRequest*,
@@ -72,6 +80,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                               runtime::v1::ContainerStatsResponse*) override;
   grpc::Status ListContainerStats(Ctx*, const runtime::v1::ListContainerStatsRequest*,
                                   runtime::v1::ListContainerStatsResponse*) override;
+  grpc::Status StreamContainerStats(
+      Ctx*, const runtime::v1::StreamContainerStatsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamContainerStatsResponse>*) override;
   grpc::Status GetContainerEvents(
       Ctx*, const runtime::v1::GetEventsRequest*,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
