@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "isolate/cgroup.hpp"
 
@@ -37,6 +39,74 @@ void tree_usage(const std::string& dir, uint64_t& bytes, uint64_t& inodes) {
 }
 }  // namespace
 
+namespace {
+// The last cpu sample of each cgroup, for usage_nano_cores (the rate between two calls).
+struct CpuSample {
+  int64_t at_ns = 0;
+  uint64_t usage_ns = 0;
+};
+std::mutex samples_mutex;
+std::map<std::string, CpuSample> samples;
+
+uint64_t nano_cores(const std::string& cgroup_path, int64_t now, uint64_t usage) {
+  std::lock_guard lock(samples_mutex);
+  if (samples.size() > 100000) samples.clear();  // a bound, whatever comes and goes
+  CpuSample& last = samples[cgroup_path];
+  uint64_t rate = 0;
+  if (last.at_ns > 0 && now > last.at_ns && usage >= last.usage_ns) {
+    rate = static_cast<uint64_t>(static_cast<double>(usage - last.usage_ns) * 1e9 /
+                                 static_cast<double>(now - last.at_ns));
+  }
+  last = {now, usage};
+  return rate;
+}
+}  // namespace
+
+bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage usage) {
+  if (cgroup_path.empty()) return false;
+  try {
+    auto cgroup = isolate::cgroup::open_cgroup(cgroup_path);
+    if (!cgroup->exists()) return false;
+    isolate::cgroup::Stats stats = cgroup->stats();
+    auto* cpu = usage.cpu;
+    cpu->set_timestamp(now);
+    cpu->mutable_usage_core_nano_seconds()->set_value(stats.cpu.usage_total_ns);
+    cpu->mutable_usage_nano_cores()->set_value(
+        nano_cores(cgroup_path, now, stats.cpu.usage_total_ns));
+    auto* memory = usage.memory;
+    memory->set_timestamp(now);
+    uint64_t used = stats.memory.usage;
+    uint64_t inactive = stat_value(stats, "inactive_file", "total_inactive_file");
+    memory->mutable_working_set_bytes()->set_value(used > inactive ? used - inactive : 0);
+    memory->mutable_usage_bytes()->set_value(used);
+    memory->mutable_rss_bytes()->set_value(stat_value(stats, "anon", "total_rss"));
+    memory->mutable_page_faults()->set_value(stat_value(stats, "pgfault", "total_pgfault"));
+    memory->mutable_major_page_faults()->set_value(
+        stat_value(stats, "pgmajfault", "total_pgmajfault"));
+    if (stats.memory.limit > 0 && stats.memory.limit > used) {
+      memory->mutable_available_bytes()->set_value(stats.memory.limit - used);
+    }
+    if (usage.swap != nullptr) {
+      usage.swap->set_timestamp(now);
+      usage.swap->mutable_swap_usage_bytes()->set_value(stats.memory.swap_usage);
+      if (stats.memory.swap_limit > stats.memory.swap_usage) {
+        usage.swap->mutable_swap_available_bytes()->set_value(stats.memory.swap_limit -
+                                                              stats.memory.swap_usage);
+      }
+    }
+    if (usage.process != nullptr) {
+      usage.process->set_timestamp(now);
+      uint64_t count = stats.pids.current;
+      if (count == 0) count = cgroup->processes().size();
+      usage.process->mutable_process_count()->set_value(count);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::debug("cgroup {}: stats: {}", cgroup_path, e.what());
+    return false;
+  }
+}
+
 runtime::v1::ContainerStats container_stats(RuntimeCore& core,
                                             const store::ContainerRecord& container) {
   runtime::v1::ContainerStats out;
@@ -46,31 +116,11 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   *attributes->mutable_labels() = container.config().labels();
   *attributes->mutable_annotations() = container.config().annotations();
   int64_t now = now_ns();
-  auto* cpu = out.mutable_cpu();
-  auto* memory = out.mutable_memory();
-  cpu->set_timestamp(now);
-  memory->set_timestamp(now);
-  if (container.state() == runtime::v1::CONTAINER_RUNNING && !container.cgroup_path().empty()) {
-    try {
-      auto cgroup = isolate::cgroup::open_cgroup(container.cgroup_path());
-      if (cgroup->exists()) {
-        isolate::cgroup::Stats stats = cgroup->stats();
-        cpu->mutable_usage_core_nano_seconds()->set_value(stats.cpu.usage_total_ns);
-        uint64_t usage = stats.memory.usage;
-        uint64_t inactive = stat_value(stats, "inactive_file", "total_inactive_file");
-        memory->mutable_working_set_bytes()->set_value(usage > inactive ? usage - inactive : 0);
-        memory->mutable_usage_bytes()->set_value(usage);
-        memory->mutable_rss_bytes()->set_value(stat_value(stats, "anon", "total_rss"));
-        memory->mutable_page_faults()->set_value(stat_value(stats, "pgfault", "total_pgfault"));
-        memory->mutable_major_page_faults()->set_value(
-            stat_value(stats, "pgmajfault", "total_pgmajfault"));
-        if (stats.memory.limit > 0 && stats.memory.limit > usage) {
-          memory->mutable_available_bytes()->set_value(stats.memory.limit - usage);
-        }
-      }
-    } catch (const std::exception& e) {
-      spdlog::debug("container {}: stats: {}", container.id(), e.what());
-    }
+  out.mutable_cpu()->set_timestamp(now);
+  out.mutable_memory()->set_timestamp(now);
+  if (container.state() == runtime::v1::CONTAINER_RUNNING) {
+    read_cgroup_usage(container.cgroup_path(), now,
+                      {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr});
   }
   auto* layer = out.mutable_writable_layer();
   layer->set_timestamp(now);

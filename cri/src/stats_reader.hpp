@@ -1,5 +1,6 @@
 // Private to cri/: a container's resource use as the CRI's ContainerStats, from its cgroup (cpu,
-// memory, the working set as the kubelet computes it) and its writable layer.
+// memory, the working set as the kubelet computes it, swap) and its writable layer; the same
+// readings for a pod's cgroup.
 #pragma once
 
 #include "runtime_core.hpp"
@@ -9,5 +10,17 @@ namespace hanok::cri {
 
 runtime::v1::ContainerStats container_stats(RuntimeCore& core,
                                             const store::ContainerRecord& container);
+
+// Where read_cgroup_usage puts what it reads (swap and process may be null).
+struct CgroupUsage {
+  runtime::v1::CpuUsage* cpu;
+  runtime::v1::MemoryUsage* memory;
+  runtime::v1::SwapUsage* swap;
+  runtime::v1::ProcessUsage* process;
+};
+// A cgroup's cpu (usage_nano_cores from the previous call's sample of the same cgroup), memory
+// (the working set as the kubelet computes it), swap and process count; false when the cgroup
+// is gone.
+bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage usage);
 
 }  // namespace hanok::cri

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <set>
+#include <thread>
 
 #include "cri_fixture.hpp"
 #include "isolate/unique_fd.hpp"
@@ -438,6 +439,78 @@ TEST_F(CriNetwork, HundredPodsLeakNothing) {
   EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
   EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
   EXPECT_TRUE(cri().list_pods().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pod stats: a known workload (40 MB held in memory, a busy loop, traffic on eth0) shows in the
+// pod's cpu, memory, processes, network and its container's stats; the list and streamed forms
+// filter by label.
+
+TEST_F(CriNetwork, PodStatsOfAKnownWorkload) {
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.83.0/24", ipam_dir()), 0644);
+  ASSERT_TRUE(start_daemon());
+  v1::PodSandboxConfig config = pod_config("stats");
+  (*config.mutable_labels())["stats"] = "yes";
+  Pod pod = run_pod(config);
+  Pod other = run_pod("other");
+  std::string id = run(pod, container_config("work",
+                                             "x=$(head -c 40000000 /dev/zero | tr '\\0' a); "
+                                             "while :; do :; done"));
+  ASSERT_TRUE(cri().wait_for_state(id, v1::CONTAINER_RUNNING, 20s));
+  std::string gateway = "10.231.83.1";
+  shell(id, "ping -c 3 -i 0.2 " + gateway);
+
+  auto stats_of = [&](const std::string& pod_id) {
+    v1::PodSandboxStatsRequest request;
+    request.set_pod_sandbox_id(pod_id);
+    v1::PodSandboxStatsResponse response;
+    auto context = cri().context();
+    auto status = cri().runtime().PodSandboxStats(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.stats();
+  };
+  v1::PodSandboxStats stats;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        stats = stats_of(pod.id);
+        return stats.linux().memory().working_set_bytes().value() >= 40'000'000;
+      },
+      20s))
+      << stats.DebugString();
+  std::this_thread::sleep_for(1s);
+  stats = stats_of(pod.id);
+  const auto& linux_stats = stats.linux();
+  EXPECT_EQ(stats.attributes().id(), pod.id);
+  EXPECT_EQ(stats.attributes().labels().at("stats"), "yes");
+  EXPECT_GT(linux_stats.cpu().usage_core_nano_seconds().value(), 0u);
+  // A busy loop: about one core (at least a fifth of one, on a loaded 2-core machine).
+  EXPECT_GT(linux_stats.cpu().usage_nano_cores().value(), 200'000'000u) << stats.DebugString();
+  EXPECT_GE(linux_stats.process().process_count().value(), 1u);
+  EXPECT_EQ(linux_stats.network().default_interface().name(), "eth0");
+  EXPECT_GT(linux_stats.network().default_interface().rx_bytes().value(), 0u);
+  EXPECT_GT(linux_stats.network().default_interface().tx_bytes().value(), 0u);
+  ASSERT_EQ(linux_stats.containers_size(), 1);
+  EXPECT_EQ(linux_stats.containers(0).attributes().id(), id);
+  EXPECT_GE(linux_stats.containers(0).memory().working_set_bytes().value(), 40'000'000u);
+
+  v1::ListPodSandboxStatsRequest list;
+  (*list.mutable_filter()->mutable_label_selector())["stats"] = "yes";
+  v1::ListPodSandboxStatsResponse listed;
+  auto context = cri().context();
+  ASSERT_TRUE(cri().runtime().ListPodSandboxStats(context.get(), list, &listed).ok());
+  ASSERT_EQ(listed.stats_size(), 1);
+  EXPECT_EQ(listed.stats(0).attributes().id(), pod.id);
+  v1::StreamPodSandboxStatsRequest streamed;
+  context = cri().context();
+  auto reader = cri().runtime().StreamPodSandboxStats(context.get(), streamed);
+  v1::StreamPodSandboxStatsResponse chunk;
+  std::vector<std::string> ids;
+  while (reader->Read(&chunk)) {
+    for (const auto& item : chunk.pod_sandbox_stats()) ids.push_back(item.attributes().id());
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(sorted(ids), sorted({pod.id, other.id}));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "pod_network.hpp"
 #include "pod_resources.hpp"
 #include "pod_sandbox.hpp"
+#include "pod_stats_reader.hpp"
 #include "rootfs_accounts.hpp"
 #include "seccomp_profiles.hpp"
 
@@ -268,6 +269,24 @@ TEST(Cni, RuntimeConfigHasOnlyWhatThePluginAsksFor) {
   EXPECT_EQ(shaping.dump(), R"({"bandwidth":{"ingressBurst":4294967295,"ingressRate":1000000}})");
   (*config.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "999";
   EXPECT_THROW(pod_bandwidth(config), isolate::Error);
+}
+
+TEST(PodStats, NetDevCountersWithoutLoopback) {
+  std::string text =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+      "drop fifo colls carrier compressed\n"
+      "    lo:     100       1    0    0    0     0          0         0      100       1    0 "
+      "   0    0     0       0          0\n"
+      "  eth0:    5326      43    2    0    0     0          0         0     1234      12    3 "
+      "   0    0     0       0          0\n";
+  auto interfaces = parse_net_dev(text);
+  ASSERT_EQ(interfaces.size(), 1u);
+  EXPECT_EQ(interfaces[0].name, "eth0");
+  EXPECT_EQ(interfaces[0].rx_bytes, 5326u);
+  EXPECT_EQ(interfaces[0].rx_errors, 2u);
+  EXPECT_EQ(interfaces[0].tx_bytes, 1234u);
+  EXPECT_EQ(interfaces[0].tx_errors, 3u);
 }
 
 // --- pods --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The CRI RuntimeService: pods and containers. One file per RPC in src/ (pod_*.cpp,
 // container_*.cpp, runtime_*.cpp), all working through one RuntimeCore. Calls that later work
-// implements (pod stats and metrics, checkpoints, the streamed pod stats and metrics)
+// implements (metrics and checkpoints)
 // answer UNIMPLEMENTED: gRPC's default for a method not overridden here.
 #pragma once
 
@@ -44,6 +44,13 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                                 runtime::v1::PodSandboxStatusResponse*) override;
   grpc::Status ListPodSandbox(Ctx*, const runtime::v1::ListPodSandboxRequest*,
                               runtime::v1::ListPodSandboxResponse*) override;
+  grpc::Status PodSandboxStats(Ctx*, const runtime::v1::PodSandboxStatsRequest*,
+                               runtime::v1::PodSandboxStatsResponse*) override;
+  grpc::Status ListPodSandboxStats(Ctx*, const runtime::v1::ListPodSandboxStatsRequest*,
+                                   runtime::v1::ListPodSandboxStatsResponse*) override;
+  grpc::Status StreamPodSandboxStats(
+      Ctx*, const runtime::v1::StreamPodSandboxStatsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxStatsResponse>*) override;
   grpc::Status UpdatePodSandboxResources(Ctx*, const runtime::v1::UpdatePodSandboxResourcesRequest*,
                                          runtime::v1::UpdatePodSandboxResourcesResponse*) override;
   grpc::Status StreamPodSandboxes(
