@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -511,6 +512,53 @@ TEST_F(CriNetwork, PodStatsOfAKnownWorkload) {
   }
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(sorted(ids), sorted({pod.id, other.id}));
+
+  // The same workload as metrics: described once, every series with a value per label key.
+  v1::ListMetricDescriptorsResponse descriptors;
+  context = cri().context();
+  ASSERT_TRUE(
+      cri()
+          .runtime()
+          .ListMetricDescriptors(context.get(), v1::ListMetricDescriptorsRequest(), &descriptors)
+          .ok());
+  std::map<std::string, int> label_counts;
+  for (const auto& descriptor : descriptors.descriptors()) {
+    label_counts[descriptor.name()] = descriptor.label_keys_size();
+  }
+  for (const char* name :
+       {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+        "container_network_receive_bytes_total"}) {
+    EXPECT_EQ(label_counts.count(name), 1u) << name;
+  }
+  v1::ListPodSandboxMetricsResponse metrics;
+  context = cri().context();
+  ASSERT_TRUE(
+      cri()
+          .runtime()
+          .ListPodSandboxMetrics(context.get(), v1::ListPodSandboxMetricsRequest(), &metrics)
+          .ok());
+  const v1::PodSandboxMetrics* mine = nullptr;
+  for (const auto& item : metrics.pod_metrics()) {
+    if (item.pod_sandbox_id() == pod.id) mine = &item;
+  }
+  ASSERT_NE(mine, nullptr);
+  std::map<std::string, uint64_t> values;
+  for (const auto& metric : mine->metrics()) {
+    EXPECT_EQ(metric.label_values_size(), label_counts[metric.name()]) << metric.name();
+    if (metric.label_values(metric.label_values_size() - 1) == "eth0") {
+      values[metric.name()] = metric.value().value();
+    }
+  }
+  EXPECT_GT(values["container_network_receive_bytes_total"], 0u);
+  ASSERT_EQ(mine->container_metrics_size(), 1);
+  EXPECT_EQ(mine->container_metrics(0).container_id(), id);
+  for (const auto& metric : mine->container_metrics(0).metrics()) {
+    EXPECT_EQ(metric.label_values_size(), label_counts[metric.name()]) << metric.name();
+    values[metric.name()] = metric.value().value();
+  }
+  EXPECT_GE(values["container_memory_working_set_bytes"], 40'000'000u);
+  EXPECT_GE(values["container_processes"], 1u);
+  EXPECT_GT(values["container_start_time_seconds"], 1'700'000'000u);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The CRI RuntimeService: pods and containers. One file per RPC in src/ (pod_*.cpp,
 // container_*.cpp, runtime_*.cpp), all working through one RuntimeCore. Calls that later work
-// implements (metrics and checkpoints)
+// implements (checkpoints)
 // answer UNIMPLEMENTED: gRPC's default for a method not overridden here.
 #pragma once
 
@@ -51,6 +51,13 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status StreamPodSandboxStats(
       Ctx*, const runtime::v1::StreamPodSandboxStatsRequest*,
       grpc::ServerWriter<runtime::v1::StreamPodSandboxStatsResponse>*) override;
+  grpc::Status ListMetricDescriptors(Ctx*, const runtime::v1::ListMetricDescriptorsRequest*,
+                                     runtime::v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(Ctx*, const runtime::v1::ListPodSandboxMetricsRequest*,
+                                     runtime::v1::ListPodSandboxMetricsResponse*) override;
+  grpc::Status StreamPodSandboxMetrics(
+      Ctx*, const runtime::v1::StreamPodSandboxMetricsRequest*,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxMetricsResponse>*) override;
   grpc::Status UpdatePodSandboxResources(Ctx*, const runtime::v1::UpdatePodSandboxResourcesRequest*,
                                          runtime::v1::UpdatePodSandboxResourcesResponse*) override;
   grpc::Status StreamPodSandboxes(
