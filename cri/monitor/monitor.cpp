@@ -22,6 +22,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/pipe.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
 #include "isolate/unique_fd.hpp"
@@ -101,22 +102,6 @@ void report(int fd, char tag, const std::string& text) {
   (void)!::write(fd, message.data(), message.size());
 }
 
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe", "");
-  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-void set_nonblocking(int fd) {
-  int flags = ::fcntl(fd, F_GETFL);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
 // {"pid":..,"exit_code":..,"signal":..,"finished_at":"<RFC 3339>","finished_at_ns":..}: written to
 // a temp file, synced, and renamed, so that a reader (hanokd's watch on the exits directory) sees
 // it whole or not at all.
@@ -175,9 +160,9 @@ void Monitor::create_container() {
   if (!bundle_) isolate::throw_sys("open the bundle", options_.bundle);
   std::string dir = "/proc/self/fd/" + std::to_string(bundle_.get());
 
-  Pipe out;
-  Pipe err;
-  Pipe in;
+  isolate::Pipe out;
+  isolate::Pipe err;
+  isolate::Pipe in;
   UniqueFd console;
   isolate::SpawnRequest create;
   create.argv = {options_.runtime, "--root", options_.runtime_root};
@@ -193,12 +178,12 @@ void Monitor::create_container() {
     create.pass_fds = {bundle_.get()};
     create.argv.insert(create.argv.end(), {"--console-socket", "/proc/self/fd/3/console.sock"});
   } else {
-    out = make_pipe();
-    err = make_pipe();
+    out = isolate::make_pipe("the container's stdout");
+    err = isolate::make_pipe("the container's stderr");
     create.stdout_fd = out.write.get();
     create.stderr_fd = err.write.get();
     if (options_.stdin_open) {
-      in = make_pipe();
+      in = isolate::make_pipe("the container's stdin");
       create.stdin_fd = in.read.get();
     }
   }
@@ -287,7 +272,7 @@ void Monitor::add_attach_client(UniqueFd connection) {
   } else if (::send(connection.get(), "ok", 2, MSG_NOSIGNAL) != 2) {
     return;
   }
-  set_nonblocking(connection.get());
+  isolate::set_nonblocking(connection.get());
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.fd = connection.get();
@@ -340,7 +325,7 @@ void Monitor::serve() {
   poller_ = poller.get();
   auto watch = [&](int fd) {
     if (fd < 0) return;
-    set_nonblocking(fd);
+    isolate::set_nonblocking(fd);
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = fd;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "isolate/error.hpp"
+#include "isolate/pipe.hpp"
 #include "isolate/process.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/unique_fd.hpp"
@@ -17,17 +18,6 @@ namespace hanok::cri {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-struct Pipe {
-  isolate::UniqueFd read;
-  isolate::UniqueFd write;
-};
-
-Pipe make_pipe(const std::string& what) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe for", what);
-  return {isolate::UniqueFd(fds[0]), isolate::UniqueFd(fds[1])};
-}
 
 // Appends what one read gives to `sink` (up to `limit`; the rest is read and dropped). False at
 // the end of the stream.
@@ -45,7 +35,7 @@ bool read_into(int fd, std::string& sink, size_t limit) {
 // What is left in a pipe once its writer exited, without waiting for others that hold it.
 void drain(int fd, std::string& sink, size_t limit) {
   if (fd < 0) return;
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  isolate::set_nonblocking(fd);
   char buffer[65536];
   for (;;) {
     ssize_t got = ::read(fd, buffer, sizeof buffer);
@@ -61,14 +51,14 @@ void drain(int fd, std::string& sink, size_t limit) {
 CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken& stop,
                          const std::function<void()>& on_give_up) {
   const std::string& program = capture.argv.at(0);
-  Pipe out = make_pipe(program);
-  Pipe err = make_pipe(program);
-  Pipe in;
+  isolate::Pipe out = isolate::make_pipe(program);
+  isolate::Pipe err = isolate::make_pipe(program);
+  isolate::Pipe in;
   if (!capture.input.empty()) {
     if (capture.input.size() > 65536) {
       throw isolate::Error(isolate::ErrorKind::Invalid, "input for " + program + " over 64 KiB");
     }
-    in = make_pipe(program);
+    in = isolate::make_pipe(program);
     // It fits the pipe's buffer: written whole before the program starts.
     if (::write(in.write.get(), capture.input.data(), capture.input.size()) !=
         static_cast<ssize_t>(capture.input.size())) {

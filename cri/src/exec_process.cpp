@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "isolate/cgroup.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/process.hpp"
@@ -63,14 +64,9 @@ bool kill_exec(const std::string& pid_file, const std::string& cgroup_path) {
   } catch (const isolate::SysError&) {
     return true;  // gone already
   }
-  auto cgroups = isolate::read_file_if_exists("/proc/" + std::to_string(*pid) + "/cgroup");
-  if (!cgroups || cgroup_path.empty()) return true;
-  bool in_container = false;
-  for (std::string_view line : isolate::split(*cgroups, "\n")) {
-    std::string_view path = line.substr(line.rfind(':') + 1);
-    in_container = in_container || path == cgroup_path;
+  if (isolate::cgroup::process_in_cgroup(static_cast<pid_t>(*pid), cgroup_path)) {
+    isolate::send_signal(process.get(), SIGKILL);
   }
-  if (in_container) isolate::send_signal(process.get(), SIGKILL);
   return true;
 }
 

@@ -147,10 +147,7 @@ bool Session::send(const std::string& bytes) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::shutdown(socket_.get(), SHUT_RDWR);
-      inboxes_.close_all();  // the reader may be parked on a full inbox: wake every reader
-      std::lock_guard closing(mutex_);
-      closed_ = true;
-      changed_.notify_all();
+      mark_closed();  // the reader may be parked on a full inbox: wake every reader
       return false;
     }
     done += static_cast<size_t>(n);

@@ -16,6 +16,7 @@
 
 #include "isolate/console.hpp"
 #include "isolate/error.hpp"
+#include "isolate/pipe.hpp"
 #include "isolate/unix_socket.hpp"
 #include "remote_command.hpp"
 #include "runtime_core.hpp"
@@ -67,7 +68,7 @@ void attach(StreamTransport& session, const CommandStreams& streams,
   UniqueFd input = receive_attach_answer(monitor.get());
   bool tty = container.config().tty();
   bool stdin_once = container.config().stdin_once();
-  if (input.valid()) set_nonblocking(input.get());
+  if (input.valid()) isolate::set_nonblocking(input.get());
 
   std::atomic<bool> done{false};
   std::atomic<bool> client_stdin_ended{false};

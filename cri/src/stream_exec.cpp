@@ -18,6 +18,7 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/pipe.hpp"
 #include "isolate/process.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/unix_socket.hpp"
@@ -32,15 +33,6 @@ namespace {
 
 using isolate::UniqueFd;
 constexpr int kConsoleTimeoutMs = 30000;
-
-struct PipeEnds {
-  UniqueFd read, write;
-};
-PipeEnds make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) isolate::throw_sys("pipe", "");
-  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 // The pty master `hanok exec` sends to `listener` (while the runtime still runs).
 UniqueFd receive_console(int listener, int runtime_pidfd) {
@@ -129,9 +121,9 @@ void ExecRun::start() {
   if (!bundle) isolate::throw_sys("open the bundle", container_.bundle());
   UniqueFd console_listener;
   std::string socket_name = "exec-" + files_.tag + ".sock";
-  PipeEnds in;
-  PipeEnds out;
-  PipeEnds err;
+  isolate::Pipe in;
+  isolate::Pipe out;
+  isolate::Pipe err;
   // The console socket's file goes with this function, whichever way it ends.
   struct SocketFile {
     int dir;
@@ -151,11 +143,11 @@ void ExecRun::start() {
   } else {
     spawn.argv = prepare_exec(core_, container_, cmd_, false, files_);
     if (streams_.stdin) {
-      in = make_pipe();
+      in = isolate::make_pipe("an exec's stdin");
       spawn.stdin_fd = in.read.get();
     }
-    out = make_pipe();
-    err = make_pipe();
+    out = isolate::make_pipe("an exec's stdout");
+    err = isolate::make_pipe("an exec's stderr");
     spawn.stdout_fd = out.write.get();
     spawn.stderr_fd = err.write.get();
   }
@@ -178,7 +170,7 @@ void ExecRun::start() {
     errors_ = std::move(err.read);
   }
   for (int fd : {input_.get(), output_.get(), errors_.get()}) {
-    if (fd >= 0) set_nonblocking(fd);
+    if (fd >= 0) isolate::set_nonblocking(fd);
   }
 }
 

@@ -8,11 +8,6 @@
 
 namespace hanok::cri {
 
-void set_nonblocking(int fd) {
-  int flags = ::fcntl(fd, F_GETFL);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
 bool write_fully(int fd, std::string_view data, const std::atomic<bool>& stop) {
   while (!data.empty()) {
     if (stop) return false;

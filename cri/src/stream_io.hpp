@@ -25,6 +25,4 @@ bool pump_stream_to_fd(StreamTransport& session, uint32_t stream, int fd,
 // false at EOF or an error, or when the sink failed (returned false).
 bool forward_available(int fd, const std::function<bool(std::string_view)>& sink);
 
-void set_nonblocking(int fd);
-
 }  // namespace hanok::cri

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include "isolate/error.hpp"
 #include "isolate/text.hpp"
 #include "remote_command.hpp"
+#include "runtime_core.hpp"
 #include "stream_http.hpp"
 #include "stream_sessions.hpp"
 #include "websocket_connection.hpp"
@@ -32,24 +32,6 @@ constexpr size_t kMaxConnections = 512;
 constexpr auto kHeadTimeout = std::chrono::seconds(10);
 constexpr auto kStreamCreationTimeout = std::chrono::seconds(30);
 const char* const kPortForwardProtocol = "portforward.k8s.io";
-
-std::string random_token() {
-  unsigned char bytes[16];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) isolate::throw_sys("getrandom", "");
-    got += static_cast<size_t>(n);
-  }
-  static const char* digits = "0123456789abcdef";
-  std::string token;
-  for (unsigned char byte : bytes) {
-    token.push_back(digits[byte >> 4]);
-    token.push_back(digits[byte & 15]);
-  }
-  return token;
-}
 
 const char* kind_path(StreamTarget::Kind kind) {
   switch (kind) {
@@ -169,7 +151,7 @@ StreamingServer::~StreamingServer() {
 }
 
 std::string StreamingServer::url_for(StreamTarget target) {
-  std::string token = random_token();
+  std::string token = new_id();  // 256 random bits
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   std::erase_if(pending_, [&](const auto& entry) { return entry.second.expires <= now; });

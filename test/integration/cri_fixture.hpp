@@ -4,9 +4,11 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -34,6 +36,7 @@
 #include "harness.hpp"
 #include "isolate/files.hpp"
 #include "isolate/spawn.hpp"
+#include "isolate/unique_fd.hpp"
 #include "registry_tools.hpp"
 
 namespace hanok::test {
@@ -283,6 +286,26 @@ inline std::string event_names(const std::vector<v1::ContainerEventType>& types)
   std::vector<std::string> names;
   for (auto type : types) names.push_back(v1::ContainerEventType_Name(type));
   return joined(names);
+}
+
+// Sends `request` to 127.0.0.1:`port` and returns all it answers until it closes the connection
+// (or 5 s pass without a byte); "" when nothing listens there.
+inline std::string loopback_exchange(int port, const std::string& request) {
+  isolate::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
+  (void)::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
+  return answer;
 }
 
 // Where a test's daemon keeps its root: /var/tmp, unless that is an overlayfs (as in the test

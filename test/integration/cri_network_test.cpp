@@ -62,22 +62,7 @@ std::vector<std::string> host_links(const std::string& kind) {
 
 // An HTTP GET of `path` from 127.0.0.1:`port`: the whole answer ("" when nothing answered).
 std::string http_get(int port, const std::string& path) {
-  isolate::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  if (::write(fd.get(), request.data(), request.size()) < 0) return "";
-  std::string answer;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) answer.append(buffer, n);
-  return answer;
+  return loopback_exchange(port, "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
 }
 
 // ---------------------------------------------------------------------------------------------

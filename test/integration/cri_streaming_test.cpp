@@ -78,23 +78,8 @@ class CriStreaming : public CriFixture {
 // The raw answer of the streaming server to `request` (the whole text it sends back before it
 // closes, or what came within 5 s).
 std::string raw_exchange(const std::string& url, const std::string& request) {
-  auto host_start = url.find("//") + 2;
-  auto colon = url.find(':', host_start);
-  int port = std::stoi(url.substr(colon + 1));
-  isolate::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
-  (void)::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
-  std::string answer;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
-  return answer;
+  auto colon = url.find(':', url.find("//") + 2);
+  return loopback_exchange(std::stoi(url.substr(colon + 1)), request);
 }
 
 std::string path_of(const std::string& url) {
