@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libtomlplusplus-dev
   libspdlog-dev
   busybox-static qemu-system-x86 containernetworking-plugins iptables iproute2
-  docker-registry skopeo apache2-utils openssl curl gzip zstd python3-websocket
+  docker-registry skopeo apache2-utils openssl curl gzip zstd python3-websocket criu tar
 )
 if [ "${1:-}" = "--bench" ]; then packages+=(crun runc containerd); fi
 missing=()

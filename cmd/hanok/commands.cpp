@@ -397,6 +397,50 @@ CommandPtr features_command(CLI::App& app) {
   return command;
 }
 
+CommandPtr checkpoint_command(CLI::App& app) {
+  auto command = std::make_shared<Command>();
+  auto o = std::make_shared<oci::CheckpointOptions>();
+  o->image_path = "checkpoint";
+  CLI::App* sub = app.add_subcommand("checkpoint", "dump a running container with CRIU");
+  command->app = sub;
+  sub->add_option("id", o->id, "container id")->required();
+  sub->add_option("--image-path", o->image_path, "CRIU's images directory")->capture_default_str();
+  sub->add_option("--work-path", o->work_path, "CRIU's logs (default: the image path)");
+  sub->add_flag("--leave-running", o->leave_running, "keep the container running after the dump");
+  sub->add_flag("--tcp-established", o->tcp_established, "dump established TCP connections");
+  sub->add_flag("--ext-unix-sk", o->ext_unix_sk, "allow external unix sockets");
+  sub->add_flag("--file-locks", o->file_locks, "dump file locks");
+  command->run = [o](oci::Runtime& runtime) {
+    runtime.checkpoint(*o);
+    return 0;
+  };
+  return command;
+}
+
+CommandPtr restore_command(CLI::App& app) {
+  auto command = std::make_shared<Command>();
+  auto o = std::make_shared<oci::RestoreOptions>();
+  o->create.bundle = ".";
+  o->image_path = "checkpoint";
+  bool detach = true;
+  CLI::App* sub = app.add_subcommand("restore", "create a running container from a checkpoint");
+  command->app = sub;
+  sub->add_option("id", o->create.id, "container id")->required();
+  sub->add_option("-b,--bundle", o->create.bundle, "bundle directory")->capture_default_str();
+  sub->add_option("--pid-file", o->create.pid_file, "file to write the init's pid to");
+  sub->add_option("--image-path", o->image_path, "CRIU's images directory")->capture_default_str();
+  sub->add_option("--work-path", o->work_path, "CRIU's logs (default: the image path)");
+  sub->add_flag("-d,--detach", detach, "accepted: a restore is always detached");
+  sub->add_flag("--tcp-established", o->tcp_established, "restore established TCP connections");
+  sub->add_flag("--ext-unix-sk", o->ext_unix_sk, "allow external unix sockets");
+  sub->add_flag("--file-locks", o->file_locks, "restore file locks");
+  command->run = [o](oci::Runtime& runtime) {
+    runtime.restore(*o);
+    return 0;
+  };
+  return command;
+}
+
 }  // namespace
 
 std::vector<std::shared_ptr<Command>> register_commands(CLI::App& app) {
@@ -431,6 +475,8 @@ std::vector<std::shared_ptr<Command>> register_commands(CLI::App& app) {
                  }),
       update_command(app),
       events_command(app),
+      checkpoint_command(app),
+      restore_command(app),
   };
 }
 

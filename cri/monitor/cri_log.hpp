@@ -13,7 +13,7 @@
 
 namespace hanok::cri::monitor {
 
-inline constexpr size_t kMaxLogRecord = 16 * 1024;  // longer lines are split in P parts
+inline constexpr size_t kMaxLogRecord = size_t{16} * 1024;  // longer lines are split in P parts
 
 class CriLog {
  public:

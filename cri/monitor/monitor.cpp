@@ -62,6 +62,8 @@ MonitorOptions parse_monitor_flags(const std::vector<std::string>& args) {
       o.stdin_open = true;
     } else if (flag == "--tty") {
       o.tty = true;
+    } else if (flag == "--restore-from") {
+      o.restore_from = value();
     } else {
       throw std::invalid_argument(flag + ": unknown flag");
     }
@@ -88,6 +90,7 @@ std::vector<std::string> monitor_flags(const MonitorOptions& o) {
   if (o.systemd_cgroup) flags.push_back("--systemd-cgroup");
   if (o.stdin_open) flags.push_back("--stdin");
   if (o.tty) flags.push_back("--tty");
+  if (!o.restore_from.empty()) flags.insert(flags.end(), {"--restore-from", o.restore_from});
   return flags;
 }
 
@@ -168,9 +171,18 @@ void Monitor::create_container() {
   create.argv = {options_.runtime, "--root", options_.runtime_root};
   if (options_.systemd_cgroup) create.argv.push_back("--systemd-cgroup");
   std::string runtime_log = options_.bundle + "/create.log";
+  create.argv.insert(create.argv.end(), {"--log", runtime_log, "--log-format", "json"});
+  if (options_.restore_from.empty()) {
+    create.argv.push_back("create");
+  } else {
+    // The checkpoint's process, its stdio given back as these pipes (no tty: refused at
+    // checkpoint).
+    create.argv.insert(create.argv.end(),
+                       {"restore", "--image-path", options_.restore_from + "/checkpoint",
+                        "--work-path", options_.restore_from});
+  }
   create.argv.insert(create.argv.end(),
-                     {"--log", runtime_log, "--log-format", "json", "create", "--bundle",
-                      options_.bundle, "--pid-file", options_.bundle + "/init.pid"});
+                     {"--bundle", options_.bundle, "--pid-file", options_.bundle + "/init.pid"});
   if (options_.tty) {
     // `hanok create` sends the pty's master here; it reaches the socket through the bundle fd it
     // gets as its fd 3 (the path fits a sockaddr however long the bundle's path is).
@@ -182,10 +194,10 @@ void Monitor::create_container() {
     err = isolate::make_pipe("the container's stderr");
     create.stdout_fd = out.write.get();
     create.stderr_fd = err.write.get();
-    if (options_.stdin_open) {
-      in = isolate::make_pipe("the container's stdin");
-      create.stdin_fd = in.read.get();
-    }
+    // Always a pipe (its write end closed at once without stdin): a host file such as
+    // /dev/null would be outside the container's mounts, which CRIU cannot checkpoint.
+    in = isolate::make_pipe("the container's stdin");
+    create.stdin_fd = in.read.get();
   }
   create.argv.push_back(options_.id);
   pid_t runtime = isolate::spawn_program(create);
@@ -206,7 +218,7 @@ void Monitor::create_container() {
   } else {
     out_ = std::move(out.read);
     err_ = std::move(err.read);
-    in_ = std::move(in.write);
+    if (options_.stdin_open) in_ = std::move(in.write);
   }
   // The container holds its ends of the pipes now; the monitor keeps only its own.
   control_ = isolate::listen_unix(dir + "/monitor.sock", SOCK_SEQPACKET, 8);

@@ -1,8 +1,8 @@
 // The per-container monitor: one small single-threaded process per container, as conmon is for
 // CRI-O. Started by hanokd (posix_spawn), it detaches from hanokd (a second fork: it is never
 // hanokd's child, so it outlives hanokd and never becomes its zombie), becomes the subreaper of
-// the container, runs `hanok create` with the container's stdio on pipes (or a pty), and then,
-// until the container's init exits:
+// the container, runs `hanok create` (or `hanok restore` from a checkpoint) with the container's
+// stdio on pipes (or a pty), and then, until the container's init exits:
 //   - writes the CRI log file from the container's stdout and stderr;
 //   - serves its control socket (SOCK_SEQPACKET `monitor.sock` in the bundle): "R" reopens the
 //     log; "A" makes the connection an attach session: the answer "ok" carries (SCM_RIGHTS) the
@@ -32,12 +32,13 @@ struct MonitorOptions {
   std::string exit_file;  // written when the init exits
   bool stdin_open = false;
   bool tty = false;
+  std::string restore_from;  // a checkpoint's directory: `hanok restore` from it, not create
   int sync_fd = -1;
 };
 
 // Parses the monitor's flags (--id, --bundle, --runtime, --runtime-root, --systemd-cgroup,
-// --log-path, --exit-file, --stdin, --tty, --sync-fd). Throws std::invalid_argument naming the
-// flag.
+// --log-path, --exit-file, --stdin, --tty, --restore-from, --sync-fd). Throws std::invalid_argument
+// naming the flag.
 MonitorOptions parse_monitor_flags(const std::vector<std::string>& args);
 
 // The flags that give `options` back through parse_monitor_flags.

@@ -1,3 +1,5 @@
+#include "container_create.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -5,9 +7,11 @@
 #include <filesystem>
 
 #include "call_context.hpp"
+#include "container_checkpoint.hpp"
 #include "container_resources.hpp"
 #include "container_spec.hpp"
 #include "cri/runtime_service.hpp"
+#include "images/unpack.hpp"
 #include "isolate/cgroup.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
@@ -94,110 +98,144 @@ void validate(const runtime::v1::ContainerConfig& config) {
   }
 }
 
+// A checkpoint archive (CheckpointContainer's, or one of CheckpointPod's) unpacked into `dir`
+// (inside every path, as an image layer is); the image it was taken from must be the one the
+// config names. Returns its rootfs diff.
+std::string unpack_checkpoint(const std::string& archive, const std::string& dir,
+                              const images::ImageInfo& image,
+                              const runtime::v1::ContainerConfig& config) {
+  isolate::make_dirs(dir, 0700);
+  images::unpack_layer(archive, images::Compression::None, dir);
+  auto dump =
+      nlohmann::json::parse(isolate::read_file(dir + "/" + kCheckpointConfigFile), nullptr, false);
+  std::string taken_from = dump.is_object() ? dump.value("rootfsImageRef", "") : "";
+  if (taken_from != image.id) {
+    throw Error(ErrorKind::Invalid, "container_configs[" + config.metadata().name() +
+                                        "].image: the checkpoint was taken from image " +
+                                        (taken_from.empty() ? "(unknown)" : taken_from) + ", not " +
+                                        image.id);
+  }
+  return dir + "/" + kRootfsDiffFile;
+}
+
 }  // namespace
+
+std::string create_container(RuntimeCore& core, const images::StopToken& stop,
+                             const std::string& pod_sandbox_id,
+                             const runtime::v1::ContainerConfig& config,
+                             const std::string& checkpoint_archive) {
+  validate(config);
+  note_unsupported_labels(config);
+  std::string pod_id = core.resolve_pod(pod_sandbox_id);
+  // The pod stays as it is (ready, its namespaces pinned) until the container is recorded:
+  // StopPodSandbox and RemovePodSandbox take this lock too.
+  IdLock pod_lock = core.locks().lock(pod_id);
+  auto pod = core.find_pod(pod_id);
+  if (!pod) throw Error(ErrorKind::NotFound, "pod sandbox " + pod_id + " not found");
+  if (pod->state() != runtime::v1::SANDBOX_READY) {
+    throw Error(ErrorKind::WrongState, "pod sandbox " + pod_id + " is not ready");
+  }
+
+  store::ContainerRecord record;
+  record.set_id(new_id());
+  const std::string& id = record.id();
+  std::string name = container_name_key(config.metadata(), pod->config().metadata());
+  std::string holder = core.container_names().reserve(name, id);
+  if (!holder.empty()) {
+    throw Error(ErrorKind::AlreadyExists,
+                "container name \"" + name + "\" is reserved for " + holder);
+  }
+  IdLock lock = core.locks().lock(id);
+  try {
+    // Found and leased at once: a RemoveImage cannot take its layers in between.
+    auto image = core.images().lease_image(config.image().image(), container_lease(id));
+    if (!image) {
+      throw Error(ErrorKind::NotFound, "image \"" + config.image().image() + "\" not found");
+    }
+    record.set_pod_id(pod_id);
+    *record.mutable_config() = config;
+    record.set_state(runtime::v1::CONTAINER_CREATED);
+    record.set_image_id(image->id);
+    record.set_image_name(image->repo_tags.empty() ? config.image().image() : image->repo_tags[0]);
+    record.set_image_ref(image->repo_digests.empty() ? image->id : image->repo_digests[0]);
+    record.set_bundle(core.bundle_dir(id));
+    if (!pod->config().log_directory().empty() && !config.log_path().empty()) {
+      record.set_log_path(pod->config().log_directory() + "/" + config.log_path());
+    }
+    if (config.linux().has_resources()) *record.mutable_resources() = config.linux().resources();
+    CgroupPlacement cgroup = container_cgroup(*pod, id);
+    record.set_cgroups_path(cgroup.cgroups_path);
+    record.set_cgroup_path(cgroup.path);
+    record.set_systemd_cgroup(cgroup.systemd);
+
+    isolate::make_dirs(record.bundle(), 0700);
+    std::string rootfs_diff;
+    if (!checkpoint_archive.empty()) {
+      record.set_restore_from(record.bundle() + "/restore");
+      rootfs_diff = unpack_checkpoint(checkpoint_archive, record.restore_from(), *image, config);
+    }
+    auto rootfs =
+        core.images().snapshots().prepare_container_rootfs(id, image->chain_ids, rootfs_diff);
+    isolate::UniqueFd rootfs_fd(::open(rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfs_fd) isolate::throw_sys("open the rootfs", rootfs.rootfs);
+
+    ContainerSpecInputs inputs;
+    inputs.id = id;
+    inputs.pod = &*pod;
+    inputs.config = &config;
+    inputs.image = &*image;
+    inputs.image_name = record.image_name();
+    inputs.rootfs = rootfs.rootfs;
+    inputs.rootfs_fd = rootfs_fd.get();
+    inputs.cgroups_path = cgroup.cgroups_path;
+    inputs.cgroup_v2 = isolate::cgroup::detect_mode() == isolate::cgroup::Mode::Unified;
+    const auto& namespaces = config.linux().security_context().namespace_options();
+    if (namespaces.pid() == runtime::v1::TARGET) {
+      inputs.target_pid_namespace =
+          pin_target_pid_namespace(core, *pod, namespaces.target_id(), record.bundle());
+    }
+    ContainerSpec spec = build_container_spec(inputs);
+    record.set_stop_signal(spec.stop_signal);
+    auto* user = record.mutable_user()->mutable_linux();
+    user->set_uid(spec.config["process"]["user"]["uid"].get<int64_t>());
+    user->set_gid(spec.config["process"]["user"]["gid"].get<int64_t>());
+    for (const auto& gid : spec.config["process"]["user"]["additionalGids"]) {
+      user->add_supplemental_groups(gid.get<int64_t>());
+    }
+    isolate::write_file_atomic(record.bundle() + "/config.json", spec.config.dump(), 0600);
+    if (!record.log_path().empty()) {
+      std::error_code error;
+      std::filesystem::create_directories(std::filesystem::path(record.log_path()).parent_path(),
+                                          error);
+    }
+    stop.check("create container " + id);
+    if (checkpoint_archive.empty()) {
+      StartedMonitor started = start_monitor(core, record, stop);
+      record.set_pid(started.init);
+      record.set_monitor_pid(started.monitor);
+    }
+    record.set_created_at(now_ns());
+    stop.check("create container " + id);
+    core.save(record);
+    if (checkpoint_archive.empty()) core.watch_monitor(record);
+  } catch (...) {
+    release_container_resources(core, id);
+    core.container_names().release(name, id);
+    core.locks().forget(id);
+    throw;
+  }
+  spdlog::info("container {} ({}) created in pod {}", id, config.metadata().name(), pod_id);
+  core.publish(runtime::v1::CONTAINER_CREATED_EVENT, record);
+  return id;
+}
 
 grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* context,
                                              const runtime::v1::CreateContainerRequest* request,
                                              runtime::v1::CreateContainerResponse* response) {
   const auto& config = request->config();
   return logged_call("CreateContainer", config.metadata().name(), [&] {
-    validate(config);
-    note_unsupported_labels(config);
-    auto stop = stop_token_for(context, core_.stopping());
-    std::string pod_id = core_.resolve_pod(request->pod_sandbox_id());
-    // The pod stays as it is (ready, its namespaces pinned) until the container is recorded:
-    // StopPodSandbox and RemovePodSandbox take this lock too.
-    IdLock pod_lock = core_.locks().lock(pod_id);
-    auto pod = core_.find_pod(pod_id);
-    if (!pod) throw Error(ErrorKind::NotFound, "pod sandbox " + pod_id + " not found");
-    if (pod->state() != runtime::v1::SANDBOX_READY) {
-      throw Error(ErrorKind::WrongState, "pod sandbox " + pod_id + " is not ready");
-    }
-
-    store::ContainerRecord record;
-    record.set_id(new_id());
-    const std::string& id = record.id();
-    std::string name = container_name_key(config.metadata(), pod->config().metadata());
-    std::string holder = core_.container_names().reserve(name, id);
-    if (!holder.empty()) {
-      throw Error(ErrorKind::AlreadyExists,
-                  "container name \"" + name + "\" is reserved for " + holder);
-    }
-    IdLock lock = core_.locks().lock(id);
-    try {
-      // Found and leased at once: a RemoveImage cannot take its layers in between.
-      auto image = core_.images().lease_image(config.image().image(), container_lease(id));
-      if (!image) {
-        throw Error(ErrorKind::NotFound, "image \"" + config.image().image() + "\" not found");
-      }
-      record.set_pod_id(pod_id);
-      *record.mutable_config() = config;
-      record.set_state(runtime::v1::CONTAINER_CREATED);
-      record.set_image_id(image->id);
-      record.set_image_name(image->repo_tags.empty() ? config.image().image()
-                                                     : image->repo_tags[0]);
-      record.set_image_ref(image->repo_digests.empty() ? image->id : image->repo_digests[0]);
-      record.set_bundle(core_.bundle_dir(id));
-      if (!pod->config().log_directory().empty() && !config.log_path().empty()) {
-        record.set_log_path(pod->config().log_directory() + "/" + config.log_path());
-      }
-      if (config.linux().has_resources()) *record.mutable_resources() = config.linux().resources();
-      CgroupPlacement cgroup = container_cgroup(*pod, id);
-      record.set_cgroups_path(cgroup.cgroups_path);
-      record.set_cgroup_path(cgroup.path);
-      record.set_systemd_cgroup(cgroup.systemd);
-
-      isolate::make_dirs(record.bundle(), 0700);
-      auto rootfs = core_.images().snapshots().prepare_container_rootfs(id, image->chain_ids);
-      isolate::UniqueFd rootfs_fd(::open(rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!rootfs_fd) isolate::throw_sys("open the rootfs", rootfs.rootfs);
-
-      ContainerSpecInputs inputs;
-      inputs.id = id;
-      inputs.pod = &*pod;
-      inputs.config = &config;
-      inputs.image = &*image;
-      inputs.image_name = record.image_name();
-      inputs.rootfs = rootfs.rootfs;
-      inputs.rootfs_fd = rootfs_fd.get();
-      inputs.cgroups_path = cgroup.cgroups_path;
-      inputs.cgroup_v2 = isolate::cgroup::detect_mode() == isolate::cgroup::Mode::Unified;
-      const auto& namespaces = config.linux().security_context().namespace_options();
-      if (namespaces.pid() == runtime::v1::TARGET) {
-        inputs.target_pid_namespace =
-            pin_target_pid_namespace(core_, *pod, namespaces.target_id(), record.bundle());
-      }
-      ContainerSpec spec = build_container_spec(inputs);
-      record.set_stop_signal(spec.stop_signal);
-      auto* user = record.mutable_user()->mutable_linux();
-      user->set_uid(spec.config["process"]["user"]["uid"].get<int64_t>());
-      user->set_gid(spec.config["process"]["user"]["gid"].get<int64_t>());
-      for (const auto& gid : spec.config["process"]["user"]["additionalGids"]) {
-        user->add_supplemental_groups(gid.get<int64_t>());
-      }
-      isolate::write_file_atomic(record.bundle() + "/config.json", spec.config.dump(), 0600);
-      if (!record.log_path().empty()) {
-        std::error_code error;
-        std::filesystem::create_directories(std::filesystem::path(record.log_path()).parent_path(),
-                                            error);
-      }
-      stop.check("create container " + id);
-      StartedMonitor started = start_monitor(core_, record, stop);
-      record.set_pid(started.init);
-      record.set_monitor_pid(started.monitor);
-      record.set_created_at(now_ns());
-      stop.check("create container " + id);
-      core_.save(record);
-      core_.watch_monitor(record);
-    } catch (...) {
-      release_container_resources(core_, id);
-      core_.container_names().release(name, id);
-      core_.locks().forget(id);
-      throw;
-    }
-    spdlog::info("container {} ({}) created in pod {}", id, config.metadata().name(), pod_id);
-    core_.publish(runtime::v1::CONTAINER_CREATED_EVENT, record);
-    response->set_container_id(id);
+    response->set_container_id(create_container(core_, stop_token_for(context, core_.stopping()),
+                                                request->pod_sandbox_id(), config));
     return grpc::Status::OK;
   });
 }

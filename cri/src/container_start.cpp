@@ -2,7 +2,9 @@
 
 #include "call_context.hpp"
 #include "cri/runtime_service.hpp"
+#include "criu_support.hpp"
 #include "isolate/error.hpp"
+#include "monitor_start.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -10,7 +12,7 @@ namespace hanok::cri {
 using isolate::Error;
 using isolate::ErrorKind;
 
-grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext* context,
                                             const runtime::v1::StartContainerRequest* request,
                                             runtime::v1::StartContainerResponse*) {
   return logged_call("StartContainer", request->container_id(), [&] {
@@ -27,7 +29,19 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
     // the monitor) before `hanok start` returns.
     int64_t started_at = now_ns();
     try {
-      core_.runtime().start(id);
+      if (container->restore_from().empty()) {
+        core_.runtime().start(id);
+      } else {
+        // Made by RestorePod: its process comes back from the checkpoint now, under a monitor
+        // of its own (`hanok restore`).
+        require_criu("restore container " + id);
+        StartedMonitor started =
+            start_monitor(core_, *container, stop_token_for(context, core_.stopping()));
+        container->set_pid(started.init);
+        container->set_monitor_pid(started.monitor);
+        core_.save(*container);
+        core_.watch_monitor(*container);
+      }
     } catch (const std::exception& e) {
       // As containerd: a container that failed to start is an exited one, its reason
       // StartError and the runtime's message.

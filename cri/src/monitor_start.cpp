@@ -34,6 +34,7 @@ StartedMonitor start_monitor(RuntimeCore& core, const store::ContainerRecord& re
   options.exit_file = core.exit_file(record.id());
   options.stdin_open = config.stdin();
   options.tty = config.tty();
+  options.restore_from = record.restore_from();
   options.sync_fd = 3;
 
   int sync[2];

@@ -18,7 +18,6 @@
 namespace hanok::cri {
 
 namespace {
-constexpr std::chrono::seconds kCommandTimeout{60};
 
 std::string own_dir() {
   std::error_code error;
@@ -52,20 +51,20 @@ std::vector<std::string> RuntimeCli::base(bool systemd_cgroup) const {
   return argv;
 }
 
-void RuntimeCli::run(const std::vector<std::string>& args, bool systemd_cgroup) const {
+void RuntimeCli::run(const std::vector<std::string>& args, bool systemd_cgroup,
+                     std::chrono::seconds timeout, const images::StopToken& stop) const {
   CaptureRequest request;
   request.argv = base(systemd_cgroup);
   request.argv.insert(request.argv.end(), args.begin(), args.end());
-  // No runtime command takes this long unless something is wrong (a container stuck in D
-  // state): it is killed, and the caller hears of it.
-  request.timeout = kCommandTimeout;
+  request.timeout = timeout;  // then killed, and the caller hears of it
   request.limit = 64 << 10;
-  CapturedRun result = run_captured(request, images::StopToken());
+  CapturedRun result = run_captured(request, stop);
   if (result.timed_out) {
     throw isolate::Error(isolate::ErrorKind::Internal, "hanok " + args.front() + ": no answer in " +
-                                                           std::to_string(kCommandTimeout.count()) +
+                                                           std::to_string(timeout.count()) +
                                                            " s; killed");
   }
+  stop.check("hanok " + args.front());
   if (!WIFEXITED(result.wait_status) || WEXITSTATUS(result.wait_status) != 0) {
     throw isolate::Error(isolate::ErrorKind::Internal,
                          "hanok " + args.front() + ": " +
@@ -74,11 +73,18 @@ void RuntimeCli::run(const std::vector<std::string>& args, bool systemd_cgroup) 
   }
 }
 
+void RuntimeCli::checkpoint(const std::string& id, const std::string& dir,
+                            std::chrono::seconds timeout, const images::StopToken& stop) const {
+  run({"checkpoint", "--image-path", dir + "/checkpoint", "--work-path", dir, "--leave-running",
+       id},
+      false, timeout, stop);
+}
+
 std::string RuntimeCli::status(const std::string& id) const {
   CaptureRequest request;
   request.argv = base(false);
   request.argv.insert(request.argv.end(), {"state", id});
-  request.timeout = kCommandTimeout;
+  request.timeout = kRuntimeCommandTimeout;
   CapturedRun result = run_captured(request, images::StopToken());
   if (!WIFEXITED(result.wait_status) || WEXITSTATUS(result.wait_status) != 0) return "";
   auto state = nlohmann::json::parse(result.out, nullptr, false);

@@ -23,6 +23,10 @@ struct HelperBinaries {
 };
 HelperBinaries locate_helpers(const std::string& runtime, const std::string& monitor);
 
+// How long a runtime command may take before it is killed: none does unless something is
+// wrong (a container stuck in D state).
+inline constexpr std::chrono::seconds kRuntimeCommandTimeout{60};
+
 class RuntimeCli {
  public:
   RuntimeCli(std::string binary, std::string root)
@@ -32,7 +36,13 @@ class RuntimeCli {
 
   // `hanok --root R [--systemd-cgroup] ARGS...` (killed after a minute); throws isolate::Error
   // (Internal) with the runtime's own message when it fails.
-  void run(const std::vector<std::string>& args, bool systemd_cgroup = false) const;
+  void run(const std::vector<std::string>& args, bool systemd_cgroup = false,
+           std::chrono::seconds timeout = kRuntimeCommandTimeout,
+           const images::StopToken& stop = images::StopToken()) const;
+  // `hanok checkpoint` into `dir`/checkpoint (CRIU's images; its log in `dir`), the container
+  // left running; bounded by `timeout` and `stop`.
+  void checkpoint(const std::string& id, const std::string& dir, std::chrono::seconds timeout,
+                  const images::StopToken& stop) const;
   void start(const std::string& id) const { run({"start", id}); }
   // The container's status as the runtime sees it ("created", "running", "stopped", ...); ""
   // when the runtime has no such container.

@@ -105,6 +105,11 @@ void RuntimeCore::recover() {
   for (const auto& listed : containers()) {
     const std::string& id = listed.id();
     if (listed.state() == runtime::v1::CONTAINER_EXITED) continue;
+    // Restored by a RestorePod and not started: nothing runs yet.
+    if (listed.state() == runtime::v1::CONTAINER_CREATED && listed.monitor_pid() == 0 &&
+        !listed.restore_from().empty()) {
+      continue;
+    }
     // The socket before the exit file: a monitor writes its exit file, then removes its socket.
     bool alive = monitor_alive(listed.bundle());
     if (isolate::path_exists(exit_file(id))) {

@@ -4,6 +4,7 @@
 
 #include "call_context.hpp"
 #include "cri/runtime_service.hpp"
+#include "criu_support.hpp"
 #include "isolate/cgroup.hpp"
 #include "pod_network.hpp"
 #include "runtime_core.hpp"
@@ -34,6 +35,7 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
       network_ready->set_message(network.problem);
     }
     if (request->verbose()) {
+      const CriuSupport& criu = criu_support();
       nlohmann::json info = {
           {"runtime", core_.helpers().runtime},
           {"monitor", core_.helpers().monitor},
@@ -44,6 +46,16 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
           {"podCIDR", core_.pod_cidr()},
           {"cniConfDir", core_.config().cni_conf_dir},
           {"cniNetwork", network.network ? network.network->file : ""},
+          // What is served: seccomp (libseccomp, RuntimeDefault and Localhost profiles), and
+          // checkpoint/restore when CRIU can run here.
+          {"features",
+           {{"seccomp", true},
+            {"seccompProfiles", {"RuntimeDefault", "Localhost", "Unconfined"}},
+            {"checkpointRestore",
+             {{"available", criu.available},
+              {"criu", criu.binary},
+              {"criuVersion", criu.version},
+              {"problem", criu.problem}}}}},
       };
       (*response->mutable_info())["info"] = info.dump();
     }

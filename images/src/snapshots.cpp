@@ -1,4 +1,5 @@
 #include "images/snapshots.hpp"
+#include "images/unpack.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -185,8 +186,14 @@ void SnapshotStore::remove_layer(const Digest& chain) {
   }
 }
 
+std::string SnapshotStore::container_upper_dir(const std::string& container_id) const {
+  check_container_id(container_id);
+  return root_ + "/containers/" + container_id + "/upper";
+}
+
 RootfsMount SnapshotStore::prepare_container_rootfs(const std::string& container_id,
-                                                    const std::vector<Digest>& chain_ids) {
+                                                    const std::vector<Digest>& chain_ids,
+                                                    const std::string& upper_layer) {
   check_container_id(container_id);
   std::vector<std::string> relative;  // top first, relative to root/snapshots
   for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
@@ -201,6 +208,7 @@ RootfsMount SnapshotStore::prepare_container_rootfs(const std::string& container
     make_dir(mount.upper, 0755);
     make_dir(mount.work, 0700);
     make_dir(mount.rootfs, 0755);
+    if (!upper_layer.empty()) unpack_layer(upper_layer, Compression::None, mount.upper);
     if (relative.empty()) {  // an image without layers: an empty lower
       make_dir(dir + "/empty", 0755);
       mount.lowers.push_back(dir + "/empty");

@@ -9,6 +9,11 @@ namespace hanok::isolate {
 std::string rfc3339_now() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
+  return rfc3339_of(static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec);
+}
+
+std::string rfc3339_of(int64_t unix_ns) {
+  timespec now{static_cast<time_t>(unix_ns / 1000000000), static_cast<long>(unix_ns % 1000000000)};
   tm utc{};
   ::gmtime_r(&now.tv_sec, &utc);
   char buffer[64];

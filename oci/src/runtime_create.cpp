@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "container_cgroup.hpp"
+#include "create_plan.hpp"
 #include "foreground.hpp"
 #include "isolate/clock.hpp"
 #include "isolate/console.hpp"
@@ -41,22 +42,18 @@ Runtime::Runtime(std::string state_root, bool systemd_cgroup)
 
 namespace {
 
-// Everything `create` decides from the bundle and its flags before it changes anything.
-struct CreatePlan {  // NOLINT(bugprone-exception-escape): holds a Spec, see Linux
-  std::string id;
-  std::string bundle;
-  std::string config_text;
-  Spec spec;
-  std::string rootfs;
-  isolate::cgroup::Resources resources;
-  isolate::cgroup::Location cgroup;
-  std::optional<isolate::SeccompProgram> seccomp;
-  std::vector<std::pair<isolate::NamespaceType, std::string>> joins;  // namespaces by path
-  uint64_t new_namespace_flags = 0;
-  bool new_user_namespace = false;
-  bool in_user_namespace = false;
-  bool new_cgroup_namespace = false;
-};
+// A new time namespace with offsets is made in the runtime and entered by its children: the
+// offsets can only be written before any process lives in it.
+void prepare_time_namespace(const Spec& spec) {
+  if (spec.linux.time_offsets.empty()) return;
+  if (::unshare(CLONE_NEWTIME) != 0) isolate::throw_sys("unshare the time namespace", "");
+  std::string offsets;
+  for (const auto& [clock, offset] : spec.linux.time_offsets) {
+    offsets +=
+        clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+  }
+  isolate::write_knob("/proc/self/timens_offsets", offsets);
+}
 
 std::string absolute_existing(const std::string& path, const std::string& field) {
   char* resolved = ::realpath(path.c_str(), nullptr);
@@ -65,6 +62,8 @@ std::string absolute_existing(const std::string& path, const std::string& field)
   ::free(resolved);
   return result;
 }
+
+}  // namespace
 
 CreatePlan plan_create(const CreateOptions& options, bool systemd_cgroup) {
   validate_container_id(options.id);
@@ -100,59 +99,6 @@ CreatePlan plan_create(const CreateOptions& options, bool systemd_cgroup) {
   return plan;
 }
 
-// A new time namespace with offsets is made in the runtime and entered by its children: the
-// offsets can only be written before any process lives in it.
-void prepare_time_namespace(const Spec& spec) {
-  if (spec.linux.time_offsets.empty()) return;
-  if (::unshare(CLONE_NEWTIME) != 0) isolate::throw_sys("unshare the time namespace", "");
-  std::string offsets;
-  for (const auto& [clock, offset] : spec.linux.time_offsets) {
-    offsets +=
-        clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
-  }
-  isolate::write_knob("/proc/self/timens_offsets", offsets);
-}
-
-// Kills and reaps a half-created container and removes its cgroup (if it made it) and state
-// when creation fails.
-class CreationGuard {
- public:
-  CreationGuard(const StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
-  ~CreationGuard() {
-    if (committed_) return;
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      try {
-        isolate::wait_child(pid_);
-      } catch (...) {
-      }
-    }
-    if (cgroup_ != nullptr) {
-      try {
-        cgroup_->kill_all(SIGKILL);
-        cgroup_->destroy();
-      } catch (const std::exception& e) {
-        isolate::log_warning(std::string("removing the cgroup of a failed create: ") + e.what());
-      }
-    }
-    try {
-      store_.remove(id_);
-    } catch (const std::exception& e) {
-      isolate::log_warning(std::string("cleaning up a failed create: ") + e.what());
-    }
-  }
-  void set_pid(pid_t pid) { pid_ = pid; }
-  void set_created_cgroup(isolate::cgroup::Cgroup* cgroup) { cgroup_ = cgroup; }
-  void commit() { committed_ = true; }
-
- private:
-  const StateStore& store_;
-  std::string id_;
-  pid_t pid_ = 0;
-  isolate::cgroup::Cgroup* cgroup_ = nullptr;
-  bool committed_ = false;
-};
-
 void write_pid_file(const std::string& path, pid_t pid) {
   if (!path.empty()) isolate::write_file_atomic(path, std::to_string(pid), 0644);
 }
@@ -165,7 +111,6 @@ void refuse_busy_cgroup(isolate::cgroup::Cgroup& cgroup) {
                                       " is not empty: " + std::to_string(count) +
                                       " process(es) found");
 }
-}  // namespace
 
 Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   CreatePlan made = plan_create(options, systemd_cgroup_);

@@ -100,6 +100,12 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status GetContainerEvents(
       Ctx*, const runtime::v1::GetEventsRequest*,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>*) override;
+  grpc::Status CheckpointContainer(Ctx*, const runtime::v1::CheckpointContainerRequest*,
+                                   runtime::v1::CheckpointContainerResponse*) override;
+  grpc::Status CheckpointPod(Ctx*, const runtime::v1::CheckpointPodRequest*,
+                             runtime::v1::CheckpointPodResponse*) override;
+  grpc::Status RestorePod(Ctx*, const runtime::v1::RestorePodRequest*,
+                          runtime::v1::RestorePodResponse*) override;
 
  private:
   RuntimeCore& core_;

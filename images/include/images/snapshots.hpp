@@ -55,8 +55,13 @@ class SnapshotStore {
   // layers (bottom to top as in the manifest). Long lowerdir lists (many layers, a long root)
   // are mounted with paths relative to root/snapshots from a child that chdirs there, as
   // containerd does, so the options fit in a page. Throws isolate::SysError / runtime_error.
+  // With `upper_layer` (an uncompressed layer tar, e.g. a checkpoint's rootfs diff), the
+  // writable layer starts as that layer unpacked, before the overlay is mounted.
   RootfsMount prepare_container_rootfs(const std::string& container_id,
-                                       const std::vector<Digest>& chain_ids_bottom_to_top);
+                                       const std::vector<Digest>& chain_ids_bottom_to_top,
+                                       const std::string& upper_layer = {});
+  // containers/<id>/upper: the container's writable layer.
+  std::string container_upper_dir(const std::string& container_id) const;
   // Unmounts (MNT_DETACH) and removes containers/<id>; missing is fine.
   void remove_container_rootfs(const std::string& container_id);
 

@@ -45,7 +45,7 @@ class StopToken {
   }
   Clock::time_point deadline() const { return deadline_; }
   // This token, stopping also when `also` says so (the other workers of a failed pull).
-  StopToken with(std::function<bool()> also) const {
+  StopToken with(const std::function<bool()>& also) const {
     auto mine = cancelled_;
     return StopToken([mine, also] { return (mine && mine()) || also(); }, deadline_);
   }

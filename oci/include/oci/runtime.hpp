@@ -36,6 +36,28 @@ struct ExecOptions {
   bool ignore_paused = false;  // exec into a paused container (the process starts frozen)
 };
 
+// runc's checkpoint flags that hanok serves.
+struct CheckpointOptions {
+  std::string id;
+  std::string image_path;  // CRIU's images (made when missing)
+  std::string work_path;   // its logs; empty: image_path
+  bool leave_running = false;
+  bool tcp_established = false;
+  bool ext_unix_sk = false;
+  bool file_locks = false;
+};
+
+// runc's restore: a new container (id, bundle, pid file) from a checkpoint's images; always
+// detached, its init re-parented to the caller's subreaper.
+struct RestoreOptions {
+  CreateOptions create;
+  std::string image_path;
+  std::string work_path;
+  bool tcp_established = false;
+  bool ext_unix_sk = false;
+  bool file_locks = false;
+};
+
 class Runtime {
  public:
   // `systemd_cgroup`: cgroupsPath is "slice:prefix:name" (runc's --systemd-cgroup).
@@ -54,6 +76,12 @@ class Runtime {
   void kill(const std::string& id, int signal, bool all);
   // Removes a stopped or created (or, with force, any) container and runs poststop hooks.
   void remove(const std::string& id, bool force);
+  // Dumps a running (or paused) container's processes with CRIU; without leave_running they
+  // end once dumped. A terminal or a joined user namespace is refused (Invalid).
+  void checkpoint(const CheckpointOptions& options);
+  // Creates a running container from a checkpoint: cgroup, then criu restore in it with the
+  // bundle's rootfs as root, its bind sources and network namespace for the dumped ones.
+  void restore(const RestoreOptions& options);
   // Runs a process inside a running container; without detach returns its exit code.
   int exec(const ExecOptions& options);
 

@@ -1,0 +1,175 @@
+#include "images/layer_diff.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+#include "isolate/error.hpp"
+#include "isolate/unique_fd.hpp"
+
+namespace hanok::images {
+
+namespace {
+
+using isolate::UniqueFd;
+
+struct ArchiveCloser {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct EntryCloser {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using Archive = std::unique_ptr<archive, ArchiveCloser>;
+using Entry = std::unique_ptr<archive_entry, EntryCloser>;
+
+class DiffWriter {
+ public:
+  DiffWriter(archive* out, LayerDiff& diff) : out_(out), diff_(diff) {}
+
+  void walk(int dir_fd, const std::string& prefix) {
+    UniqueFd listing(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!listing) isolate::throw_sys("open", shown(prefix));
+    DIR* dir = ::fdopendir(listing.get());
+    if (dir == nullptr) isolate::throw_sys("fdopendir", shown(prefix));
+    listing.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+    std::vector<std::string> names;
+    while (dirent* entry = ::readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) add(dir_fd, prefix, name);
+  }
+
+ private:
+  static std::string shown(const std::string& path) { return path.empty() ? "/" : path; }
+
+  void add(int dir_fd, const std::string& prefix, const std::string& name) {
+    std::string path = prefix.empty() ? name : prefix + "/" + name;
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return;  // gone meanwhile
+      isolate::throw_sys("stat", path);
+    }
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      std::string whiteout = prefix.empty() ? ".wh." + name : prefix + "/.wh." + name;
+      write_header(whiteout, st, AE_IFREG, 0);
+      diff_.deleted.push_back(path);
+      return;
+    }
+    Entry entry(archive_entry_new());
+    archive_entry_set_pathname(entry.get(), path.c_str());
+    archive_entry_set_uid(entry.get(), st.st_uid);
+    archive_entry_set_gid(entry.get(), st.st_gid);
+    archive_entry_set_perm(entry.get(), st.st_mode & 07777);
+    archive_entry_set_mtime(entry.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (S_ISDIR(st.st_mode)) {
+      archive_entry_set_filetype(entry.get(), AE_IFDIR);
+      finish_header(entry.get(), path);
+      UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub) isolate::throw_sys("open", path);
+      char value[2];
+      ssize_t n = ::fgetxattr(sub.get(), "trusted.overlay.opaque", value, sizeof value);
+      if (n == 1 && value[0] == 'y') {
+        write_header(path + "/.wh..wh..opq", st, AE_IFREG, 0);
+        diff_.deleted.push_back(path + "/*");
+      }
+      walk(sub.get(), path);
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!file) isolate::throw_sys("open", path);
+      if (::fstat(file.get(), &st) != 0) isolate::throw_sys("stat", path);
+      archive_entry_set_filetype(entry.get(), AE_IFREG);
+      archive_entry_set_size(entry.get(), st.st_size);
+      finish_header(entry.get(), path);
+      copy_data(file.get(), path, static_cast<uint64_t>(st.st_size));
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
+      if (n < 0) isolate::throw_sys("readlink", path);
+      target.resize(static_cast<size_t>(n));
+      archive_entry_set_filetype(entry.get(), AE_IFLNK);
+      archive_entry_set_symlink(entry.get(), target.c_str());
+      finish_header(entry.get(), path);
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+      archive_entry_set_filetype(entry.get(), S_ISCHR(st.st_mode)   ? AE_IFCHR
+                                              : S_ISBLK(st.st_mode) ? AE_IFBLK
+                                                                    : AE_IFIFO);
+      archive_entry_set_rdev(entry.get(), st.st_rdev);
+      finish_header(entry.get(), path);
+    }
+    // Sockets are not kept (as tar does not).
+  }
+
+  void write_header(const std::string& path, const struct stat& st, unsigned type, int64_t size) {
+    Entry entry(archive_entry_new());
+    archive_entry_set_pathname(entry.get(), path.c_str());
+    archive_entry_set_filetype(entry.get(), type);
+    archive_entry_set_perm(entry.get(), 0644);
+    archive_entry_set_size(entry.get(), size);
+    archive_entry_set_mtime(entry.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    finish_header(entry.get(), path);
+  }
+
+  void finish_header(archive_entry* entry, const std::string& path) {
+    if (archive_write_header(out_, entry) != ARCHIVE_OK) {
+      throw std::runtime_error("write the layer diff: " + path + ": " + archive_error_string(out_));
+    }
+    ++diff_.entries;
+  }
+
+  void copy_data(int fd, const std::string& path, uint64_t size) {
+    char buffer[65536];
+    uint64_t left = size;
+    while (left > 0) {
+      ssize_t n = ::read(fd, buffer, std::min<uint64_t>(sizeof buffer, left));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) isolate::throw_sys("read", path);
+      if (n == 0) {  // shrunk meanwhile: the header promised `size` bytes
+        std::fill(buffer, buffer + sizeof buffer, 0);
+        n = static_cast<ssize_t>(std::min<uint64_t>(sizeof buffer, left));
+      }
+      if (archive_write_data(out_, buffer, static_cast<size_t>(n)) < 0) {
+        throw std::runtime_error("write the layer diff: " + path + ": " +
+                                 archive_error_string(out_));
+      }
+      left -= static_cast<uint64_t>(n);
+    }
+  }
+
+  archive* out_;
+  LayerDiff& diff_;
+};
+
+}  // namespace
+
+LayerDiff write_layer_diff(const std::string& upper_dir, const std::string& tar_path) {
+  UniqueFd upper(::open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!upper) isolate::throw_sys("open the writable layer", upper_dir);
+  UniqueFd out(::open(tar_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out) isolate::throw_sys("create", tar_path);
+  Archive archive(archive_write_new());
+  archive_write_set_format_pax_restricted(archive.get());
+  if (archive_write_open_fd(archive.get(), out.get()) != ARCHIVE_OK) {
+    throw std::runtime_error("write " + tar_path + ": " + archive_error_string(archive.get()));
+  }
+  LayerDiff diff;
+  DiffWriter(archive.get(), diff).walk(upper.get(), "");
+  if (archive_write_close(archive.get()) != ARCHIVE_OK) {
+    throw std::runtime_error("write " + tar_path + ": " + archive_error_string(archive.get()));
+  }
+  if (::fsync(out.get()) != 0) isolate::throw_sys("fsync", tar_path);
+  return diff;
+}
+
+}  // namespace hanok::images

@@ -1,0 +1,272 @@
+// Checkpoint and restore through hanokd (CheckpointContainer, CheckpointPod, RestorePod): bad
+// requests refused naming the field and leaving nothing behind; on a host where CRIU cannot run
+// (this build host's kernel is newer than Debian 12's CRIU understands) a clear
+// FAILED_PRECONDITION; where it can (the cgroup v2 VM), a busybox counter checkpointed and
+// restored in a new pod, continuing its count, with the files it wrote and deleted.
+#include <sys/stat.h>
+
+#include "cri_fixture.hpp"
+#include "isolate/spawn.hpp"
+
+namespace hanok::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CriCheckpoint : public CriFixture {
+ protected:
+  grpc::Status checkpoint_pod(const std::string& pod_id, const std::string& output,
+                              const std::vector<std::string>& ids) {
+    v1::CheckpointPodRequest request;
+    request.set_pod_sandbox_id(pod_id);
+    request.set_output_path(output);
+    for (const auto& id : ids) request.add_container_ids(id);
+    v1::CheckpointPodResponse response;
+    return cri().runtime().CheckpointPod(cri().context(120s).get(), request, &response);
+  }
+
+  grpc::Status checkpoint_container(const std::string& id, const std::string& location) {
+    v1::CheckpointContainerRequest request;
+    request.set_container_id(id);
+    request.set_location(location);
+    v1::CheckpointContainerResponse response;
+    return cri().runtime().CheckpointContainer(cri().context(120s).get(), request, &response);
+  }
+
+  grpc::Status restore_pod(const std::string& path, const v1::PodSandboxConfig& config,
+                           const std::vector<v1::ContainerConfig>& containers,
+                           v1::RestorePodResponse& response) {
+    v1::RestorePodRequest request;
+    request.set_checkpoint_path(path);
+    *request.mutable_config() = config;
+    for (const auto& container : containers) *request.add_container_configs() = container;
+    return cri().runtime().RestorePod(cri().context(120s).get(), request, &response);
+  }
+
+  // What Status's verbose info says of checkpoint/restore.
+  nlohmann::json checkpoint_feature() {
+    auto info = nlohmann::json::parse(cri().status(true).info().at("info"));
+    return info["features"]["checkpointRestore"];
+  }
+
+  std::string make_dir(const std::string& name) {
+    std::string path = dir_ + "/" + name;
+    isolate::make_dirs(path, 0700);
+    return path;
+  }
+
+  static std::string counter_script() {
+    // Counts in its memory (a shell variable), printing each number and keeping the last in
+    // /count; it wrote /kept and deleted the image's /etc/motd-like file before counting.
+    return "echo written > /kept; rm -f /bin/vi; i=0; "
+           "while true; do i=$((i+1)); echo $i; echo $i > /count; sleep 0.1; done";
+  }
+
+  static int number_in(const std::string& text) {
+    try {
+      return std::stoi(text);
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+};
+
+TEST_F(CriCheckpoint, BadRequestsNameTheFieldAndLeaveNothing) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("bad");
+  std::string id = run(pod, container_config("counter", kIdle));
+
+  auto relative = checkpoint_container(id, "relative.tar");
+  EXPECT_EQ(relative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(relative.error_message(), "location")) << relative.error_message();
+  auto no_dir = checkpoint_container(id, dir_ + "/missing/c.tar");
+  EXPECT_EQ(no_dir.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto unknown = checkpoint_container("no-such-container", dir_ + "/c.tar");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  std::string out = make_dir("out");
+  isolate::write_file_atomic(out + "/already-here", "x");
+  auto not_empty = checkpoint_pod(pod.id, out, {id});
+  EXPECT_EQ(not_empty.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(not_empty.error_message(), "output_path")) << not_empty.error_message();
+  std::string empty_out = make_dir("empty-out");
+  auto no_ids = checkpoint_pod(pod.id, empty_out, {});
+  EXPECT_EQ(no_ids.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(no_ids.error_message(), "container_ids")) << no_ids.error_message();
+  auto twice = checkpoint_pod(pod.id, empty_out, {id, id});
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  Pod other = run_pod("other");
+  auto foreign = checkpoint_pod(other.id, empty_out, {id});
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(entries_of(empty_out).empty()) << joined(entries_of(empty_out));
+
+  // A directory without a pod checkpoint, a hostile index, configs that do not match: refused
+  // before any pod is made.
+  size_t pods_before = cri().list_pods().size();
+  v1::RestorePodResponse restored;
+  auto missing =
+      restore_pod(empty_out, pod_config("restored"), {container_config("counter", "")}, restored);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(missing.error_message(), "checkpoint_path")) << missing.error_message();
+  std::string hostile = make_dir("hostile");
+  isolate::write_file_atomic(
+      hostile + "/pod.json",
+      R"({"containers":[{"name":"counter","id":"x","archive":"../../etc/shadow"}]})");
+  auto escaping =
+      restore_pod(hostile, pod_config("restored"), {container_config("counter", "")}, restored);
+  EXPECT_EQ(escaping.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << escaping.error_message();
+  std::string index = make_dir("index");
+  isolate::write_file_atomic(index + "/pod.json",
+                             R"({"containers":[{"name":"counter","id":"x","archive":"c.tar"}]})");
+  auto wrong_name =
+      restore_pod(index, pod_config("restored"), {container_config("other", "")}, restored);
+  EXPECT_EQ(wrong_name.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(wrong_name.error_message(), "container_configs"))
+      << wrong_name.error_message();
+  auto none = restore_pod(index, pod_config("restored"), {}, restored);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(cri().list_pods().size(), pods_before);
+}
+
+// Status's verbose info names what is served: the cgroup version and driver, seccomp, and
+// whether checkpoint/restore can run (with CRIU's version, or why not).
+TEST_F(CriCheckpoint, StatusNamesTheServedFeatures) {
+  ASSERT_TRUE(start_daemon());
+  auto info = nlohmann::json::parse(cri().status(true).info().at("info"));
+  EXPECT_EQ(info.value("cgroupMode", ""), cgroup_v2_host() ? "unified" : "hybrid") << info.dump();
+  EXPECT_EQ(info.value("cgroupDriver", ""), "cgroupfs");
+  EXPECT_EQ(info["features"].value("seccomp", false), true);
+  auto checkpoint = info["features"]["checkpointRestore"];
+  ASSERT_TRUE(checkpoint.is_object()) << info.dump();
+  EXPECT_EQ(checkpoint.value("criu", ""), "/usr/sbin/criu");
+  EXPECT_TRUE(contains(checkpoint.value("criuVersion", ""), "3.")) << checkpoint.dump();
+  // Either it can run, or it says why not.
+  EXPECT_EQ(checkpoint.value("available", false), checkpoint.value("problem", "").empty())
+      << checkpoint.dump();
+}
+
+// Where CRIU cannot run, every checkpoint call says so (FAILED_PRECONDITION naming CRIU and
+// what it reported), Status says so too, and nothing is written.
+TEST_F(CriCheckpoint, WithoutWorkingCriuTheCallsSaySo) {
+  ASSERT_TRUE(start_daemon());
+  auto feature = checkpoint_feature();
+  if (feature.value("available", false)) {
+    GTEST_SKIP() << "CRIU can run on this host (" << feature.value("criuVersion", "")
+                 << "): the restore test covers it";
+  }
+  EXPECT_FALSE(feature.value("problem", "").empty());
+  Pod pod = run_pod("nocriu");
+  std::string id = run(pod, container_config("counter", kIdle));
+  auto single = checkpoint_container(id, dir_ + "/c.tar");
+  EXPECT_EQ(single.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(contains(single.error_message(), "CRIU")) << single.error_message();
+  EXPECT_TRUE(contains(single.error_message(), feature.value("problem", "")))
+      << single.error_message();
+  EXPECT_FALSE(isolate::path_exists(dir_ + "/c.tar"));
+  std::string out = make_dir("out");
+  auto whole = checkpoint_pod(pod.id, out, {id});
+  EXPECT_EQ(whole.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(entries_of(out).empty());
+  // The container was never paused, and runs on.
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+  EXPECT_EQ(shell(id, "true").exit_code(), 0);
+}
+
+TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
+  ASSERT_TRUE(start_daemon());
+  auto feature = checkpoint_feature();
+  if (!feature.value("available", false)) {
+    GTEST_SKIP() << "CRIU cannot run on this host, so checkpoint/restore is not tested here "
+                    "(the cgroup v2 VM leg runs it): "
+                 << feature.value("problem", "");
+  }
+  v1::PodSandboxConfig config = pod_config("counting");
+  Pod pod = run_pod(config);
+  v1::ContainerConfig counter = container_config("counter", counter_script());
+  // The kubelet's default: a PID namespace of its own.
+  counter.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+      v1::CONTAINER);
+  std::string id = run(pod, counter);
+  // And one in the pod's PID namespace (shareProcessNamespace), external to its checkpoint.
+  v1::ContainerConfig sharer = container_config("sharer", counter_script());
+  sharer.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string sharer_id = run(pod, sharer);
+  ASSERT_TRUE(poll_until([&] { return number_in(output_of(id, "cat /count")) >= 10; }, 20s));
+
+  // One container alone: an archive as CRI-O's, the container running on.
+  std::string archive = dir_ + "/counter.tar";
+  auto single = checkpoint_container(id, archive);
+  ASSERT_TRUE(single.ok()) << single.error_message();
+  auto listing = isolate::run_program({"/bin/tar", "-tf", archive});
+  ASSERT_TRUE(listing.succeeded()) << listing.output;
+  for (const char* entry : {"config.dump", "spec.dump", "rootfs-diff.tar", "deleted.files",
+                            "checkpoint/inventory.img"}) {
+    EXPECT_TRUE(contains(listing.output, entry)) << entry << " not in\n" << listing.output;
+  }
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
+
+  // The pod: the count at the checkpoint is at most what the container shows just after.
+  std::string out = make_dir("pod-checkpoint");
+  int before = number_in(output_of(id, "cat /count"));
+  auto whole = checkpoint_pod(pod.id, out, {id, sharer_id});
+  ASSERT_TRUE(whole.ok()) << whole.error_message();
+  int after = number_in(output_of(id, "cat /count"));
+  ASSERT_GE(after, before);
+  EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING)
+      << "the pod was left paused or stopped";
+  cri().stop_pod(pod.id);
+  cri().remove_pod(pod.id);
+
+  // As the kubelet restores it: a new pod UID, a new log directory.
+  v1::PodSandboxConfig restored_config = config;
+  restored_config.mutable_metadata()->set_uid("uid-counting-restored");
+  restored_config.set_log_directory(dir_ + "/logs/counting-restored");
+  v1::RestorePodResponse restored;
+  auto status = restore_pod(out, restored_config, {counter, sharer}, restored);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(restored.restored_containers_size(), 2);
+  std::map<std::string, std::string> by_name;
+  for (const auto& container : restored.restored_containers()) {
+    by_name[container.name()] = container.container_id();
+  }
+  ASSERT_EQ(by_name.count("counter"), 1u);
+  ASSERT_EQ(by_name.count("sharer"), 1u);
+  std::string new_id = by_name["counter"];
+  EXPECT_NE(restored.pod_sandbox_id(), pod.id);
+  // Created, their processes not there yet.
+  for (const auto& [name, restored_id] : by_name) {
+    EXPECT_EQ(cri().container_status(restored_id).status().state(), v1::CONTAINER_CREATED);
+    cri().start_container(restored_id);
+    ASSERT_EQ(cri().container_status(restored_id).status().state(), v1::CONTAINER_RUNNING);
+  }
+  int resumed = -1;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        resumed = number_in(output_of(new_id, "cat /count"));
+        return resumed > after + 5;
+      },
+      20s))
+      << "the restored counter is at " << resumed << " (it was at " << after << ")";
+  // It went on from where it was, never from 1: its first line in the new log is past before.
+  ASSERT_TRUE(poll_until([&] { return !log_messages(log_path_of(new_id)).empty(); }, 10s));
+  int first = number_in(log_messages(log_path_of(new_id)).front());
+  EXPECT_GE(first, before) << "the restored process started over";
+  EXPECT_LE(first, after + 2);
+  // Its files: the one it wrote is there, the one it deleted stays deleted.
+  EXPECT_EQ(output_of(new_id, "cat /kept"), "written");
+  EXPECT_EQ(shell(new_id, "test -e /bin/vi").exit_code(), 1);
+  // The one in the pod's PID namespace counts on too, and sees its neighbour there (by the
+  // pod init, pid 1, in the pod's namespace, not a namespace of its own).
+  int shared_before = number_in(output_of(by_name["sharer"], "cat /count"));
+  EXPECT_TRUE(poll_until(
+      [&] { return number_in(output_of(by_name["sharer"], "cat /count")) > shared_before + 3; },
+      10s));
+  EXPECT_NE(output_of(by_name["sharer"], "cat /proc/1/cmdline | tr '\\0' ' '"),
+            output_of(by_name["sharer"], "cat /proc/self/cmdline | tr '\\0' ' '"));
+  // It is a container like any other: stopped by its pod.
+  cri().stop_pod(restored.pod_sandbox_id());
+  EXPECT_EQ(cri().container_status(new_id).status().state(), v1::CONTAINER_EXITED);
+}
+
+}  // namespace
+}  // namespace hanok::test
