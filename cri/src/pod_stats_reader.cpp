@@ -65,7 +65,7 @@ runtime::v1::PodSandboxStats pod_stats(RuntimeCore& core, const store::PodRecord
   if (pod.state() == runtime::v1::SANDBOX_READY) {
     read_cgroup_usage(pod.cgroup_path(), now,
                       {pod_linux->mutable_cpu(), pod_linux->mutable_memory(), nullptr,
-                       pod_linux->mutable_process()});
+                       pod_linux->mutable_process(), pod_linux->mutable_io()});
     std::string netns = pinned_namespace(pod, "net");
     bool own_network =
         pod.config().linux().security_context().namespace_options().network() != runtime::v1::NODE;

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "isolate/cgroup.hpp"
+#include "psi_reader.hpp"
 
 namespace hanok::cri {
 
@@ -94,6 +95,14 @@ bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage 
                                                               stats.memory.swap_usage);
       }
     }
+    for (const auto& dir : cgroup->hierarchy_dirs()) {
+      if (!dir.name.empty() && dir.name != "unified") continue;  // v1 controllers: no PSI
+      read_psi(dir.dir, "cpu", *cpu->mutable_psi());
+      read_psi(dir.dir, "memory", *memory->mutable_psi());
+      if (usage.io != nullptr && read_psi(dir.dir, "io", *usage.io->mutable_psi())) {
+        usage.io->set_timestamp(now);
+      }
+    }
     if (usage.process != nullptr) {
       usage.process->set_timestamp(now);
       uint64_t count = stats.pids.current;
@@ -119,12 +128,13 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   out.mutable_cpu()->set_timestamp(now);
   out.mutable_memory()->set_timestamp(now);
   if (container.state() == runtime::v1::CONTAINER_RUNNING) {
-    read_cgroup_usage(container.cgroup_path(), now,
-                      {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr});
+    read_cgroup_usage(
+        container.cgroup_path(), now,
+        {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr, out.mutable_io()});
   }
   auto* layer = out.mutable_writable_layer();
   layer->set_timestamp(now);
-  std::string upper = core.images().snapshots().root() + "/containers/" + container.id() + "/upper";
+  std::string upper = core.images().snapshots().container_upper_dir(container.id());
   uint64_t bytes = 0;
   uint64_t inodes = 0;
   tree_usage(upper, bytes, inodes);

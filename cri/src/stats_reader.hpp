@@ -11,16 +11,17 @@ namespace hanok::cri {
 runtime::v1::ContainerStats container_stats(RuntimeCore& core,
                                             const store::ContainerRecord& container);
 
-// Where read_cgroup_usage puts what it reads (swap and process may be null).
+// Where read_cgroup_usage puts what it reads (swap, process and io may be null).
 struct CgroupUsage {
   runtime::v1::CpuUsage* cpu;
   runtime::v1::MemoryUsage* memory;
   runtime::v1::SwapUsage* swap;
   runtime::v1::ProcessUsage* process;
+  runtime::v1::IoUsage* io = nullptr;
 };
 // A cgroup's cpu (usage_nano_cores from the previous call's sample of the same cgroup), memory
-// (the working set as the kubelet computes it), swap and process count; false when the cgroup
-// is gone.
+// (the working set as the kubelet computes it), swap and process count, and where the cgroup
+// has a v2 directory with PSI, the cpu, memory and io pressure; false when the cgroup is gone.
 bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage usage);
 
 }  // namespace hanok::cri

@@ -2,6 +2,8 @@
 // fixture image (served by a fake registry) on a private hanokd per test, through the CRI client
 // library. Every test looks at what a user sees: statuses, codes, logs, files and processes
 // inside the containers, and what is left on the node afterwards.
+#include <thread>
+
 #include "cri_fixture.hpp"
 #include "images/sqlite.hpp"
 #include "store.pb.h"
@@ -990,6 +992,74 @@ TEST_F(CriRuntime, PodResize) {
   EXPECT_EQ(
       cri().runtime().UpdatePodSandboxResources(context.get(), request, &response).error_code(),
       grpc::StatusCode::NOT_FOUND);
+}
+
+// ContainerStats and ListContainerStats from the container's cgroup: a container holding 30 MiB
+// shows at least that working set, its cpu time grows, its writable layer counts the file it
+// wrote; on cgroup v2 the cpu, memory and io pressure (PSI) are there as the kernel reports them.
+TEST_F(CriRuntime, ContainerStatsFromTheCgroup) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("stats");
+  std::string id = run(pod, container_config("holder",
+                                             "head -c 31457280 /dev/zero > /dev/shm/held; "
+                                             "head -c 1048576 /dev/zero > /written; "
+                                             "while true; do :; done"));
+  auto stats_of = [&] {
+    v1::ContainerStatsRequest request;
+    request.set_container_id(id);
+    v1::ContainerStatsResponse response;
+    auto status = cri().runtime().ContainerStats(cri().context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.stats();
+  };
+  v1::ContainerStats stats;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        stats = stats_of();
+        return stats.memory().working_set_bytes().value() >= (30ULL << 20) &&
+               stats.writable_layer().used_bytes().value() >= (1ULL << 20);
+      },
+      20s))
+      << stats.DebugString();
+  EXPECT_EQ(stats.attributes().id(), id);
+  EXPECT_EQ(stats.attributes().metadata().name(), "holder");
+  uint64_t cpu = stats.cpu().usage_core_nano_seconds().value();
+  EXPECT_GT(cpu, 0u);
+  EXPECT_GE(stats.writable_layer().inodes_used().value(), 1u);
+  std::this_thread::sleep_for(300ms);
+  stats = stats_of();
+  EXPECT_GT(stats.cpu().usage_core_nano_seconds().value(), cpu);
+  EXPECT_GT(stats.cpu().usage_nano_cores().value(), 100'000'000u) << "a busy loop uses a core";
+  if (cgroup_v2_host() && isolate::path_exists("/sys/fs/cgroup/cpu.pressure")) {
+    EXPECT_TRUE(stats.cpu().has_psi()) << stats.DebugString();
+    EXPECT_TRUE(stats.memory().has_psi());
+    EXPECT_TRUE(stats.io().has_psi());
+    EXPECT_GT(stats.io().timestamp(), 0);
+  }
+
+  // The list: filtered by id, by pod, by label; an exited container has no cpu or memory.
+  std::string done = run(pod, container_config("done", "true"));
+  ASSERT_TRUE(cri().wait_for_state(done, v1::CONTAINER_EXITED, 20s));
+  auto list = [&](const v1::ContainerStatsFilter& filter) {
+    v1::ListContainerStatsRequest request;
+    *request.mutable_filter() = filter;
+    v1::ListContainerStatsResponse response;
+    auto status = cri().runtime().ListContainerStats(cri().context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> ids;
+    for (const auto& item : response.stats()) ids.push_back(item.attributes().id());
+    return sorted(ids);
+  };
+  EXPECT_EQ(list({}), sorted({id, done}));
+  v1::ContainerStatsFilter by_id;
+  by_id.set_id(id);
+  EXPECT_EQ(list(by_id), std::vector<std::string>{id});
+  v1::ContainerStatsFilter by_pod;
+  by_pod.set_pod_sandbox_id(pod.id);
+  EXPECT_EQ(list(by_pod), sorted({id, done}));
+  v1::ContainerStatsFilter other_pod;
+  other_pod.set_pod_sandbox_id("no-such-pod");
+  EXPECT_TRUE(list(other_pod).empty());
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "pod_resources.hpp"
 #include "pod_sandbox.hpp"
 #include "pod_stats_reader.hpp"
+#include "psi_reader.hpp"
 #include "rootfs_accounts.hpp"
 #include "seccomp_profiles.hpp"
 
@@ -335,6 +336,23 @@ TEST(PodSandbox, HelperFlagsGiveTheOptionsBack) {
   EXPECT_TRUE(same.tty);
   EXPECT_FALSE(same.stdin_open);
   EXPECT_THROW(monitor::parse_monitor_flags({"--id", "x"}), std::invalid_argument);
+}
+
+// A cgroup v2 pressure file as the CRI's PsiStats: totals from microseconds to nanoseconds.
+TEST(PsiReader, ParsesSomeAndFull) {
+  runtime::v1::PsiStats psi;
+  ASSERT_TRUE(
+      parse_psi("some avg10=1.50 avg60=0.25 avg300=0.00 total=123456\n"
+                "full avg10=0.10 avg60=0.00 avg300=0.00 total=789\n",
+                psi));
+  EXPECT_DOUBLE_EQ(psi.some().avg10(), 1.5);
+  EXPECT_DOUBLE_EQ(psi.some().avg60(), 0.25);
+  EXPECT_EQ(psi.some().total(), 123456000u);
+  EXPECT_DOUBLE_EQ(psi.full().avg10(), 0.1);
+  EXPECT_EQ(psi.full().total(), 789000u);
+  runtime::v1::PsiStats none;
+  EXPECT_FALSE(parse_psi("", none));
+  EXPECT_FALSE(read_psi("/nonexistent-cgroup", "cpu", none));
 }
 
 }  // namespace

@@ -27,6 +27,6 @@ exec "$vm" bash -c '
   timeout -k 10 900 ./test/hanok_integration_tests \
     --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*"
   # hanokd on cgroup v2: cgroup namespaces, OOM kills, live updates, exec into containers, and
-  # checkpoint/restore (Debian 12's CRIU runs on the VM's Debian kernel, not on this host's)
-  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*"
+  # checkpoint/restore (the CRIU of Debian 12 runs on the Debian kernel of the VM, not on this host)
+  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriRuntime.ContainerStatsFromTheCgroup:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*"
 '
