@@ -128,23 +128,6 @@ TEST_F(CriCheckpoint, BadRequestsNameTheFieldAndLeaveNothing) {
   EXPECT_EQ(cri().list_pods().size(), pods_before);
 }
 
-// Status's verbose info names what is served: the cgroup version and driver, seccomp, and
-// whether checkpoint/restore can run (with CRIU's version, or why not).
-TEST_F(CriCheckpoint, StatusNamesTheServedFeatures) {
-  ASSERT_TRUE(start_daemon());
-  auto info = nlohmann::json::parse(cri().status(true).info().at("info"));
-  EXPECT_EQ(info.value("cgroupMode", ""), cgroup_v2_host() ? "unified" : "hybrid") << info.dump();
-  EXPECT_EQ(info.value("cgroupDriver", ""), "cgroupfs");
-  EXPECT_EQ(info["features"].value("seccomp", false), true);
-  auto checkpoint = info["features"]["checkpointRestore"];
-  ASSERT_TRUE(checkpoint.is_object()) << info.dump();
-  EXPECT_EQ(checkpoint.value("criu", ""), "/usr/sbin/criu");
-  EXPECT_TRUE(contains(checkpoint.value("criuVersion", ""), "3.")) << checkpoint.dump();
-  // Either it can run, or it says why not.
-  EXPECT_EQ(checkpoint.value("available", false), checkpoint.value("problem", "").empty())
-      << checkpoint.dump();
-}
-
 // Where CRIU cannot run, every checkpoint call says so (FAILED_PRECONDITION naming CRIU and
 // what it reported), Status says so too, and nothing is written.
 TEST_F(CriCheckpoint, WithoutWorkingCriuTheCallsSaySo) {

@@ -544,6 +544,28 @@ TEST_F(CriNetwork, PodStatsOfAKnownWorkload) {
   EXPECT_GE(values["container_memory_working_set_bytes"], 40'000'000u);
   EXPECT_GE(values["container_processes"], 1u);
   EXPECT_GT(values["container_start_time_seconds"], 1'700'000'000u);
+
+  // Streamed: the same pods' metrics.
+  context = cri().context();
+  auto metric_reader =
+      cri().runtime().StreamPodSandboxMetrics(context.get(), v1::StreamPodSandboxMetricsRequest());
+  v1::StreamPodSandboxMetricsResponse metric_chunk;
+  std::vector<std::string> metric_pods;
+  bool has_working_set = false;
+  while (metric_reader->Read(&metric_chunk)) {
+    for (const auto& item : metric_chunk.pod_sandbox_metrics()) {
+      metric_pods.push_back(item.pod_sandbox_id());
+      for (const auto& container : item.container_metrics()) {
+        for (const auto& metric : container.metrics()) {
+          has_working_set |= metric.name() == "container_memory_working_set_bytes" &&
+                             metric.value().value() >= 40'000'000u;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(metric_reader->Finish().ok());
+  EXPECT_EQ(sorted(metric_pods), sorted({pod.id, other.id}));
+  EXPECT_TRUE(has_working_set);
 }
 
 }  // namespace

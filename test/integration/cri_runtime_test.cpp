@@ -1062,5 +1062,29 @@ TEST_F(CriRuntime, ContainerStatsFromTheCgroup) {
   EXPECT_TRUE(list(other_pod).empty());
 }
 
+// Status's verbose info names what is served: the cgroup version and driver, seccomp, and
+// whether checkpoint/restore can run (with CRIU's version, or why not); RuntimeConfig the cgroup
+// driver the kubelet must match.
+TEST_F(CriRuntime, StatusAndRuntimeConfigNameWhatIsServed) {
+  ASSERT_TRUE(start_daemon());
+  auto info = nlohmann::json::parse(cri().status(true).info().at("info"));
+  EXPECT_EQ(info.value("cgroupMode", ""), cgroup_v2_host() ? "unified" : "hybrid") << info.dump();
+  EXPECT_EQ(info.value("cgroupDriver", ""), "cgroupfs");
+  EXPECT_EQ(info["features"].value("seccomp", false), true);
+  auto checkpoint = info["features"]["checkpointRestore"];
+  ASSERT_TRUE(checkpoint.is_object()) << info.dump();
+  EXPECT_EQ(checkpoint.value("criu", ""), "/usr/sbin/criu");
+  EXPECT_TRUE(contains(checkpoint.value("criuVersion", ""), "3.")) << checkpoint.dump();
+  // Either it can run, or it says why not.
+  EXPECT_EQ(checkpoint.value("available", false), checkpoint.value("problem", "").empty())
+      << checkpoint.dump();
+
+  v1::RuntimeConfigResponse config;
+  auto status =
+      cri().runtime().RuntimeConfig(cri().context().get(), v1::RuntimeConfigRequest(), &config);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(config.linux().cgroup_driver(), v1::CGROUPFS);
+}
+
 }  // namespace
 }  // namespace hanok::test
