@@ -99,12 +99,7 @@ CniLoad load_cni_network(const std::string& dir) {
 }
 
 std::string find_cni_plugin(const std::string& type, const std::vector<std::string>& bin_dirs) {
-  if (type.find('/') != std::string::npos) return "";
-  for (const auto& dir : bin_dirs) {
-    std::string path = dir + "/" + type;
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
+  return isolate::find_executable(type, bin_dirs);
 }
 
 }  // namespace hanok::cri

@@ -6,6 +6,7 @@
 
 #include "captured_run.hpp"
 #include "isolate/error.hpp"
+#include "isolate/files.hpp"
 #include "isolate/text.hpp"
 
 namespace hanok::cri {
@@ -13,17 +14,6 @@ namespace hanok::cri {
 namespace {
 
 constexpr std::chrono::seconds kProbeTimeout{30};
-
-std::string find_criu() {
-  if (const char* configured = ::getenv("HANOK_CRIU"); configured != nullptr && *configured) {
-    return configured;
-  }
-  for (const char* dir : {"/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"}) {
-    std::string path = std::string(dir) + "/criu";
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  return {};
-}
 
 CapturedRun run_criu(const std::string& binary, const std::string& command) {
   CaptureRequest request;
@@ -48,7 +38,7 @@ std::string errors_of(const std::string& output) {
 
 CriuSupport probe() {
   CriuSupport support;
-  support.binary = find_criu();
+  support.binary = isolate::find_criu();
   if (support.binary.empty()) {
     support.problem = "criu is not installed (Debian package criu)";
     return support;

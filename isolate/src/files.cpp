@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "isolate/error.hpp"
 #include "isolate/unique_fd.hpp"
 
@@ -136,6 +138,22 @@ void make_dirs(const std::string& path, unsigned mode) {
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string find_executable(const std::string& name, const std::vector<std::string>& dirs) {
+  if (name.empty() || name.find('/') != std::string::npos) return "";
+  for (const auto& dir : dirs) {
+    std::string path = dir + "/" + name;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+std::string find_criu() {
+  if (const char* configured = std::getenv("HANOK_CRIU"); configured != nullptr && *configured) {
+    return configured;
+  }
+  return find_executable("criu", {"/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"});
 }
 
 }  // namespace hanok::isolate

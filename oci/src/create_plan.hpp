@@ -77,6 +77,9 @@ class CreationGuard {
   bool committed_ = false;
 };
 
+// The state of a container made from `made` whose init is `pid`.
+ContainerState new_state(const CreatePlan& made, Status recorded, pid_t pid, bool cgroup_made);
+
 void write_pid_file(const std::string& path, pid_t pid);
 
 // runc 1.2: a container never joins a cgroup that already holds other processes.

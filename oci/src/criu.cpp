@@ -18,16 +18,12 @@ using isolate::Error;
 using isolate::ErrorKind;
 
 std::string binary() {
-  if (const char* configured = ::getenv("HANOK_CRIU"); configured != nullptr && *configured) {
-    return configured;
+  std::string path = isolate::find_criu();
+  if (path.empty()) {
+    throw Error(ErrorKind::Invalid,
+                "checkpoint/restore needs CRIU: criu is not installed (Debian package criu)");
   }
-  for (const char* dir : {"/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"}) {
-    std::string path = std::string(dir) + "/criu";
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  throw Error(ErrorKind::Invalid,
-              "checkpoint/restore needs CRIU: criu is not installed "
-              "(Debian package criu)");
+  return path;
 }
 
 std::string last_errors(const std::string& log_text) {

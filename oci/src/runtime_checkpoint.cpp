@@ -16,7 +16,6 @@
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/text.hpp"
-#include "oci/resources.hpp"
 #include "oci/runtime.hpp"
 
 namespace hanok::oci {
@@ -280,19 +279,7 @@ void Runtime::restore(const RestoreOptions& options) {
   if (!pid || *pid <= 0) throw Error(ErrorKind::Internal, "restore: criu wrote no pid");
   guard.set_pid(static_cast<pid_t>(*pid));
 
-  ContainerState state;
-  state.id = options.create.id;
-  state.recorded = Status::Running;
-  state.pid = static_cast<pid_t>(*pid);
-  state.pid_start_time = isolate::process_start_time(state.pid).value_or(0);
-  state.bundle = made.bundle;
-  state.rootfs = made.rootfs;
-  state.created = isolate::rfc3339_now();
-  state.annotations = spec.annotations;
-  state.config_json = made.config_text;
-  state.cgroup = made.cgroup;
-  state.cgroup_created = cgroup_made;
-  state.resources = resources_to_json(made.resources);
+  ContainerState state = new_state(made, Status::Running, static_cast<pid_t>(*pid), cgroup_made);
   store_.save(state);
   write_pid_file(options.create.pid_file, state.pid);
   guard.commit();

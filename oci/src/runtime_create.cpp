@@ -99,6 +99,23 @@ CreatePlan plan_create(const CreateOptions& options, bool systemd_cgroup) {
   return plan;
 }
 
+ContainerState new_state(const CreatePlan& made, Status recorded, pid_t pid, bool cgroup_made) {
+  ContainerState state;
+  state.id = made.id;
+  state.recorded = recorded;
+  state.pid = pid;
+  state.pid_start_time = isolate::process_start_time(pid).value_or(0);
+  state.bundle = made.bundle;
+  state.rootfs = made.rootfs;
+  state.created = isolate::rfc3339_now();
+  state.annotations = made.spec.annotations;
+  state.config_json = made.config_text;
+  state.cgroup = made.cgroup;
+  state.cgroup_created = cgroup_made;
+  state.resources = resources_to_json(made.resources);
+  return state;
+}
+
 void write_pid_file(const std::string& path, pid_t pid) {
   if (!path.empty()) isolate::write_file_atomic(path, std::to_string(pid), 0644);
 }
@@ -197,19 +214,7 @@ Runtime::Launched Runtime::launch(const CreateOptions& options, bool run_mode) {
   runtime_end.send(launch::kGo);
   if (cgroup_fd < 0 && !move_first) cgroup->add_process(pid);
 
-  ContainerState state;
-  state.id = options.id;
-  state.recorded = Status::Created;
-  state.pid = pid;
-  state.pid_start_time = isolate::process_start_time(pid).value_or(0);
-  state.bundle = made.bundle;
-  state.rootfs = made.rootfs;
-  state.created = isolate::rfc3339_now();
-  state.annotations = spec.annotations;
-  state.config_json = made.config_text;
-  state.cgroup = made.cgroup;
-  state.cgroup_created = cgroup_made;
-  state.resources = resources_to_json(made.resources);
+  ContainerState state = new_state(made, Status::Created, pid, cgroup_made);
 
   if (plan.pause_for_hooks) {
     launch::expect(runtime_end, launch::kHookPoint, "mounting the rootfs", pid);

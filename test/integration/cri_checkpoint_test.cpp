@@ -216,6 +216,11 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   ASSERT_EQ(by_name.count("sharer"), 1u);
   std::string new_id = by_name["counter"];
   EXPECT_NE(restored.pod_sandbox_id(), pod.id);
+  // A hanokd killed before the start finds them as they were: created, waiting to be restored.
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  client_.reset();
+  daemon_.reset();
+  ASSERT_TRUE(start_daemon());
   // Created, their processes not there yet.
   for (const auto& [name, restored_id] : by_name) {
     EXPECT_EQ(cri().container_status(restored_id).status().state(), v1::CONTAINER_CREATED);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hanok::isolate {
 
@@ -21,5 +22,10 @@ void remove_tree(const std::string& path);
 // mkdir -p; existing directories are fine.
 void make_dirs(const std::string& path, unsigned mode = 0755);
 bool path_exists(const std::string& path);
+// The first `dir`/`name` of `dirs` that is executable; "" when none is (or `name` has a "/").
+std::string find_executable(const std::string& name, const std::vector<std::string>& dirs);
+// CRIU: $HANOK_CRIU when set, else criu in /usr/sbin, /usr/local/sbin, /sbin, /usr/bin; "" when
+// not installed.
+std::string find_criu();
 
 }  // namespace hanok::isolate
