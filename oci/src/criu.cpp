@@ -1,6 +1,7 @@
 #include "criu.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "isolate/files.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
+#include "isolate/unique_fd.hpp"
 
 namespace hanok::oci::criu {
 
@@ -39,18 +41,24 @@ std::string last_errors(const std::string& log_text) {
 }
 
 namespace {
-// A child that joins `cgroup` and runs the program there; its wait status.
-int run_in_cgroup(const isolate::SpawnRequest& request, isolate::cgroup::Cgroup& cgroup,
-                  const std::string& log_path) {
+// A child of this single-threaded process that joins `cgroup` (when given) and the namespaces,
+// then runs the program; its wait status.
+int run_joined(const isolate::SpawnRequest& request, isolate::cgroup::Cgroup* cgroup,
+               const std::vector<std::string>& namespaces, const std::string& log_path) {
   pid_t child = ::fork();
   if (child < 0) isolate::throw_sys("fork for criu", "");
   if (child == 0) {
     try {
-      cgroup.add_process(::getpid());
+      if (cgroup != nullptr) cgroup->add_process(::getpid());
+      for (const auto& path : namespaces) {
+        isolate::UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) isolate::throw_sys("open the namespace", path);
+        if (::setns(ns.get(), 0) != 0) isolate::throw_sys("setns", path);
+      }
       int status = isolate::wait_program(isolate::spawn_program(request));
       ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     } catch (const std::exception& e) {
-      std::string message = "Error (hanok): run criu in " + cgroup.path() + ": " + e.what() + "\n";
+      std::string message = std::string("Error (hanok): run criu: ") + e.what() + "\n";
       int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       if (log >= 0) [[maybe_unused]]
         ssize_t n = ::write(log, message.data(), message.size());
@@ -62,14 +70,16 @@ int run_in_cgroup(const isolate::SpawnRequest& request, isolate::cgroup::Cgroup&
 }  // namespace
 
 void run(const std::vector<std::string>& args, const std::vector<int>& pass_fds,
-         const std::string& log_path, const std::string& what, isolate::cgroup::Cgroup* cgroup) {
+         const std::string& log_path, const std::string& what, isolate::cgroup::Cgroup* cgroup,
+         const std::vector<std::string>& namespaces) {
   isolate::SpawnRequest request;
   request.argv = {binary()};
   request.argv.insert(request.argv.end(), args.begin(), args.end());
   request.argv.insert(request.argv.end(), {"--log-file", log_path, "-v4"});
   request.pass_fds = pass_fds;
-  int status = cgroup != nullptr ? run_in_cgroup(request, *cgroup, log_path)
-                                 : isolate::wait_program(isolate::spawn_program(request));
+  int status = cgroup != nullptr || !namespaces.empty()
+                   ? run_joined(request, cgroup, namespaces, log_path)
+                   : isolate::wait_program(isolate::spawn_program(request));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   std::string errors = last_errors(isolate::read_file_if_exists(log_path).value_or(""));
   isolate::ProgramResult result{status, {}};

@@ -1,7 +1,9 @@
 // checkpoint and restore (runc's commands of those names) through CRIU. The container's own
-// namespaces (mount, PID, IPC, UTS) go into the images; a network namespace joined by path is
-// external (the pod's), as are bind mounts from the host and masked paths: the restore gives
-// those from the new bundle's config. The init's stdio pipes are external too, and the restored
+// namespaces (mount, and PID, IPC, UTS unless joined) go into the images. Network and PID
+// namespaces joined by path are external (the pod's), as are bind mounts from the host, masked
+// files and the cgroup mount: the restore gives those from the new bundle's config. IPC and UTS
+// namespaces joined by path are criu's own for the dump and the restore, so the restored
+// process is in the new pod's. The init's stdio pipes are external too, and the restored
 // process gets the restoring `hanok`'s stdio in their place (runc's descriptors.json).
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -136,6 +138,16 @@ ino_t inode_of(const std::string& path, const std::string& what) {
   return st.st_ino;
 }
 
+// The paths of the namespaces criu runs in (see kInheritedNamespaces).
+std::vector<std::string> inherited_namespaces(const Spec& spec) {
+  std::vector<std::string> paths;
+  for (auto type : criu::kInheritedNamespaces) {
+    const auto* ns = spec.linux.find_namespace(type);
+    if (ns != nullptr && !ns->path.empty()) paths.push_back(ns->path);
+  }
+  return paths;
+}
+
 std::string freezer_dir(const isolate::cgroup::Cgroup& cgroup) {
   for (const auto& dir : cgroup.hierarchy_dirs()) {
     if (cgroup.mode() == isolate::cgroup::Mode::Unified ||
@@ -201,7 +213,8 @@ void Runtime::checkpoint(const CheckpointOptions& options) {
     std::string dir = freezer_dir(*cgroup);
     if (!dir.empty()) args.insert(args.end(), {"--freeze-cgroup", dir});
   }
-  criu::run(args, {}, work + "/dump.log", "checkpoint " + options.id);
+  criu::run(args, {}, work + "/dump.log", "checkpoint " + options.id, nullptr,
+            inherited_namespaces(spec));
 }
 
 void Runtime::restore(const RestoreOptions& options) {
@@ -274,7 +287,8 @@ void Runtime::restore(const RestoreOptions& options) {
   }
   cgroup->apply(made.resources);
   // CRIU (with --manage-cgroups=ignore) restores the tree into its own cgroup: this one.
-  criu::run(args, pass_fds, work + "/restore.log", "restore " + options.create.id, cgroup.get());
+  criu::run(args, pass_fds, work + "/restore.log", "restore " + options.create.id, cgroup.get(),
+            inherited_namespaces(spec));
   auto pid = isolate::parse_i64(isolate::read_file(pid_file));
   if (!pid || *pid <= 0) throw Error(ErrorKind::Internal, "restore: criu wrote no pid");
   guard.set_pid(static_cast<pid_t>(*pid));

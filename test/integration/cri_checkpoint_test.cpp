@@ -251,6 +251,15 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
       10s));
   EXPECT_NE(output_of(by_name["sharer"], "cat /proc/1/cmdline | tr '\\0' ' '"),
             output_of(by_name["sharer"], "cat /proc/self/cmdline | tr '\\0' ' '"));
+  // In the new pod's IPC and UTS namespaces, as a container made there now is.
+  std::string fresh =
+      run(Pod{restored.pod_sandbox_id(), restored_config}, container_config("fresh", kIdle));
+  for (const char* ns : {"ipc", "uts"}) {
+    std::string link = std::string("readlink /proc/self/ns/") + ns;
+    EXPECT_EQ(output_of(new_id, link), output_of(fresh, link)) << ns;
+    EXPECT_EQ(output_of(by_name["sharer"], link), output_of(fresh, link)) << ns;
+  }
+  EXPECT_EQ(output_of(new_id, "hostname"), output_of(fresh, "hostname"));
   // It is a container like any other: stopped by its pod.
   cri().stop_pod(restored.pod_sandbox_id());
   EXPECT_EQ(cri().container_status(new_id).status().state(), v1::CONTAINER_EXITED);
