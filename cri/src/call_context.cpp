@@ -16,6 +16,13 @@ images::StopToken stop_token_for(grpc::ServerContext* context, const std::atomic
       [context, &stopping] { return stopping.load() || context->IsCancelled(); }, deadline);
 }
 
+void require_deadline(grpc::ServerContext* context, const char* method) {
+  if (context->deadline() == std::chrono::system_clock::time_point::max()) {
+    throw isolate::Error(isolate::ErrorKind::Invalid,
+                         std::string(method) + ": the call must have a deadline");
+  }
+}
+
 grpc::StatusCode status_code_of(const std::exception& error) {
   if (const auto* stopped = dynamic_cast<const images::Stopped*>(&error)) {
     return stopped->reason() == images::StopReason::Cancelled ? grpc::StatusCode::CANCELLED

@@ -20,6 +20,10 @@ namespace hanok::cri {
 // stops (`stopping`).
 images::StopToken stop_token_for(grpc::ServerContext* context, const std::atomic<bool>& stopping);
 
+// Throws Error(Invalid) when the call has no deadline (CheckpointPod and RestorePod: "the caller
+// must set a deadline").
+void require_deadline(grpc::ServerContext* context, const char* method);
+
 // The gRPC code of a typed error (isolate::Error kinds, images::Stopped, RegistryError).
 grpc::StatusCode status_code_of(const std::exception& error);
 const char* status_code_name(grpc::StatusCode code);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "call_context.hpp"
@@ -64,29 +65,42 @@ std::chrono::seconds checkpoint_timeout(int64_t timeout, const std::string& fiel
 }
 
 PausedContainers::~PausedContainers() {
-  for (const auto& id : paused_) {
-    try {
-      core_.runtime().run({"resume", id});
-    } catch (const std::exception& e) {
-      spdlog::warn("container {}: resume after its checkpoint: {}", id, e.what());
-    }
+  try {
+    resume_all();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
   }
 }
 
 void PausedContainers::pause(const std::string& id) {
+  paused_.push_back(id);  // before: a pause cut short may have frozen it
   core_.runtime().run({"pause", id});
-  paused_.push_back(id);
+}
+
+void PausedContainers::resume_all() {
+  std::string failed;
+  for (const auto& id : paused_) {
+    try {
+      if (core_.runtime().status(id) == "paused") core_.runtime().run({"resume", id});
+    } catch (const std::exception& e) {
+      failed += (failed.empty() ? "" : "; ") + id + ": " + e.what();
+    }
+  }
+  paused_.clear();
+  if (!failed.empty()) {
+    throw Error(ErrorKind::Internal, "resume after the checkpoint failed, left paused: " + failed);
+  }
 }
 
 void write_checkpoint_archive(RuntimeCore& core, const store::ContainerRecord& record,
-                              const std::string& archive, std::chrono::seconds timeout,
-                              const images::StopToken& stop) {
+                              const std::string& archive, const std::string& scratch_parent,
+                              std::chrono::seconds timeout, const images::StopToken& stop) {
   const std::string& id = record.id();
   if (record.config().tty()) {
     throw Error(ErrorKind::WrongState,
                 "container " + id + " has a tty: hanok cannot checkpoint a container with one");
   }
-  ScratchDir work(record.bundle() + "/checkpoint-" + new_id());
+  ScratchDir work(scratch_parent + "/.checkpoint-" + new_id());
   core.runtime().checkpoint(id, work.path(), timeout, stop);
 
   nlohmann::json config = {
@@ -134,10 +148,14 @@ grpc::Status RuntimeService::CheckpointContainer(
     }
     require_criu("checkpoint container " + id);
     {
-      // Its processes and its files as of one moment.
+      // Its processes and its files as of one moment; the scratch files on the archive's disk.
       PausedContainers paused(core_);
       paused.pause(id);
-      write_checkpoint_archive(core_, *container, request->location(), timeout, stop);
+      const std::string& location = request->location();
+      write_checkpoint_archive(core_, *container, location,
+                               location.substr(0, std::max<size_t>(location.rfind('/'), 1)),
+                               timeout, stop);
+      paused.resume_all();
     }
     spdlog::info("container {} checkpointed to {}", id, request->location());
     return grpc::Status::OK;

@@ -28,14 +28,16 @@ inline constexpr const char* kDeletedFilesFile = "deleted.files";
 inline constexpr std::chrono::seconds kDefaultCheckpointTimeout{300};
 
 // Checkpoints the running container `record` (already checked to be running, its lock held by
-// the caller, and paused by the caller when `paused`) into a new archive at `archive` (written
-// beside it and renamed: never half there). The container keeps running. Throws on failure,
-// leaving no archive and no scratch files.
+// the caller, and paused by the caller) into a new archive at `archive` (written beside it and
+// renamed: never half there), its scratch files (CRIU's images) in a directory made and removed
+// under `scratch_parent`. The container keeps running. Throws on failure, leaving no archive and
+// no scratch files.
 void write_checkpoint_archive(RuntimeCore& core, const store::ContainerRecord& record,
-                              const std::string& archive, std::chrono::seconds timeout,
-                              const images::StopToken& stop);
+                              const std::string& archive, const std::string& scratch_parent,
+                              std::chrono::seconds timeout, const images::StopToken& stop);
 
-// Pauses the containers (hanok pause) and resumes them when it goes, whatever happened.
+// Pauses containers (hanok pause) and resumes them all: by resume_all(), which says whether one
+// could not be resumed, or when it goes, whatever happened.
 class PausedContainers {
  public:
   explicit PausedContainers(RuntimeCore& core) : core_(core) {}
@@ -43,10 +45,12 @@ class PausedContainers {
   PausedContainers& operator=(const PausedContainers&) = delete;
   ~PausedContainers();
   void pause(const std::string& id);
+  // Throws Error(Internal) naming the containers left paused.
+  void resume_all();
 
  private:
   RuntimeCore& core_;
-  std::vector<std::string> paused_;
+  std::vector<std::string> paused_;  // asked to pause (a pause that failed half way included)
 };
 
 // Checks a checkpoint's `timeout` field (seconds, 0: the default).

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "call_context.hpp"
@@ -98,6 +99,61 @@ void validate(const runtime::v1::ContainerConfig& config) {
   }
 }
 
+// Throws Error(Invalid) naming `field` when anything below `dir` is neither a regular file nor
+// a directory.
+void refuse_special_files(const std::string& dir, const std::string& field) {
+  std::error_code error;
+  auto options = std::filesystem::directory_options::none;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, options, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    auto status = it->symlink_status(error);
+    if (error) break;
+    if (status.type() != std::filesystem::file_type::regular &&
+        status.type() != std::filesystem::file_type::directory) {
+      throw Error(ErrorKind::Invalid, field + ": the checkpoint archive holds " +
+                                          it->path().lexically_relative(dir).string() +
+                                          ", which is not a regular file or directory");
+    }
+  }
+  if (error)
+    throw Error(ErrorKind::Internal, "read the checkpoint in " + dir + ": " + error.message());
+}
+
+// The process the config describes must be the checkpointed one (RestorePod: "any mismatch the
+// runtime can validate must fail the restore"): its arguments, working directory, user and
+// environment, as the OCI spec the checkpoint keeps has them.
+void check_process_matches(const nlohmann::json& spec, const std::string& dir,
+                           const runtime::v1::ContainerConfig& config) {
+  auto dumped = nlohmann::json::parse(
+      isolate::read_file_if_exists(dir + "/" + kCheckpointSpecFile).value_or(""), nullptr, false);
+  std::string field = "container_configs[" + config.metadata().name() + "]";
+  if (!dumped.is_object() || !dumped.contains("process")) {
+    throw Error(ErrorKind::Invalid, field + ": the checkpoint has no spec.dump");
+  }
+  const auto& was = dumped["process"];
+  const auto& now = spec["process"];
+  auto sorted_env = [](const nlohmann::json& process) {
+    std::vector<std::string> env;
+    if (process.contains("env") && process["env"].is_array()) {
+      for (const auto& item : process["env"]) {
+        if (item.is_string()) env.push_back(item.get<std::string>());
+      }
+    }
+    std::sort(env.begin(), env.end());
+    return env;
+  };
+  auto differs = [&](const char* what, const nlohmann::json& a, const nlohmann::json& b) {
+    if (a == b) return;
+    throw Error(ErrorKind::Invalid, field + ": its " + what + " (" + b.dump() +
+                                        ") is not the checkpointed process's (" + a.dump() + ")");
+  };
+  differs("command and args", was.value("args", nlohmann::json()),
+          now.value("args", nlohmann::json()));
+  differs("working_dir", was.value("cwd", nlohmann::json()), now.value("cwd", nlohmann::json()));
+  differs("user", was.value("user", nlohmann::json()), now.value("user", nlohmann::json()));
+  differs("envs", sorted_env(was), sorted_env(now));
+}
+
 // A checkpoint archive (CheckpointContainer's, or one of CheckpointPod's) unpacked into `dir`
 // (inside every path, as an image layer is); the image it was taken from must be the one the
 // config names. Returns its rootfs diff.
@@ -106,6 +162,9 @@ std::string unpack_checkpoint(const std::string& archive, const std::string& dir
                               const runtime::v1::ContainerConfig& config) {
   isolate::make_dirs(dir, 0700);
   images::unpack_layer(archive, images::Compression::None, dir);
+  // Only files and directories: a link in a hostile archive must not make what is read below
+  // (or by criu) something of the host's or of another container's.
+  refuse_special_files(dir, "container_configs[" + config.metadata().name() + "]");
   auto dump =
       nlohmann::json::parse(isolate::read_file(dir + "/" + kCheckpointConfigFile), nullptr, false);
   std::string taken_from = dump.is_object() ? dump.value("rootfsImageRef", "") : "";
@@ -171,7 +230,7 @@ std::string create_container(RuntimeCore& core, const images::StopToken& stop,
     isolate::make_dirs(record.bundle(), 0700);
     std::string rootfs_diff;
     if (!checkpoint_archive.empty()) {
-      record.set_restore_from(record.bundle() + "/restore");
+      record.set_restore_from(core.restore_dir(id));
       rootfs_diff = unpack_checkpoint(checkpoint_archive, record.restore_from(), *image, config);
     }
     auto rootfs =
@@ -195,6 +254,8 @@ std::string create_container(RuntimeCore& core, const images::StopToken& stop,
           pin_target_pid_namespace(core, *pod, namespaces.target_id(), record.bundle());
     }
     ContainerSpec spec = build_container_spec(inputs);
+    if (!checkpoint_archive.empty())
+      check_process_matches(spec.config, record.restore_from(), config);
     record.set_stop_signal(spec.stop_signal);
     auto* user = record.mutable_user()->mutable_linux();
     user->set_uid(spec.config["process"]["user"]["uid"].get<int64_t>());

@@ -30,6 +30,9 @@ void release_container_resources(RuntimeCore& core, const std::string& id) {
     attempt("unpin its target's PID namespace", [&] { isolate::unpin_namespace(target_pin); });
   }
   attempt("remove its bundle", [&] { isolate::remove_tree(core.bundle_dir(id)); });
+  if (isolate::path_exists(core.restore_dir(id))) {
+    attempt("remove its checkpoint", [&] { isolate::remove_tree(core.restore_dir(id)); });
+  }
   ::unlink(core.exit_file(id).c_str());
 }
 

@@ -4,6 +4,7 @@
 #include "cri/runtime_service.hpp"
 #include "criu_support.hpp"
 #include "isolate/error.hpp"
+#include "isolate/files.hpp"
 #include "monitor_start.hpp"
 #include "runtime_core.hpp"
 
@@ -39,8 +40,16 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext* context,
             start_monitor(core_, *container, stop_token_for(context, core_.stopping()));
         container->set_pid(started.init);
         container->set_monitor_pid(started.monitor);
+        // Its process is back: the checkpoint (memory pages and all) is needed no more.
+        std::string restored_from = container->restore_from();
+        container->clear_restore_from();
         core_.save(*container);
         core_.watch_monitor(*container);
+        try {
+          isolate::remove_tree(restored_from);
+        } catch (const std::exception& e) {
+          spdlog::warn("container {}: remove its checkpoint: {}", id, e.what());
+        }
       }
     } catch (const std::exception& e) {
       // As containerd: a container that failed to start is an exited one, its reason

@@ -88,6 +88,7 @@ grpc::Status RuntimeService::CheckpointPod(grpc::ServerContext* context,
       throw Error(ErrorKind::Invalid, "options: hanok takes no checkpoint options (got \"" +
                                           request->options().begin()->first + "\")");
     }
+    require_deadline(context, "CheckpointPod");
     check_output_dir(request->output_path());
     if (request->container_ids().empty()) {
       throw Error(ErrorKind::Invalid, "container_ids: must not be empty");
@@ -125,11 +126,9 @@ grpc::Status RuntimeService::CheckpointPod(grpc::ServerContext* context,
       containers.push_back(*container);
     }
     require_criu("checkpoint pod " + pod_id);
-    auto deadline = std::chrono::duration_cast<std::chrono::seconds>(
-        context->deadline() - std::chrono::system_clock::now());
-    auto timeout = context->deadline() == std::chrono::system_clock::time_point::max()
-                       ? kDefaultCheckpointTimeout
-                       : std::max(deadline, std::chrono::seconds(1));
+    auto timeout = std::max(std::chrono::duration_cast<std::chrono::seconds>(
+                                context->deadline() - std::chrono::system_clock::now()),
+                            std::chrono::seconds(1));
 
     OutputCleanup cleanup(request->output_path());
     nlohmann::json index = nlohmann::json::array();
@@ -139,11 +138,12 @@ grpc::Status RuntimeService::CheckpointPod(grpc::ServerContext* context,
       for (size_t i = 0; i < containers.size(); ++i) {
         std::string archive = "container-" + std::to_string(i) + ".tar";
         write_checkpoint_archive(core_, containers[i], request->output_path() + "/" + archive,
-                                 timeout, stop);
+                                 request->output_path(), timeout, stop);
         index.push_back({{"name", containers[i].config().metadata().name()},
                          {"id", containers[i].id()},
                          {"archive", archive}});
       }
+      paused.resume_all();
     }
     std::string pod_config;
     auto converted = google::protobuf::util::MessageToJsonString(pod->config(), &pod_config);

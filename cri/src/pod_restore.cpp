@@ -40,17 +40,32 @@ std::map<std::string, std::string> checkpointed_containers(const std::string& di
     throw Error(ErrorKind::Invalid, field + ": " + dir + " holds no pod checkpoint of hanok's (" +
                                         kPodCheckpointFile + ")");
   }
+  auto malformed = [&](const std::string& why) {
+    return Error(ErrorKind::Invalid, field + ": " + kPodCheckpointFile + ": " + why);
+  };
   std::map<std::string, std::string> containers;
   for (const auto& entry : layout[kPodContainersKey]) {
-    std::string name = entry.is_object() ? entry.value("name", "") : "";
-    std::string archive = entry.is_object() ? entry.value("archive", "") : "";
+    auto text = [&](const char* key) {
+      if (!entry.is_object() || !entry.contains(key) || !entry[key].is_string()) {
+        return std::string();
+      }
+      return entry[key].get<std::string>();
+    };
+    std::string name = text("name");
+    std::string archive = text("archive");
     // Only a file right in the directory: a hostile index must not name one elsewhere.
     if (name.empty() || archive.empty() || archive.find('/') != std::string::npos ||
         archive[0] == '.') {
-      throw Error(ErrorKind::Invalid,
-                  field + ": " + kPodCheckpointFile + " has a malformed container entry");
+      throw malformed("a container entry is malformed");
     }
-    containers[name] = std::string(dir).append("/").append(archive);
+    std::string path = std::string(dir).append("/").append(archive);
+    struct stat file {};
+    if (::lstat(path.c_str(), &file) != 0 || !S_ISREG(file.st_mode)) {
+      throw malformed(archive + " is not a regular file");
+    }
+    if (!containers.emplace(name, path).second) {
+      throw malformed("\"" + name + "\" is there twice");
+    }
   }
   return containers;
 }
@@ -87,6 +102,7 @@ grpc::Status RuntimeService::RestorePod(grpc::ServerContext* context,
                                         const runtime::v1::RestorePodRequest* request,
                                         runtime::v1::RestorePodResponse* response) {
   return logged_call("RestorePod", request->config().metadata().name(), [&] {
+    require_deadline(context, "RestorePod");
     if (!request->options().empty()) {
       throw Error(ErrorKind::Invalid, "options: hanok takes no restore options (got \"" +
                                           request->options().begin()->first + "\")");
@@ -125,11 +141,19 @@ grpc::Status RuntimeService::RestorePod(grpc::ServerContext* context,
       runtime::v1::StopPodSandboxRequest stop_pod;
       stop_pod.set_pod_sandbox_id(pod_id);
       runtime::v1::StopPodSandboxResponse stopped;
-      StopPodSandbox(&cleanup, &stop_pod, &stopped);
+      grpc::Status undone = StopPodSandbox(&cleanup, &stop_pod, &stopped);
+      if (!undone.ok()) {
+        spdlog::error("restore pod: stop pod {} made by the failed call: {}", pod_id,
+                      undone.error_message());
+      }
       runtime::v1::RemovePodSandboxRequest remove_pod;
       remove_pod.set_pod_sandbox_id(pod_id);
       runtime::v1::RemovePodSandboxResponse removed;
-      RemovePodSandbox(&cleanup, &remove_pod, &removed);
+      undone = RemovePodSandbox(&cleanup, &remove_pod, &removed);
+      if (!undone.ok()) {
+        spdlog::error("restore pod: remove pod {} made by the failed call: {}", pod_id,
+                      undone.error_message());
+      }
       throw;
     }
     response->set_pod_sandbox_id(pod_id);

@@ -63,9 +63,11 @@ runtime::v1::PodSandboxStats pod_stats(RuntimeCore& core, const store::PodRecord
   int64_t now = now_ns();
   auto* pod_linux = out.mutable_linux();
   if (pod.state() == runtime::v1::SANDBOX_READY) {
+    runtime::v1::IoUsage io;
     read_cgroup_usage(pod.cgroup_path(), now,
                       {pod_linux->mutable_cpu(), pod_linux->mutable_memory(), nullptr,
-                       pod_linux->mutable_process(), pod_linux->mutable_io()});
+                       pod_linux->mutable_process(), &io});
+    if (io.timestamp() > 0) *pod_linux->mutable_io() = io;
     std::string netns = pinned_namespace(pod, "net");
     bool own_network =
         pod.config().linux().security_context().namespace_options().network() != runtime::v1::NODE;

@@ -59,12 +59,12 @@ void RuntimeCli::run(const std::vector<std::string>& args, bool systemd_cgroup,
   request.timeout = timeout;  // then killed, and the caller hears of it
   request.limit = 64 << 10;
   CapturedRun result = run_captured(request, stop);
+  stop.check("hanok " + args.front());  // the caller's deadline, not the command's limit
   if (result.timed_out) {
     throw isolate::Error(isolate::ErrorKind::Internal, "hanok " + args.front() + ": no answer in " +
                                                            std::to_string(timeout.count()) +
                                                            " s; killed");
   }
-  stop.check("hanok " + args.front());
   if (!WIFEXITED(result.wait_status) || WEXITSTATUS(result.wait_status) != 0) {
     throw isolate::Error(isolate::ErrorKind::Internal,
                          "hanok " + args.front() + ": " +

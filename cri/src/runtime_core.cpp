@@ -143,6 +143,10 @@ std::string RuntimeCore::pod_dir(const std::string& id) const {
 std::string RuntimeCore::bundle_dir(const std::string& id) const {
   return config_.state + "/containers/" + id;
 }
+
+std::string RuntimeCore::restore_dir(const std::string& id) const {
+  return config_.root + "/restore/" + id;
+}
 std::string RuntimeCore::exit_file(const std::string& id) const {
   return config_.state + "/exits/" + id + ".json";
 }

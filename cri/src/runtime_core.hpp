@@ -58,6 +58,9 @@ class RuntimeCore {
 
   std::string pod_dir(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
+  // Where a RestorePod's container keeps its unpacked checkpoint until it starts: on disk, under
+  // the root (CRIU's images hold the process's memory).
+  std::string restore_dir(const std::string& id) const;
   std::string exit_file(const std::string& id) const;
 
   // The full id of a pod or container given by id or unique id prefix; Error NotFound naming

@@ -152,6 +152,10 @@ void RuntimeCore::clean_orphans() {
     if (find_container(id)) continue;
     release_container_resources(*this, id);
   }
+  for (const auto& id : list_dir(config_.root + "/restore")) {
+    if (find_container(id)) continue;
+    release_container_resources(*this, id);
+  }
   for (const auto& id : list_dir(config_.state + "/pods")) {
     if (find_pod(id)) continue;
     spdlog::warn("pod {}: left by an interrupted run; removing it", id);

@@ -97,9 +97,13 @@ bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage 
     }
     for (const auto& dir : cgroup->hierarchy_dirs()) {
       if (!dir.name.empty() && dir.name != "unified") continue;  // v1 controllers: no PSI
-      read_psi(dir.dir, "cpu", *cpu->mutable_psi());
-      read_psi(dir.dir, "memory", *memory->mutable_psi());
-      if (usage.io != nullptr && read_psi(dir.dir, "io", *usage.io->mutable_psi())) {
+      runtime::v1::PsiStats psi;
+      if (read_psi(dir.dir, "cpu", psi)) *cpu->mutable_psi() = psi;
+      psi.Clear();
+      if (read_psi(dir.dir, "memory", psi)) *memory->mutable_psi() = psi;
+      psi.Clear();
+      if (usage.io != nullptr && read_psi(dir.dir, "io", psi)) {
+        *usage.io->mutable_psi() = psi;
         usage.io->set_timestamp(now);
       }
     }
@@ -128,9 +132,10 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   out.mutable_cpu()->set_timestamp(now);
   out.mutable_memory()->set_timestamp(now);
   if (container.state() == runtime::v1::CONTAINER_RUNNING) {
-    read_cgroup_usage(
-        container.cgroup_path(), now,
-        {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr, out.mutable_io()});
+    runtime::v1::IoUsage io;  // only where the kernel has io pressure for the cgroup
+    read_cgroup_usage(container.cgroup_path(), now,
+                      {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr, &io});
+    if (io.timestamp() > 0) *out.mutable_io() = io;
   }
   auto* layer = out.mutable_writable_layer();
   layer->set_timestamp(now);

@@ -35,26 +35,35 @@ class DiffWriter {
  public:
   DiffWriter(archive* out, LayerDiff& diff) : out_(out), diff_(diff) {}
 
-  void walk(int dir_fd, const std::string& prefix) {
-    UniqueFd listing(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!listing) isolate::throw_sys("open", shown(prefix));
-    DIR* dir = ::fdopendir(listing.get());
-    if (dir == nullptr) isolate::throw_sys("fdopendir", shown(prefix));
-    listing.release();
-    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+  void walk(int dir_fd, const std::string& prefix, int depth = 0) {
+    // A bound on what a container can nest: the walk holds one fd per level.
+    if (depth > kMaxDepth) {
+      throw std::runtime_error("write the layer diff: " + prefix + ": more than " +
+                               std::to_string(kMaxDepth) + " nested directories");
+    }
     std::vector<std::string> names;
-    while (dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name != "." && name != "..") names.push_back(name);
+    {
+      UniqueFd listing(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!listing) isolate::throw_sys("open", shown(prefix));
+      DIR* dir = ::fdopendir(listing.get());
+      if (dir == nullptr) isolate::throw_sys("fdopendir", shown(prefix));
+      listing.release();
+      std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+      while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+      }
     }
     std::sort(names.begin(), names.end());
-    for (const auto& name : names) add(dir_fd, prefix, name);
+    for (const auto& name : names) add(dir_fd, prefix, name, depth);
   }
 
  private:
   static std::string shown(const std::string& path) { return path.empty() ? "/" : path; }
 
-  void add(int dir_fd, const std::string& prefix, const std::string& name) {
+  static constexpr int kMaxDepth = 256;
+
+  void add(int dir_fd, const std::string& prefix, const std::string& name, int depth) {
     std::string path = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -84,11 +93,19 @@ class DiffWriter {
         write_header(path + "/.wh..wh..opq", st, AE_IFREG, 0);
         diff_.deleted.push_back(path + "/*");
       }
-      walk(sub.get(), path);
+      walk(sub.get(), path, depth + 1);
     } else if (S_ISREG(st.st_mode)) {
-      UniqueFd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      // Non-blocking, and checked to be the file stat'ed: a fifo or device swapped in meanwhile
+      // is never waited on nor read.
+      UniqueFd file(::openat(dir_fd, name.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
       if (!file) isolate::throw_sys("open", path);
-      if (::fstat(file.get(), &st) != 0) isolate::throw_sys("stat", path);
+      struct stat opened {};
+      if (::fstat(file.get(), &opened) != 0) isolate::throw_sys("stat", path);
+      if (!S_ISREG(opened.st_mode) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+        throw std::runtime_error("write the layer diff: " + path + " changed while being read");
+      }
+      st = opened;
       archive_entry_set_filetype(entry.get(), AE_IFREG);
       archive_entry_set_size(entry.get(), st.st_size);
       finish_header(entry.get(), path);

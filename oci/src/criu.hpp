@@ -33,10 +33,11 @@ inline constexpr const char* kExternalMountsFile = "hanok-external-mounts.json";
 // Throws Error(Invalid) naming the package when there is none.
 std::string binary();
 
-// Runs criu with `args`; `pass_fds` reach it as 3, 4, ... in this order. With `cgroup` or
-// `namespaces` (paths), criu runs in that cgroup and those namespaces (from a child of this
-// single-threaded process that joins them first, so that this process never does). Its log is
-// `log_path`; a failure throws Error(Internal) with `what` and CRIU's last error lines.
+// Runs criu with `args` from a child of this process (which must be single-threaded: the `hanok`
+// CLI); `pass_fds` reach it as 3, 4, ... in this order, its stdio is /dev/null, and it dies with
+// this process (PR_SET_PDEATHSIG). With `cgroup` or `namespaces` (paths), criu runs in that
+// cgroup and those namespaces (this process never joins them). Its log is `log_path`; a failure
+// throws Error(Internal) with `what` and CRIU's last error lines.
 void run(const std::vector<std::string>& args, const std::vector<int>& pass_fds,
          const std::string& log_path, const std::string& what,
          isolate::cgroup::Cgroup* cgroup = nullptr,

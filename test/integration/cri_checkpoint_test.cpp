@@ -98,6 +98,18 @@ TEST_F(CriCheckpoint, BadRequestsNameTheFieldAndLeaveNothing) {
   Pod other = run_pod("other");
   auto foreign = checkpoint_pod(other.id, empty_out, {id});
   EXPECT_EQ(foreign.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // The proto: "the caller must set a deadline".
+  {
+    grpc::ClientContext no_deadline;
+    v1::CheckpointPodRequest request;
+    request.set_pod_sandbox_id(pod.id);
+    request.set_output_path(empty_out);
+    request.add_container_ids(id);
+    v1::CheckpointPodResponse response;
+    auto status = cri().runtime().CheckpointPod(&no_deadline, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_TRUE(contains(status.error_message(), "deadline")) << status.error_message();
+  }
   EXPECT_TRUE(entries_of(empty_out).empty()) << joined(entries_of(empty_out));
 
   // A directory without a pod checkpoint, a hostile index, configs that do not match: refused
@@ -118,11 +130,29 @@ TEST_F(CriCheckpoint, BadRequestsNameTheFieldAndLeaveNothing) {
   std::string index = make_dir("index");
   isolate::write_file_atomic(index + "/pod.json",
                              R"({"containers":[{"name":"counter","id":"x","archive":"c.tar"}]})");
+  isolate::write_file_atomic(index + "/c.tar", "");
   auto wrong_name =
       restore_pod(index, pod_config("restored"), {container_config("other", "")}, restored);
   EXPECT_EQ(wrong_name.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(contains(wrong_name.error_message(), "container_configs"))
       << wrong_name.error_message();
+  // The index names a link, or the same name twice.
+  ::unlink((index + "/c.tar").c_str());
+  ASSERT_EQ(::symlink("/etc/shadow", (index + "/c.tar").c_str()), 0);
+  auto link =
+      restore_pod(index, pod_config("restored"), {container_config("counter", "")}, restored);
+  EXPECT_EQ(link.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << link.error_message();
+  ::unlink((index + "/c.tar").c_str());
+  isolate::write_file_atomic(index + "/c.tar", "");
+  isolate::write_file_atomic(
+      index + "/pod.json",
+      R"({"containers":[{"name":"counter","archive":"c.tar"},{"name":"counter","archive":"c.tar"}]})");
+  auto twice_named =
+      restore_pod(index, pod_config("restored"), {container_config("counter", "")}, restored);
+  EXPECT_EQ(twice_named.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(twice_named.error_message(), "twice")) << twice_named.error_message();
+  isolate::write_file_atomic(index + "/pod.json",
+                             R"({"containers":[{"name":"counter","archive":"c.tar"}]})");
   auto none = restore_pod(index, pod_config("restored"), {}, restored);
   EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(cri().list_pods().size(), pods_before);
@@ -205,6 +235,27 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   restored_config.mutable_metadata()->set_uid("uid-counting-restored");
   restored_config.set_log_directory(dir_ + "/logs/counting-restored");
   v1::RestorePodResponse restored;
+  // A config whose process is not the checkpointed one fails, leaving no pod.
+  v1::ContainerConfig changed = counter;
+  changed.set_command(2, "echo another program");
+  auto mismatch = restore_pod(out, restored_config, {changed, sharer}, restored);
+  EXPECT_EQ(mismatch.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << mismatch.error_message();
+  EXPECT_TRUE(contains(mismatch.error_message(), "command")) << mismatch.error_message();
+  EXPECT_TRUE(cri().list_pods().empty());
+  // An archive whose rootfs diff is a link to a host file: refused, no pod left.
+  std::string evil = make_dir("evil");
+  std::string evil_src = make_dir("evil-src");
+  ASSERT_EQ(::symlink("/etc/shadow", (evil_src + "/rootfs-diff.tar").c_str()), 0);
+  isolate::write_file_atomic(evil_src + "/config.dump", "{}");
+  auto packed = isolate::run_program({"/bin/tar", "-C", evil_src, "-cf", evil + "/c.tar", "."});
+  ASSERT_TRUE(packed.succeeded()) << packed.output;
+  isolate::write_file_atomic(evil + "/pod.json",
+                             R"({"containers":[{"name":"counter","archive":"c.tar"}]})");
+  auto linked = restore_pod(evil, restored_config, {counter}, restored);
+  EXPECT_EQ(linked.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << linked.error_message();
+  EXPECT_TRUE(contains(linked.error_message(), "rootfs-diff.tar")) << linked.error_message();
+  EXPECT_TRUE(cri().list_pods().empty());
+  restored.Clear();
   auto status = restore_pod(out, restored_config, {counter, sharer}, restored);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(restored.restored_containers_size(), 2);
