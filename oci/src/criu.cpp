@@ -82,6 +82,7 @@ void note_in_log(const std::string& log_path, const std::string& message) {
     }
     ::close_range(static_cast<unsigned>(3 + high.size()), ~0U, 0);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
