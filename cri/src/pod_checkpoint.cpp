@@ -30,17 +30,6 @@ using isolate::ErrorKind;
 
 namespace {
 
-std::vector<std::string> entries_of(const std::string& dir) {
-  std::vector<std::string> names;
-  std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
-  if (!listing) return names;
-  while (dirent* entry = ::readdir(listing.get())) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  return names;
-}
-
 void check_output_dir(const std::string& path) {
   struct stat st {};
   if (path.empty() || path[0] != '/') {
@@ -49,7 +38,7 @@ void check_output_dir(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw Error(ErrorKind::Invalid, "output_path: " + path + " is not an existing directory");
   }
-  if (!entries_of(path).empty()) {
+  if (!isolate::list_dir(path).empty()) {
     throw Error(ErrorKind::Invalid, "output_path: " + path + " is not empty");
   }
 }
@@ -63,7 +52,7 @@ class OutputCleanup {
   OutputCleanup& operator=(const OutputCleanup&) = delete;
   ~OutputCleanup() {
     if (done_) return;
-    for (const auto& name : entries_of(dir_)) {
+    for (const auto& name : isolate::list_dir(dir_)) {
       try {
         isolate::remove_tree(dir_ + "/" + name);
       } catch (const std::exception& e) {

@@ -22,18 +22,6 @@
 namespace hanok::cri {
 
 namespace {
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
-
 bool monitor_alive(const std::string& bundle) {
   try {
     isolate::UniqueFd dir(::open(bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -143,20 +131,20 @@ void RuntimeCore::recover() {
 // What a daemon killed in the middle of a RunPodSandbox or CreateContainer left without a
 // record: a pod dir, a bundle, a rootfs, a lease.
 void RuntimeCore::clean_orphans() {
-  for (const auto& id : list_dir(config_.state + "/containers")) {
+  for (const auto& id : isolate::list_dir(config_.state + "/containers")) {
     if (find_container(id)) continue;
     spdlog::warn("container {}: left by an interrupted create; removing it", id);
     release_container_resources(*this, id);
   }
-  for (const auto& id : list_dir(images_.snapshots().root() + "/containers")) {
+  for (const auto& id : isolate::list_dir(images_.snapshots().root() + "/containers")) {
     if (find_container(id)) continue;
     release_container_resources(*this, id);
   }
-  for (const auto& id : list_dir(config_.root + "/restore")) {
+  for (const auto& id : isolate::list_dir(config_.root + "/restore")) {
     if (find_container(id)) continue;
     release_container_resources(*this, id);
   }
-  for (const auto& id : list_dir(config_.state + "/pods")) {
+  for (const auto& id : isolate::list_dir(config_.state + "/pods")) {
     if (find_pod(id)) continue;
     spdlog::warn("pod {}: left by an interrupted run; removing it", id);
     store::PodRecord orphan;
@@ -171,7 +159,7 @@ void RuntimeCore::clean_orphans() {
     orphan.set_cgroup_created(true);
     remove_pod_resources(*this, orphan);
   }
-  for (const auto& name : list_dir(config_.state + "/exits")) {
+  for (const auto& name : isolate::list_dir(config_.state + "/exits")) {
     std::string id = name.substr(0, name.find('.'));
     if (!find_container(id)) ::unlink((config_.state + "/exits/" + name).c_str());
   }

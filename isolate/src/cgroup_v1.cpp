@@ -125,25 +125,6 @@ struct Hierarchies {
   std::string unified;                                     // cgroup2 root, "" when none
 };
 
-// mountinfo escapes ' ', '\t', '\n' and '\\' as octal "\040".
-std::string unescape_mount(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 3 < text.size()) {
-      std::string_view digits = text.substr(i + 1, 3);
-      if (digits.size() == 3 &&
-          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
-        out +=
-            static_cast<char>((digits[0] - '0') * 64 + (digits[1] - '0') * 8 + (digits[2] - '0'));
-        i += 3;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
-}
-
 bool under_default_root(const std::string& mount_point) {
   return mount_point.starts_with(std::string(kDefaultRoot) + "/");
 }
@@ -159,7 +140,7 @@ Hierarchies hierarchies_from_mountinfo() {
     if (fields.size() < 10) continue;
     auto dash = std::find(fields.begin() + 6, fields.end(), std::string_view("-"));
     if (fields.end() - dash < 4) continue;
-    std::string mount_point = unescape_mount(fields[4]);
+    std::string mount_point = unescape_mountinfo(fields[4]);
     std::string_view fstype = dash[1];
     std::string_view super_options = dash[3];
     if (fstype == "cgroup2") {

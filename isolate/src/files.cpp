@@ -140,6 +140,18 @@ bool path_exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* listing = ::opendir(dir.c_str());
+  if (listing == nullptr) return names;
+  while (dirent* entry = ::readdir(listing)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(listing);
+  return names;
+}
+
 std::string find_executable(const std::string& name, const std::vector<std::string>& dirs) {
   if (name.empty() || name.find('/') != std::string::npos) return "";
   for (const auto& dir : dirs) {

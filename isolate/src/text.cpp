@@ -1,5 +1,7 @@
 #include "isolate/text.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace hanok::isolate {
@@ -63,6 +65,24 @@ std::optional<uint64_t> parse_u64(std::string_view text) {
 
 std::optional<int64_t> parse_i64(std::string_view text) {
   return parse_number<int64_t>(text);
+}
+
+std::string unescape_mountinfo(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size()) {
+      std::string_view digits = text.substr(i + 1, 3);
+      if (digits.size() == 3 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+        out +=
+            static_cast<char>((digits[0] - '0') * 64 + (digits[1] - '0') * 8 + (digits[2] - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
 }
 
 }  // namespace hanok::isolate

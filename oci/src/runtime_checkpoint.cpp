@@ -43,20 +43,6 @@ void refuse_unsupported(const Spec& spec, const char* operation) {
   }
 }
 
-std::string unescape_mountinfo(std::string_view field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out.push_back(static_cast<char>(((field[i + 1] - '0') << 6) | ((field[i + 2] - '0') << 3) |
-                                      (field[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(field[i]);
-    }
-  }
-  return out;
-}
-
 // The mount points of `pid` (in its own mount namespace's view), from /proc/<pid>/mountinfo,
 // with their filesystem types.
 std::map<std::string, std::string> mount_points_of(pid_t pid) {
@@ -66,7 +52,7 @@ std::map<std::string, std::string> mount_points_of(pid_t pid) {
     auto fields = isolate::split(line, " ");
     auto separator = std::find(fields.begin(), fields.end(), "-");
     if (fields.size() > 4 && separator != fields.end() && separator + 1 != fields.end()) {
-      points[unescape_mountinfo(fields[4])] = std::string(*(separator + 1));
+      points[isolate::unescape_mountinfo(fields[4])] = std::string(*(separator + 1));
     }
   }
   return points;

@@ -22,6 +22,8 @@ void remove_tree(const std::string& path);
 // mkdir -p; existing directories are fine.
 void make_dirs(const std::string& path, unsigned mode = 0755);
 bool path_exists(const std::string& path);
+// The names in a directory (not "." or ".."), unsorted; none when it cannot be read.
+std::vector<std::string> list_dir(const std::string& dir);
 // The first `dir`/`name` of `dirs` that is executable; "" when none is (or `name` has a "/").
 std::string find_executable(const std::string& name, const std::vector<std::string>& dirs);
 // CRIU: $HANOK_CRIU when set, else criu in /usr/sbin, /usr/local/sbin, /sbin, /usr/bin; "" when

@@ -16,6 +16,9 @@ std::string_view trim(std::string_view text);
 std::vector<std::string_view> split(std::string_view text, std::string_view separators);
 // Every piece between single `separator` characters, empty ones included ("a::b" -> a, "", b).
 std::vector<std::string> split_exact(std::string_view text, char separator);
+// A /proc/<pid>/mountinfo field as it is: mountinfo escapes ' ', '\t', '\n' and '\\' as octal
+// "\040".
+std::string unescape_mountinfo(std::string_view text);
 // "dir/name" (one slash between them).
 std::string join_path(std::string_view dir, std::string_view name);
 // A whole decimal number (surrounding whitespace allowed); nullopt for anything else.
