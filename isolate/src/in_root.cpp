@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #include "isolate/error.hpp"
@@ -50,6 +52,18 @@ std::string clean_absolute_path(const std::string& path) {
   std::string clean;
   for (const auto& part : parts) clean += "/" + part;
   return clean.empty() ? "/" : clean;
+}
+
+void check_cwd_inside_root(const std::string& field) {
+  char buffer[4096];
+  long n = ::syscall(SYS_getcwd, buffer, sizeof buffer);
+  if (n < 0) throw_sys(field + ": verify the working directory", "");
+  std::string_view cwd(buffer);
+  if (cwd.empty() || cwd[0] != '/') {
+    throw std::runtime_error(field +
+                             ": current working directory is outside of container mount "
+                             "namespace root -- possible container breakout detected");
+  }
 }
 
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {

@@ -13,6 +13,7 @@ namespace hanok::isolate {
 namespace {
 int g_fd = -1;
 bool g_json = false;
+bool g_silenced = false;
 LogLevel g_min = LogLevel::Warning;
 
 const char* level_name(LogLevel level) {
@@ -69,8 +70,13 @@ int log_fd() {
   return g_fd;
 }
 
+void silence_log() {
+  g_silenced = true;
+  g_fd = -1;
+}
+
 void log_line(LogLevel level, std::string_view message) {
-  if (level < g_min) return;
+  if (g_silenced || level < g_min) return;
   std::string line;
   if (g_json) {
     line = "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":\"" +

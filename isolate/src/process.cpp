@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "isolate/error.hpp"
@@ -105,6 +107,28 @@ void cloexec_from(int first) {
   if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     throw_sys("close_range", "");
   }
+}
+
+void close_fds_except(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned first = 3;
+  auto close_span = [](unsigned from, unsigned to) {
+    if (from > to) return;
+    if (::syscall(SYS_close_range, from, to, 0) == 0) return;
+    if (errno != ENOSYS) throw_sys("close_range", "");
+    // Kernels before 5.9: one by one, up to the limit of open fds.
+    rlimit limit{};
+    unsigned last = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                        ? static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 1U << 20))
+                        : 1U << 20;
+    for (unsigned fd = from; fd <= to && fd < last; ++fd) ::close(static_cast<int>(fd));
+  };
+  for (int fd : keep) {
+    if (fd < static_cast<int>(first)) continue;
+    close_span(first, static_cast<unsigned>(fd) - 1);
+    first = static_cast<unsigned>(fd) + 1;
+  }
+  close_span(first, ~0U);
 }
 
 std::optional<int> signal_from_name(const std::string& name) {

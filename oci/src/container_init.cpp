@@ -38,20 +38,6 @@ void join_new_session_keyring(const Plan& plan) {
   (void)::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan.keyring_name.c_str());
 }
 
-void write_sysctls(const Spec& spec) {
-  for (const auto& [key, value] : spec.linux.sysctl) {
-    std::string path = "/proc/sys/" + key;
-    for (size_t i = 10; i < path.size(); ++i) {
-      if (path[i] == '.') path[i] = '/';
-    }
-    try {
-      isolate::write_knob(path, value);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("linux.sysctl." + key + ": " + e.what());
-    }
-  }
-}
-
 void set_names(const Spec& spec) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0) {
     isolate::throw_sys("hostname: sethostname", spec.hostname);
@@ -118,13 +104,12 @@ void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
     }
     enter_rootfs(plan, rootfs);
     if (plan.process->terminal) setup_terminal(plan, true);
-    write_sysctls(spec);
     set_names(spec);
     finish_rootfs(spec, rootfs);
     rootfs = Rootfs();
 
     std::string executable = resolve_executable(*plan.process);
-    prepare_process(plan);
+    prepare_process(plan, {channel.fd(), plan.start_listener});
     channel.send(kReady);
 
     StartHooks start_hooks{&spec.hooks.start_container, {}};
@@ -143,7 +128,7 @@ void exec_main(const Plan& plan, isolate::SyncChannel& channel) {
     if (::setsid() < 0) isolate::throw_sys("setsid", "");
     if (plan.process->terminal) setup_terminal(plan, false);
     std::string executable = resolve_executable(*plan.process);
-    prepare_process(plan);
+    prepare_process(plan, {channel.fd()});
     execute(plan, executable, channel, StartHooks{});
   } catch (const std::exception& e) {
     report_and_exit(channel, e.what(), 1);

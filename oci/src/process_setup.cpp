@@ -119,19 +119,34 @@ std::string resolve_executable(const Process& process) {
   throw std::runtime_error("exec: \"" + name + "\": executable file not found in $PATH");
 }
 
-void prepare_process(const Plan& plan) {
+namespace {
+// Closes every fd but stdio, the preserved fds and `channels`: the runtime's own (its log, the
+// cgroup it was born into, namespace files, a console socket) and whatever its caller left
+// open (a bundle directory). Closed, not only marked close-on-exec: until execve a directory
+// fd is a way out of the root through /proc/self/fd/N, for chdir above all (CVE-2024-21626).
+void close_host_fds(const Plan& plan, std::initializer_list<int> channels) {
+  std::vector<int> keep(channels);
+  for (int fd = 3; fd < 3 + plan.preserve_fds; ++fd) keep.push_back(fd);
+  isolate::silence_log();  // its fd goes too
+  isolate::close_fds_except(std::move(keep));
+}
+}  // namespace
+
+void prepare_process(const Plan& plan, std::initializer_list<int> channels) {
   const Process& process = *plan.process;
   isolate::apply_rlimits(process.rlimits, warn);
   if (process.oom_score_adj) apply_oom_score_adj(*process.oom_score_adj);
+  close_host_fds(plan, channels);
   if (::chdir(process.cwd.c_str()) != 0) isolate::throw_sys("process.cwd: chdir", process.cwd);
+  // Symlinks the container planted are followed by chdir: wherever they led, it must be inside.
+  isolate::check_cwd_inside_root("process.cwd " + process.cwd);
 }
 
 namespace {
-// Only stdio, the preserved fds and `report` (until execve) stay open.
+// Only stdio, the preserved fds and `report` (close-on-exec, until execve) stay open.
 void keep_only_process_fds(const Plan& plan, const isolate::SyncChannel& report) {
-  int first_internal = 3 + plan.preserve_fds;
-  for (int fd = 3; fd < first_internal; ++fd) ::fcntl(fd, F_SETFD, 0);
-  isolate::cloexec_from(first_internal);
+  close_host_fds(plan, {report.fd()});
+  for (int fd = 3; fd < 3 + plan.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
   ::fcntl(report.fd(), F_SETFD, FD_CLOEXEC);
 }
 

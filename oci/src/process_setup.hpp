@@ -2,6 +2,7 @@
 // identity, capabilities, seccomp) and executing it.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 #include "launch.hpp"
@@ -16,9 +17,10 @@ void setup_terminal(const Plan& plan, bool bind_console);
 // Throws `exec: "foo": executable file not found in $PATH`.
 std::string resolve_executable(const Process& process);
 
-// Before start: rlimits, oom_score_adj and cwd, while the process is still root with every
-// capability.
-void prepare_process(const Plan& plan);
+// Before start: rlimits and oom_score_adj, while the process is still root with every
+// capability; then every fd but stdio, the preserved fds and `channels` closed, and the cwd
+// entered and checked to be inside the root.
+void prepare_process(const Plan& plan, std::initializer_list<int> channels);
 
 // startContainer hooks, run by the init after start as the container's user.
 struct StartHooks {

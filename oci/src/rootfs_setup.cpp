@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -30,6 +32,14 @@ std::string basename_of(const std::string& path) {
   return clean.substr(clean.rfind('/') + 1);
 }
 
+// Where a mount goes: `destination` resolved (and made) inside the root, never a file of a
+// procfs the name does not say (a symlink or a volume leading into /proc).
+UniqueFd mount_target(int root_fd, const std::string& destination, NodeKind kind) {
+  UniqueFd target = isolate::ensure_in_root(root_fd, destination, kind);
+  isolate::refuse_procfs_target(root_fd, target.get(), destination);
+  return target;
+}
+
 // A bind mount of `source` (a host path) onto `destination` inside the root.
 void bind_mount(int root_fd, const std::string& source, const std::string& destination,
                 const isolate::MountOptions& options, bool recursive) {
@@ -37,13 +47,19 @@ void bind_mount(int root_fd, const std::string& source, const std::string& desti
   UniqueFd tree = isolate::clone_mount(AT_FDCWD, source, recursive, source);
   struct stat st {};
   if (::fstat(tree.get(), &st) != 0) isolate::throw_sys("bind mount source", source);
-  UniqueFd target = isolate::ensure_in_root(
-      root_fd, destination, S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
+  if (isolate::clean_absolute_path(destination) == "/proc") {
+    struct statfs fs {};
+    if (::fstatfs(tree.get(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC) {
+      throw std::runtime_error("\"/proc\" cannot be mounted because it is not of type proc");
+    }
+  }
+  UniqueFd target = mount_target(root_fd, destination,
+                                 S_ISDIR(st.st_mode) ? NodeKind::Directory : NodeKind::File);
   isolate::attach_bind(tree.get(), target.get(), options, recursive, destination);
 }
 
 void filesystem_mount(int root_fd, const Mount& mount, const std::string& type) {
-  UniqueFd target = isolate::ensure_in_root(root_fd, mount.destination, NodeKind::Directory);
+  UniqueFd target = mount_target(root_fd, mount.destination, NodeKind::Directory);
   std::string source = mount.source.empty() ? type : mount.source;
   unsigned long flags = mount.parsed.flags & ~(MS_BIND | MS_REC);
   if (mount.parsed.propagation == 0) {
@@ -76,7 +92,7 @@ void cgroup_mount(const Plan& plan, int root_fd, const Mount& mount) {
     }
     return;
   }
-  UniqueFd target = isolate::ensure_in_root(root_fd, destination, NodeKind::Directory);
+  UniqueFd target = mount_target(root_fd, destination, NodeKind::Directory);
   UniqueFd tmpfs = isolate::new_filesystem("tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                            "mode=755", destination);
   isolate::attach_mount(tmpfs.get(), target.get(), destination);
@@ -213,6 +229,7 @@ Rootfs prepare_rootfs(const Plan& plan) {
   }
   int root_fd = result.root.get();
   if (!spec.linux.masked_paths.empty()) result.null_device = isolate::NullDevice::open_host();
+  if (!spec.linux.sysctl.empty()) result.procfs = isolate::PrivateProcfs::open();
 
   bool dev_is_tmpfs = false;
   bool has_devpts = false;
@@ -264,6 +281,7 @@ void finish_rootfs(const Spec& spec, Rootfs& rootfs) {
     isolate::set_propagation(rootfs.root.get(),
                              isolate::propagation_from_name(spec.linux.rootfs_propagation), "/");
   }
+  for (const auto& [key, value] : spec.linux.sysctl) rootfs.procfs->write_sysctl(key, value);
 }
 
 }  // namespace hanok::oci::launch

@@ -2,6 +2,8 @@
 #include <string>
 #include <string_view>
 
+#include "isolate/in_root.hpp"
+#include "isolate/mounts.hpp"
 #include "json_path.hpp"
 #include "oci/spec.hpp"
 #include "semver.hpp"
@@ -57,7 +59,18 @@ void validate_process(const Process& process) {
 
 void validate_mounts(const std::vector<Mount>& mounts) {
   for (std::size_t i = 0; i < mounts.size(); ++i) {
-    require_absolute(mounts[i].destination, path_key(path_index("mounts", i), "destination"));
+    const Mount& mount = mounts[i];
+    std::string field = path_key(path_index("mounts", i), "destination");
+    require_absolute(mount.destination, field);
+    std::string problem =
+        isolate::proc_mount_problem(isolate::clean_absolute_path(mount.destination),
+                                    mount.parsed.bind || mount.type == "bind", mount.type);
+    if (!problem.empty()) fail(field, problem);
+    if (!mount.uid_mappings.empty() || !mount.gid_mappings.empty()) {
+      fail(path_key(path_index("mounts", i),
+                    mount.uid_mappings.empty() ? "gidMappings" : "uidMappings"),
+           "idmapped mounts are not supported by hanok");
+    }
   }
 }
 

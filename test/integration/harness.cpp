@@ -20,6 +20,7 @@
 
 #include "isolate/cgroup.hpp"
 #include "isolate/files.hpp"
+#include "isolate/unique_fd.hpp"
 #include "oci/spec.hpp"
 
 extern char** environ;
@@ -44,7 +45,8 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
 }
 }  // namespace
 
-Result run_program(const std::vector<std::string>& argv) {
+Result run_program(const std::vector<std::string>& argv,
+                   const std::vector<std::string>& dirs_from_fd3) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return {};
   posix_spawn_file_actions_t actions;
@@ -52,6 +54,10 @@ Result run_program(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  for (size_t i = 0; i < dirs_from_fd3.size(); ++i) {
+    posix_spawn_file_actions_addopen(&actions, static_cast<int>(3 + i), dirs_from_fd3[i].c_str(),
+                                     O_RDONLY | O_DIRECTORY, 0);
+  }
   pid_t pid = -1;
   auto args = c_argv(argv);
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
@@ -179,7 +185,8 @@ void ContainerTest::prepare_config_for(const std::vector<std::string>& args) {
   }
 }
 
-Result ContainerTest::hanok(const std::vector<std::string>& args) {
+Result ContainerTest::hanok(const std::vector<std::string>& args,
+                            const std::vector<std::string>& dirs_from_fd3) {
   prepare_config_for(args);
   write_config();
   std::vector<std::string> argv = {hanok_binary(), "--root", state_root_};
@@ -187,7 +194,7 @@ Result ContainerTest::hanok(const std::vector<std::string>& args) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "run" || args[i] == "create") ids_.push_back(args.back());
   }
-  return run_program(argv);
+  return run_program(argv, dirs_from_fd3);
 }
 
 Result ContainerTest::run_container(const std::string& id) {
@@ -263,6 +270,25 @@ bool process_running(pid_t pid) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+bool cwd_inside_root(pid_t pid) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  isolate::UniqueFd root(::open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  isolate::UniqueFd dir(::open((proc + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat root_st {};
+  if (!root || !dir || ::fstat(root.get(), &root_st) != 0) return true;  // gone
+  for (int level = 0; level < 4096; ++level) {
+    struct stat here {};
+    if (::fstat(dir.get(), &here) != 0) return false;
+    if (here.st_dev == root_st.st_dev && here.st_ino == root_st.st_ino) return true;
+    isolate::UniqueFd up(::openat(dir.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat above {};
+    if (!up || ::fstat(up.get(), &above) != 0) return false;
+    if (above.st_dev == here.st_dev && above.st_ino == here.st_ino) return false;  // the top
+    dir = std::move(up);
+  }
+  return false;
 }
 
 std::string status_field(const std::string& status_text, const std::string& key) {

@@ -17,8 +17,10 @@ struct Result {
   std::string err;
 };
 
-// Runs a program (no shell), capturing stdout and stderr.
-Result run_program(const std::vector<std::string>& argv);
+// Runs a program (no shell), capturing stdout and stderr. `dirs_from_fd3`: host directories the
+// program finds open at fds 3, 4, ... (not close-on-exec), as a careless caller could leave them.
+Result run_program(const std::vector<std::string>& argv,
+                   const std::vector<std::string>& dirs_from_fd3 = {});
 
 // A private state root, a bundle with a config.json based on `hanok spec`, and cleanup of every
 // container the test made (by id, through the binary) and of both directories.
@@ -33,8 +35,9 @@ class ContainerTest : public ::testing::Test {
   void set_shell(const std::string& script) { set_args({"sh", "-c", script}); }
   void write_config();
 
-  // `hanok --root <state> ARGS...` (writes config.json first).
-  Result hanok(const std::vector<std::string>& args);
+  // `hanok --root <state> ARGS...` (writes config.json first), with `dirs_from_fd3` open.
+  Result hanok(const std::vector<std::string>& args,
+               const std::vector<std::string>& dirs_from_fd3 = {});
   // `hanok run ID` of the current config.
   Result run_container(const std::string& id = "c");
   // Starts `hanok run ID` in the background; returns its pid (reaped by wait_background).
@@ -77,6 +80,10 @@ std::string fixture_rootfs();
 std::string hanok_binary();
 // The process exists and is not a zombie (an exited container init may wait for its reaper).
 bool process_running(pid_t pid);
+// Whether process `pid`'s working directory is its root or below it, as the host sees it: ".."
+// is walked up from the directory until the process's root (inside) or the top of the mount
+// tree it is on (outside). True when the process is gone.
+bool cwd_inside_root(pid_t pid);
 // The value of a "Key:\tvalue" line of /proc/<pid>/status text.
 std::string status_field(const std::string& status_text, const std::string& key);
 

@@ -195,6 +195,28 @@ TEST_F(InsideView, RlimitsOomScoreAndSysctl) {
   EXPECT_EQ(r.out, "512\n768\n500\n1\n");
 }
 
+// Sysctls are written once every mount is in place, through a procfs of the runtime's own: a
+// read-only /proc/sys and a mask over the very file do not stop them (nor would a mount the
+// config or the image put over it redirect them), in a user namespace too.
+TEST_F(InsideView, SysctlsGoPastMasksAndReadOnlyPaths) {
+  config()["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}, {"kernel.shmmni", "1234"}};
+  config()["linux"]["maskedPaths"].push_back("/proc/sys/net/ipv4/ip_forward");
+  // ip_forward sets conf/all/forwarding: the value seen past the mask.
+  set_shell(
+      "cat /proc/sys/net/ipv4/conf/all/forwarding /proc/sys/kernel/shmmni; "
+      "wc -c < /proc/sys/net/ipv4/ip_forward; echo 7 > /proc/sys/kernel/shmmni || echo read-only");
+  Result r = run_container();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n1234\n0\nread-only\n") << r.err;
+
+  config()["linux"]["namespaces"].push_back({{"type", "user"}});
+  config()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  r = run_container("userns");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n1234\n0\nread-only\n") << r.err;
+}
+
 TEST_F(InsideView, OomScoreBelowTheRuntimeOwnIsRaisedToItWithAWarning) {
   // Without CAP_SYS_RESOURCE the score cannot go below the runtime's own: it stays there.
   int own = std::stoi(isolate::read_file("/proc/self/oom_score_adj"));

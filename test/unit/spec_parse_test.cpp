@@ -415,15 +415,9 @@ TEST(SpecParse, Mounts) {
        {"type", "tmpfs"},
        {"source", "tmpfs"},
        {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-      {{"destination", "/mapped"},
-       {"type", "bind"},
-       {"source", "/srv/m"},
-       {"options", {"bind", "idmap"}},
-       {"uidMappings", {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}},
-       {"gidMappings", {{{"containerID", 0}, {"hostID", 200000}, {"size", 1000}}}}},
   };
   Spec spec = parse_spec(config.dump());
-  ASSERT_EQ(spec.mounts.size(), 4u);
+  ASSERT_EQ(spec.mounts.size(), 3u);
   EXPECT_EQ(spec.mounts[0].destination, "/proc");
   EXPECT_EQ(spec.mounts[0].type, "proc");
   EXPECT_EQ(spec.mounts[0].source, "proc");
@@ -441,15 +435,53 @@ TEST(SpecParse, Mounts) {
 
   EXPECT_EQ(spec.mounts[2].parsed.flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
   EXPECT_EQ(spec.mounts[2].parsed.data, "mode=755,size=65536k");
+}
 
-  const Mount& mapped = spec.mounts[3];
-  ASSERT_EQ(mapped.uid_mappings.size(), 1u);
-  EXPECT_EQ(mapped.uid_mappings[0].container_id, 0u);
-  EXPECT_EQ(mapped.uid_mappings[0].host_id, 100000u);
-  EXPECT_EQ(mapped.uid_mappings[0].size, 65536u);
-  ASSERT_EQ(mapped.gid_mappings.size(), 1u);
-  EXPECT_EQ(mapped.gid_mappings[0].host_id, 200000u);
-  EXPECT_EQ(mapped.gid_mappings[0].size, 1000u);
+// Idmapped mounts are not done (`hanok features` says so): a mount asking for one is refused, not
+// made without its mapping.
+TEST(SpecParse, IdmappedMountsAreRefused) {
+  json config = minimal_config();
+  config["mounts"] = {
+      {{"destination", "/mapped"},
+       {"type", "bind"},
+       {"source", "/srv/m"},
+       {"options", {"bind", "idmap"}},
+       {"uidMappings", {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}}}};
+  EXPECT_REJECTED(config, "mounts[0].uidMappings: idmapped mounts are not supported by hanok");
+  config["mounts"][0].erase("uidMappings");
+  config["mounts"][0]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 1000}}};
+  EXPECT_REJECTED(config, "mounts[0].gidMappings: idmapped mounts are not supported by hanok");
+}
+
+// runc's checkProcMount: /proc takes only a procfs, and below it only LXCFS's files may be
+// covered.
+TEST(SpecParse, MountsAtOrBelowProc) {
+  json config = minimal_config();
+  config["mounts"] = {{{"destination", "/proc"}, {"type", "tmpfs"}, {"source", "tmpfs"}}};
+  EXPECT_REJECTED(config, "mounts[0].destination: \"/proc\" cannot be mounted because it is not "
+                          "of type proc");
+  for (const char* inside : {"/proc/sys", "/proc/sys/kernel/core_pattern", "/proc/self",
+                             "/proc/1/root", "/proc/sysrq-trigger", "/tmp/../proc/sys/net"}) {
+    config["mounts"] = {{{"destination", inside},
+                         {"type", "bind"},
+                         {"source", "/srv/x"},
+                         {"options", {"rbind"}}}};
+    EXPECT_TRUE(hanok::oci::testing::starts_with(parse_error(config), "mounts[0].destination: \"")) << inside;
+    EXPECT_NE(parse_error(config).find("cannot be mounted because it is inside /proc"),
+              std::string::npos)
+        << inside;
+  }
+  for (const char* allowed : {"/proc/cpuinfo", "/proc/meminfo", "/proc/uptime",
+                              "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
+                              "/procfs", "/proc"}) {
+    config["mounts"] = {{{"destination", allowed},
+                         {"type", "bind"},
+                         {"source", "/srv/x"},
+                         {"options", {"rbind"}}}};
+    EXPECT_EQ(parse_error(config), "<accepted>") << allowed;
+  }
+  config["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};
+  EXPECT_EQ(parse_error(config), "<accepted>");
 }
 
 TEST(SpecParse, MountsMustBeArrayOfObjects) {

@@ -25,8 +25,8 @@ exec "$vm" bash -c '
   [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "VM is not cgroup v2"; exit 1; }
   timeout -k 10 600 ./test/hanok_unit_tests --gtest_filter="CgroupV2Live*:*Live*"
   timeout -k 10 900 ./test/hanok_integration_tests \
-    --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*"
+    --gtest_filter="Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*:InsideView.Sysctl*"
   # hanokd on cgroup v2: cgroup namespaces, OOM kills, live updates, exec into containers, and
   # checkpoint/restore (the CRIU of Debian 12 runs on the Debian kernel of the VM, not on this host)
-  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriRuntime.ContainerStatsFromTheCgroup:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*"
+  timeout -k 10 900 ./test/hanok_integration_tests --gtest_filter="CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriRuntime.ContainerStatsFromTheCgroup:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*:CriEscape.*"
 '

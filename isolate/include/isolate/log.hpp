@@ -23,6 +23,9 @@ inline void log_error(std::string_view message) {
 }
 // The configured fd (or -1 for stderr), to keep it open across a clone.
 int log_fd();
+// From now on nothing is logged: a container's process that closed the log's fd (it keeps no fd
+// of the host's) must not write to whatever later takes that number, nor to its own stderr.
+void silence_log();
 
 // The message of the last "error" line of a JSON log this module wrote (what a caller of the
 // runtime tells its user when the runtime failed); "" when there is none.

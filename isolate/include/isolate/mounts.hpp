@@ -48,6 +48,16 @@ void bind_onto(const std::string& source, int target_fd, const MountOptions& opt
 // The root of the mount `fd` (a directory) is on, found by walking ".." until the mount changes.
 UniqueFd mount_root_of(int fd);
 
+// runc's rule for a mount at or below /proc (`destination` clean and absolute, as the container
+// sees it): /proc itself takes only a procfs (a new one, or a bind of one); below it only the
+// files LXCFS covers may be. Returns "" when allowed, else why not.
+std::string proc_mount_problem(const std::string& destination, bool bind, const std::string& type);
+// At mount time, whatever the destination's name says: a mount whose target (resolved inside
+// the root, symlinks followed) lies on a procfs is refused unless `destination` is /proc itself
+// or one of the files proc_mount_problem allows, reached without a symlink. Throws
+// std::runtime_error.
+void refuse_procfs_target(int root_fd, int target_fd, const std::string& destination);
+
 // pivot_root into the directory `root_fd` and detach the old root; afterwards "/" is the rootfs.
 void pivot_into(int root_fd);
 // --no-pivot: move the rootfs mount over "/" and chroot into it.

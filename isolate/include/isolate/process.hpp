@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "isolate/unique_fd.hpp"
 
@@ -34,6 +35,9 @@ int wait_child(pid_t pid);
 
 // Marks every fd >= `first` close-on-exec.
 void cloexec_from(int first);
+// Closes every fd >= 3 except those in `keep` (negative entries are ignored). Async-signal-safe
+// apart from the sort of `keep`, which the caller may do before a fork.
+void close_fds_except(std::vector<int> keep);
 
 // "SIGTERM", "TERM", "15" -> 15; nullopt if unknown.
 std::optional<int> signal_from_name(const std::string& name);
