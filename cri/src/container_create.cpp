@@ -22,6 +22,7 @@
 #include "monitor_start.hpp"
 #include "pod_resources.hpp"
 #include "runtime_core.hpp"
+#include "unserved_fields.hpp"
 
 namespace hanok::cri {
 
@@ -57,31 +58,6 @@ std::string pin_target_pid_namespace(RuntimeCore& core, const store::PodRecord& 
     throw Error(ErrorKind::WrongState, field + ": " + target_id + " is not running");
   }
   return pin;
-}
-
-// AppArmor and SELinux: hanok applies neither (this node's kernel has neither enabled, and the
-// runtime has no support for them yet). A profile or label that asks for more than the default
-// is accepted and said to be ignored, as containerd does on a node without them.
-void note_unsupported_labels(const runtime::v1::ContainerConfig& config) {
-  const auto& sc = config.linux().security_context();
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  std::string apparmor = sc.apparmor_profile();
-#pragma GCC diagnostic pop
-  if (sc.has_apparmor() &&
-      sc.apparmor().profile_type() == runtime::v1::SecurityProfile::Localhost) {
-    apparmor = "localhost/" + sc.apparmor().localhost_ref();
-  }
-  if (!apparmor.empty() && apparmor != "unconfined" && apparmor != "runtime/default") {
-    spdlog::warn("container {}: AppArmor profile {} ignored: hanok does not apply AppArmor",
-                 config.metadata().name(), apparmor);
-  }
-  const auto& selinux = sc.selinux_options();
-  if (!selinux.user().empty() || !selinux.role().empty() || !selinux.type().empty() ||
-      !selinux.level().empty()) {
-    spdlog::warn("container {}: SELinux options ignored: hanok does not apply SELinux labels",
-                 config.metadata().name());
-  }
 }
 
 void validate(const runtime::v1::ContainerConfig& config) {
@@ -184,7 +160,7 @@ std::string create_container(RuntimeCore& core, const images::StopToken& stop,
                              const runtime::v1::ContainerConfig& config,
                              const std::string& checkpoint_archive) {
   validate(config);
-  note_unsupported_labels(config);
+  refuse_unserved(config);
   std::string pod_id = core.resolve_pod(pod_sandbox_id);
   // The pod stays as it is (ready, its namespaces pinned) until the container is recorded:
   // StopPodSandbox and RemovePodSandbox take this lock too.

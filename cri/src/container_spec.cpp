@@ -151,6 +151,21 @@ std::vector<std::string> capabilities_for(const runtime::v1::LinuxContainerSecur
   return caps;
 }
 
+// The kubelet's ambient capabilities (kept across an exec by a non-root user): also inheritable,
+// and added to the other sets (an ambient capability must be permitted and inheritable).
+std::vector<std::string> ambient_capabilities_for(
+    const runtime::v1::LinuxContainerSecurityContext& sc) {
+  std::vector<std::string> ambient;
+  const auto& add = sc.capabilities().add_ambient_capabilities();
+  for (int i = 0; i < add.size(); ++i) {
+    std::string name = capability_name_of(
+        "linux.security_context.capabilities.add_ambient_capabilities[" + std::to_string(i) + "]",
+        add.Get(i));
+    if (std::find(ambient.begin(), ambient.end(), name) == ambient.end()) ambient.push_back(name);
+  }
+  return ambient;
+}
+
 // The user spec the container runs as: the config's (name or uid, with the group), else the
 // image's USER.
 std::string user_spec(const runtime::v1::LinuxContainerSecurityContext& sc, const json& image) {
@@ -285,6 +300,13 @@ json oci_resources(const runtime::v1::LinuxContainerResources& r) {
   if (r.memory_limit_in_bytes() != 0) memory["limit"] = r.memory_limit_in_bytes();
   if (r.memory_swap_limit_in_bytes() != 0) memory["swap"] = r.memory_swap_limit_in_bytes();
   if (!memory.empty()) resources["memory"] = memory;
+  if (r.hugepage_limits_size() > 0) {
+    json limits = json::array();
+    for (const auto& limit : r.hugepage_limits()) {
+      limits.push_back({{"pageSize", limit.page_size()}, {"limit", limit.limit()}});
+    }
+    resources["hugepageLimits"] = limits;
+  }
   if (r.unified_size() > 0) {
     json unified = json::object();
     for (const auto& [key, value] : r.unified()) unified[key] = value;
@@ -363,16 +385,24 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
   RootfsAccounts accounts(in.rootfs_fd);
   std::vector<int64_t> supplemental(sc.supplemental_groups().begin(),
                                     sc.supplemental_groups().end());
-  ResolvedUser user = resolve_user(accounts, user_spec(sc, image), supplemental, field);
+  ImageGroups image_groups = sc.supplemental_groups_policy() == runtime::v1::Strict
+                                 ? ImageGroups::Strict
+                                 : ImageGroups::Merge;
+  ResolvedUser user =
+      resolve_user(accounts, user_spec(sc, image), supplemental, field, image_groups);
   process["user"] = {
       {"uid", user.uid}, {"gid", user.gid}, {"additionalGids", user.additional_gids}};
 
   std::vector<std::string> caps = capabilities_for(sc);
+  std::vector<std::string> ambient = ambient_capabilities_for(sc);
+  for (const auto& name : ambient) {
+    if (std::find(caps.begin(), caps.end(), name) == caps.end()) caps.push_back(name);
+  }
   process["capabilities"] = {{"bounding", caps},
                              {"effective", caps},
                              {"permitted", caps},
-                             {"inheritable", json::array()},
-                             {"ambient", json::array()}};
+                             {"inheritable", ambient},
+                             {"ambient", ambient}};
   process["noNewPrivileges"] = sc.no_new_privs();
   if (config.linux().has_resources() && config.linux().resources().oom_score_adj() != 0) {
     process["oomScoreAdj"] = config.linux().resources().oom_score_adj();
@@ -545,7 +575,11 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
                         {"io.kubernetes.cri.container-name", config.metadata().name()},
                         {"io.kubernetes.cri.image-name", in.image_name}};
 
+  // The config's stop signal (the pod spec's lifecycle.stopSignal), else the image's, else TERM.
   std::string stop = string_of(image, "StopSignal");
+  if (config.stop_signal() != runtime::v1::SIGNAL_RUNTIME_DEFAULT) {
+    stop = runtime::v1::Signal_Name(config.stop_signal()).substr(7);  // "SIGNAL_SIGUSR1"
+  }
   spec.stop_signal = isolate::signal_from_name(stop).value_or(SIGTERM);
   return spec;
 }

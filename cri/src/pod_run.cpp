@@ -8,6 +8,7 @@
 #include "pod_network.hpp"
 #include "pod_resources.hpp"
 #include "runtime_core.hpp"
+#include "unserved_fields.hpp"
 
 namespace hanok::cri {
 
@@ -27,6 +28,7 @@ void validate(const runtime::v1::PodSandboxConfig& config, const std::string& ha
                                         handler + "\" (it has \"\" and \"hanok\")");
   }
   if (config.hostname().size() > 64) throw invalid("hostname", "longer than 64 bytes");
+  refuse_unserved(config);
   (void)pod_bandwidth(config);  // throws for a bad bandwidth annotation
   const auto& ns = config.linux().security_context().namespace_options();
   if (ns.network() == runtime::v1::TARGET || ns.ipc() == runtime::v1::TARGET) {

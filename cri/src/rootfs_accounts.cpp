@@ -15,27 +15,34 @@ namespace hanok::cri {
 namespace {
 constexpr off_t kMaxAccountsFile = 8 << 20;
 
-// The file inside the root, or "" when it is missing or not a regular file of sane size.
+// The file inside the root ("" when it is missing). Only ever a regular file is opened: anything
+// else there (a device, a fifo) fails the container's creation, as does a file of insane size.
 std::string read_in_root(int root_fd, const std::string& path) {
   isolate::UniqueFd fd;
   try {
-    fd = isolate::open_in_root(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  } catch (const isolate::SysError& e) {
-    if (e.error_code() == ENOENT || e.error_code() == ENOTDIR || e.error_code() == ELOOP) return "";
-    throw;
+    fd = isolate::open_regular_in_root(root_fd, path);
+  } catch (const isolate::Error& e) {
+    throw isolate::Error(isolate::ErrorKind::Invalid, std::string("the image's ") + e.what());
   }
+  if (!fd) return "";
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxAccountsFile) {
-    return "";
+  if (::fstat(fd.get(), &st) != 0) isolate::throw_sys("stat inside the rootfs", path);
+  if (st.st_size > kMaxAccountsFile) {
+    throw isolate::Error(isolate::ErrorKind::Invalid,
+                         "the image's " + path + " is larger than 8 MiB");
   }
   std::string text;
   char buffer[65536];
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) isolate::throw_sys("read inside the rootfs", path);
+    if (n == 0) break;
     text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > static_cast<size_t>(kMaxAccountsFile)) return "";
+    if (text.size() > static_cast<size_t>(kMaxAccountsFile)) {
+      throw isolate::Error(isolate::ErrorKind::Invalid,
+                           "the image's " + path + " is larger than 8 MiB");
+    }
   }
   return text;
 }
@@ -87,9 +94,11 @@ std::vector<GroupEntry> parse_group(const std::string& text) {
 }
 }  // namespace
 
-RootfsAccounts::RootfsAccounts(int rootfs_fd)
-    : RootfsAccounts(read_in_root(rootfs_fd, "/etc/passwd"),
-                     read_in_root(rootfs_fd, "/etc/group")) {}
+RootfsAccounts::RootfsAccounts(int rootfs_fd) {
+  // One after the other (an argument list has no order): the first refusal is /etc/passwd's.
+  users_ = parse_passwd(read_in_root(rootfs_fd, "/etc/passwd"));
+  groups_ = parse_group(read_in_root(rootfs_fd, "/etc/group"));
+}
 
 RootfsAccounts::RootfsAccounts(const std::string& passwd, const std::string& group)
     : users_(parse_passwd(passwd)), groups_(parse_group(group)) {}
@@ -126,7 +135,8 @@ std::vector<uint32_t> RootfsAccounts::groups_with_member(const std::string& user
 }
 
 ResolvedUser resolve_user(const RootfsAccounts& accounts, const std::string& spec,
-                          const std::vector<int64_t>& supplemental, const std::string& field) {
+                          const std::vector<int64_t>& supplemental, const std::string& field,
+                          ImageGroups image_groups) {
   auto invalid = [&](const std::string& what) {
     return isolate::Error(isolate::ErrorKind::Invalid, field + ": " + what);
   };
@@ -160,7 +170,7 @@ ResolvedUser resolve_user(const RootfsAccounts& accounts, const std::string& spe
     }
   }
   std::vector<uint32_t> gids = {user.gid};
-  if (entry) {
+  if (entry && image_groups == ImageGroups::Merge) {
     for (uint32_t gid : accounts.groups_with_member(entry->name)) gids.push_back(gid);
   }
   for (int64_t gid : supplemental) {

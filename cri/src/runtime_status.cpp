@@ -34,6 +34,18 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
       network_ready->set_reason("NetworkPluginNotReady");
       network_ready->set_message(network.problem);
     }
+    // Exactly what is served, per handler ("" is the default one): the kubelet refuses a pod
+    // that needs more (hostUsers: false, recursiveReadOnly: Enabled) before it gets here.
+    for (const char* name : {"", kRuntimeName}) {
+      auto* handler = response->add_runtime_handlers();
+      handler->set_name(name);
+      handler->mutable_features()->set_recursive_read_only_mounts(false);
+      handler->mutable_features()->set_user_namespaces(false);
+    }
+    auto* features = response->mutable_features();
+    features->set_supplemental_groups_policy(true);  // Strict: no groups from the image
+    features->set_user_namespaces_host_network(false);
+    features->set_mount_options(false);
     if (request->verbose()) {
       const CriuSupport& criu = criu_support();
       nlohmann::json info = {

@@ -1,13 +1,15 @@
 #include "stats_reader.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "isolate/cgroup.hpp"
+#include "isolate/tree_walk.hpp"
+#include "isolate/unique_fd.hpp"
 #include "psi_reader.hpp"
 
 namespace hanok::cri {
@@ -20,22 +22,22 @@ uint64_t stat_value(const isolate::cgroup::Stats& stats, const char* v2, const c
   return it != stats.memory.raw.end() ? it->second : 0;
 }
 
-// Bytes and inodes of a directory tree, not crossing into other file systems.
+// Bytes and inodes of a directory tree (the container's writable layer, which it controls), not
+// crossing into other file systems, walked by fds: a directory it swaps for a symlink is never
+// followed out of the layer.
 void tree_usage(const std::string& dir, uint64_t& bytes, uint64_t& inodes) {
-  struct stat top {};
-  if (::lstat(dir.c_str(), &top) != 0) return;
-  std::error_code error;
-  auto options = std::filesystem::directory_options::skip_permission_denied;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, options, error);
-       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0) continue;
-    if (st.st_dev != top.st_dev) {
-      if (S_ISDIR(st.st_mode)) it.disable_recursion_pending();
-      continue;
-    }
-    ++inodes;
-    bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+  isolate::UniqueFd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat top_st {};
+  if (!top || ::fstat(top.get(), &top_st) != 0) return;
+  try {
+    isolate::walk_tree(top.get(), [&](const isolate::TreeEntry& entry) {
+      if (entry.st.st_dev != top_st.st_dev) return false;  // another file system's
+      ++inodes;
+      bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
+      return true;
+    });
+  } catch (const std::exception& e) {
+    spdlog::debug("writable layer usage of {}: {}", dir, e.what());
   }
 }
 }  // namespace

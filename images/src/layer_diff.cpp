@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "isolate/error.hpp"
+#include "isolate/in_root.hpp"
 #include "isolate/unique_fd.hpp"
 
 namespace hanok::images {
@@ -95,17 +96,15 @@ class DiffWriter {
       }
       walk(sub.get(), path, depth + 1);
     } else if (S_ISREG(st.st_mode)) {
-      // Non-blocking, and checked to be the file stat'ed: a fifo or device swapped in meanwhile
-      // is never waited on nor read.
-      UniqueFd file(::openat(dir_fd, name.c_str(),
-                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-      if (!file) isolate::throw_sys("open", path);
-      struct stat opened {};
-      if (::fstat(file.get(), &opened) != 0) isolate::throw_sys("stat", path);
-      if (!S_ISREG(opened.st_mode) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
-        throw std::runtime_error("write the layer diff: " + path + " changed while being read");
+      // Opened only as the regular file stat'ed (O_PATH, checked, reopened): a fifo or device
+      // swapped in meanwhile is never opened, waited on nor read.
+      UniqueFd file;
+      try {
+        file = isolate::open_regular_at(dir_fd, name, st, path);
+      } catch (const isolate::Error& e) {
+        throw std::runtime_error(std::string("write the layer diff: ") + e.what());
       }
-      st = opened;
+      if (::fstat(file.get(), &st) != 0) isolate::throw_sys("stat", path);
       archive_entry_set_filetype(entry.get(), AE_IFREG);
       archive_entry_set_size(entry.get(), st.st_size);
       finish_header(entry.get(), path);

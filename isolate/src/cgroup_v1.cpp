@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "isolate/error.hpp"
+#include "isolate/mountinfo.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
 #include "isolate/text.hpp"
@@ -133,16 +134,10 @@ bool under_default_root(const std::string& mount_point) {
 // /sys/fs/cgroup wins.
 Hierarchies hierarchies_from_mountinfo() {
   Hierarchies found;
-  std::string text = read_file("/proc/self/mountinfo");
-  for (std::string_view line : split(text, "\n")) {
-    std::vector<std::string_view> fields = split(line, " ");
-    // id parent maj:min root mount-point options [optional...] - fstype source super-options
-    if (fields.size() < 10) continue;
-    auto dash = std::find(fields.begin() + 6, fields.end(), std::string_view("-"));
-    if (fields.end() - dash < 4) continue;
-    std::string mount_point = unescape_mountinfo(fields[4]);
-    std::string_view fstype = dash[1];
-    std::string_view super_options = dash[3];
+  for (const auto& mount : read_mountinfo()) {
+    const std::string& mount_point = mount.mount_point;
+    const std::string& fstype = mount.fstype;
+    const std::string& super_options = mount.super_options;
     if (fstype == "cgroup2") {
       if (found.unified.empty() || mount_point == kPreferredUnified) found.unified = mount_point;
       continue;

@@ -16,6 +16,7 @@
 #include "criu.hpp"
 #include "isolate/clock.hpp"
 #include "isolate/error.hpp"
+#include "isolate/mountinfo.hpp"
 #include "isolate/files.hpp"
 #include "isolate/text.hpp"
 #include "oci/runtime.hpp"
@@ -47,14 +48,7 @@ void refuse_unsupported(const Spec& spec, const char* operation) {
 // with their filesystem types.
 std::map<std::string, std::string> mount_points_of(pid_t pid) {
   std::map<std::string, std::string> points;
-  std::string text = isolate::read_file("/proc/" + std::to_string(pid) + "/mountinfo");
-  for (std::string_view line : isolate::split(text, "\n")) {
-    auto fields = isolate::split(line, " ");
-    auto separator = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() > 4 && separator != fields.end() && separator + 1 != fields.end()) {
-      points[isolate::unescape_mountinfo(fields[4])] = std::string(*(separator + 1));
-    }
-  }
+  for (auto& mount : isolate::read_mountinfo(pid)) points[mount.mount_point] = mount.fstype;
   return points;
 }
 

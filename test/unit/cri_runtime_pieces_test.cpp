@@ -2,11 +2,18 @@
 // seccomp choices and Docker-profile conversion, CNI configs and results, sysctl scopes, the
 // helpers' flags.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include "../common/require.hpp"
 #include "cni_config.hpp"
 #include "cni_runtime_config.hpp"
 #include "container_spec.hpp"
@@ -14,6 +21,7 @@
 #include "cri_log.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/unique_fd.hpp"
 #include "monitor.hpp"
 #include "pod_network.hpp"
 #include "pod_resources.hpp"
@@ -144,6 +152,83 @@ TEST(ResolveUser, UnknownNamesAreInvalidAndNameTheField) {
   }
   EXPECT_THROW(resolve_user(accounts(), "user:nogroup", {}, "f"), isolate::Error);
   EXPECT_THROW(resolve_user(accounts(), "user", {-1}, "f"), isolate::Error);
+}
+
+// SupplementalGroupsPolicy Strict: nothing from the image's /etc/group, only the primary gid and
+// the CRI's supplemental groups.
+TEST(ResolveUser, StrictTakesNoGroupsFromTheImage) {
+  auto user = resolve_user(accounts(), "user", {1234, 5}, "f", ImageGroups::Strict);
+  EXPECT_EQ(user.gid, 1000u);
+  EXPECT_EQ(user.additional_gids, (std::vector<uint32_t>{5, 1000, 1234}));
+  auto root = resolve_user(accounts(), "", {}, "f", ImageGroups::Strict);
+  EXPECT_EQ(root.additional_gids, (std::vector<uint32_t>{0}));
+}
+
+// An image's accounts files that are not regular files are never opened (a device's open can
+// act; a fifo would hang the reader), seen with inotify on the container's overlay rootfs, as
+// hanokd reads them; a regular file is (the watch sees opens).
+TEST(RootfsAccounts, FilesThatAreNotRegularAreNeverOpened) {
+  HANOK_REQUIRE(::geteuid() == 0, "needs root (mknod, overlayfs)");
+  TempDir dir;
+  for (const char* sub : {"/lower", "/lower/etc", "/upper", "/work", "/rootfs"}) {
+    ASSERT_EQ(::mkdir((dir.path() + sub).c_str(), 0755), 0) << sub;
+  }
+  ASSERT_EQ(::mknod((dir.path() + "/lower/etc/passwd").c_str(), S_IFCHR | 0644, makedev(1, 3)), 0);
+  ASSERT_EQ(::mkfifo((dir.path() + "/lower/etc/group").c_str(), 0644), 0);
+  std::string rootfs = dir.path() + "/rootfs";
+  std::string options = "lowerdir=" + dir.path() + "/lower,upperdir=" + dir.path() +
+                        "/upper,workdir=" + dir.path() + "/work";
+  ASSERT_EQ(::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()), 0);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{rootfs};
+  isolate::UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  ASSERT_TRUE(watch.valid());
+  ASSERT_GE(::inotify_add_watch(watch.get(), (rootfs + "/etc").c_str(), IN_OPEN), 0);
+  ASSERT_GE(::inotify_add_watch(watch.get(), (rootfs + "/etc/passwd").c_str(), IN_OPEN), 0);
+  auto opened = [&] {
+    char buffer[4096];
+    ssize_t n = ::read(watch.get(), buffer, sizeof buffer);
+    return n > 0;
+  };
+  isolate::UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  try {
+    RootfsAccounts accounts(root.get());
+    ADD_FAILURE() << "a character device was read as /etc/passwd";
+  } catch (const isolate::Error& e) {
+    EXPECT_EQ(e.kind(), isolate::ErrorKind::Invalid);
+    EXPECT_EQ(std::string(e.what()),
+              "the image's /etc/passwd is a character device, not a regular file");
+  }
+  EXPECT_FALSE(opened()) << "the device was opened";
+
+  // A fifo reached through a symlink: the same, never opened (nor waited on).
+  ASSERT_EQ(::unlink((rootfs + "/etc/passwd").c_str()), 0);
+  isolate::write_file_atomic(rootfs + "/etc/passwd", "root:x:0:0::/:/bin/sh\n", 0644);
+  ASSERT_EQ(::rename((rootfs + "/etc/group").c_str(), (rootfs + "/etc/real-group").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/real-group", (rootfs + "/etc/group").c_str()), 0);
+  auto opened_names = [&] {
+    char buffer[4096];
+    std::set<std::string> names;
+    for (ssize_t n; (n = ::read(watch.get(), buffer, sizeof buffer)) > 0;) {
+      for (ssize_t at = 0; at < n;) {
+        auto* event = reinterpret_cast<inotify_event*>(buffer + at);
+        if (event->len > 0) names.insert(event->name);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
+    }
+    return names;
+  };
+  (void)opened_names();  // the events of the changes just made
+  EXPECT_THROW(RootfsAccounts{root.get()}, isolate::Error);
+  EXPECT_EQ(opened_names().count("real-group"), 0U) << "the fifo was opened";
+  // Both regular: both are opened (the watch sees opens).
+  ASSERT_EQ(::unlink((rootfs + "/etc/group").c_str()), 0);
+  isolate::write_file_atomic(rootfs + "/etc/group", "root:x:0:\n", 0644);
+  (void)opened_names();
+  RootfsAccounts accounts(root.get());
+  EXPECT_EQ(opened_names(), (std::set<std::string>{"group", "passwd"}));
 }
 
 // --- seccomp -----------------------------------------------------------------------------------

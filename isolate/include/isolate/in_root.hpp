@@ -3,6 +3,8 @@
 // a created file to the host.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "isolate/unique_fd.hpp"
@@ -21,6 +23,17 @@ UniqueFd ensure_in_root(int root_fd, const std::string& path, NodeKind kind, uns
 // for a directory of the host entered through a leaked fd (CVE-2024-21626). `field` names what
 // set the directory.
 void check_cwd_inside_root(const std::string& field);
+// A regular file of a tree an image or a container controls, open for reading, without ever
+// opening anything else (a device's open can act: a watchdog reboots the node when closed):
+// `name` in `dir_fd` is looked at with fstatat (no symlink followed) and must be the regular file
+// `expected` describes (an fstatat of it); it is then opened O_PATH, checked to be that same
+// file, and reopened through /proc/self/fd. Throws Error(Invalid) when it is not a regular file,
+// or not the one expected (changed meanwhile).
+UniqueFd open_regular_at(int dir_fd, const std::string& name, const struct stat& expected,
+                         const std::string& shown);
+// The same for `path` resolved inside the root: symlinks (the last component's too) followed by
+// hand, inside the root. Returns an invalid fd when nothing is there (a symlink loop included).
+UniqueFd open_regular_in_root(int root_fd, const std::string& path);
 // "/proc/self/fd/N": a path the kernel follows to exactly the object `fd` refers to.
 std::string fd_path(int fd);
 // "a/./b/../c" -> "/a/c": lexical clean-up, ".." never rising above "/".
