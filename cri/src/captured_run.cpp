@@ -19,21 +19,42 @@ namespace hanok::cri {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// Appends what one read gives to `sink` (up to `limit`; the rest is read and dropped). False at
-// the end of the stream.
-bool read_into(int fd, std::string& sink, size_t limit) {
+// Where output goes: a string of at most `limit` bytes (the rest is read and dropped) whose
+// memory, when there is a budget, is drawn from it before the string grows.
+struct Sink {
+  std::string& text;
+  size_t limit;
+  BudgetShare* budget;
+  bool exhausted = false;
+
+  void append(const char* data, size_t size) {
+    if (exhausted || text.size() >= limit) return;
+    size = std::min(size, limit - text.size());
+    size_t needed = text.size() + size;
+    if (budget != nullptr && needed > text.capacity()) {
+      size_t capacity = std::min(std::max(needed, 2 * text.capacity()), limit);
+      if (!budget->grow(capacity - text.capacity())) {
+        exhausted = true;
+        return;
+      }
+      text.reserve(capacity);
+    }
+    text.append(data, size);
+  }
+};
+
+// Appends what one read gives to `sink`. False at the end of the stream.
+bool read_into(int fd, Sink& sink) {
   char buffer[65536];
   ssize_t got = ::read(fd, buffer, sizeof buffer);
   if (got < 0) return errno == EINTR;
   if (got == 0) return false;
-  if (sink.size() < limit) {
-    sink.append(buffer, std::min(static_cast<size_t>(got), limit - sink.size()));
-  }
+  sink.append(buffer, static_cast<size_t>(got));
   return true;
 }
 
 // What is left in a pipe once its writer exited, without waiting for others that hold it.
-void drain(int fd, std::string& sink, size_t limit) {
+void drain(int fd, Sink& sink) {
   if (fd < 0) return;
   isolate::set_nonblocking(fd);
   char buffer[65536];
@@ -41,9 +62,7 @@ void drain(int fd, std::string& sink, size_t limit) {
     ssize_t got = ::read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return;  // the end, or nothing more for now (EAGAIN)
-    if (sink.size() < limit) {
-      sink.append(buffer, std::min(static_cast<size_t>(got), limit - sink.size()));
-    }
+    sink.append(buffer, static_cast<size_t>(got));
   }
 }
 }  // namespace
@@ -84,7 +103,7 @@ CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken&
   bool killed = false;
   pollfd fds[3] = {
       {out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}, {process.get(), POLLIN, 0}};
-  std::string* sinks[2] = {&run.out, &run.err};
+  Sink sinks[2] = {{run.out, capture.limit, capture.budget}, {run.err, capture.limit, capture.budget}};
   for (;;) {
     int wait_ms = 100;  // the stop token is asked this often
     if (!kill_at && capture.timeout.count() > 0) {
@@ -96,16 +115,18 @@ CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken&
     if (n < 0 && errno != EINTR) isolate::throw_sys("poll the output of", program);
     for (int i = 0; n > 0 && i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      if (!read_into(fds[i].fd, *sinks[i], capture.limit)) fds[i].fd = -1;
+      if (!read_into(fds[i].fd, sinks[i])) fds[i].fd = -1;
     }
     if (n > 0 && fds[2].revents != 0) break;  // it exited
     auto now = Clock::now();
     if (!kill_at) {
       bool expired = capture.timeout.count() > 0 && now >= deadline;
       bool stopped = stop.reason().has_value();
-      if (expired || stopped) {
+      bool exhausted = sinks[0].exhausted || sinks[1].exhausted;
+      if (expired || stopped || exhausted) {
         run.timed_out = expired;
         run.stopped = stopped && !expired;
+        run.exhausted = exhausted && !expired && !stopped;
         kill_at = now + capture.grace;
         on_give_up();
       }
@@ -114,8 +135,11 @@ CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken&
       killed = true;
     }
   }
-  drain(fds[0].fd, run.out, capture.limit);
-  drain(fds[1].fd, run.err, capture.limit);
+  drain(fds[0].fd, sinks[0]);
+  drain(fds[1].fd, sinks[1]);
+  if (!run.timed_out && !run.stopped && (sinks[0].exhausted || sinks[1].exhausted)) {
+    run.exhausted = true;
+  }
   run.wait_status = isolate::wait_program(pid);
   return run;
 }

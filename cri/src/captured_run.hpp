@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "byte_budget.hpp"
 #include "images/stop_token.hpp"
 
 namespace hanok::cri {
@@ -22,6 +23,9 @@ struct CaptureRequest {
   size_t limit = 1 << 20;                // of stdout and of stderr each; the rest is dropped
   // After the timeout (or the stop), how long the program has to end before SIGKILL.
   std::chrono::milliseconds grace{2000};
+  // When set, the memory the output takes is drawn from it as it grows: past what is left, the
+  // program is given up (as at a timeout) and the run says `exhausted`.
+  BudgetShare* budget = nullptr;
 };
 
 struct CapturedRun {
@@ -30,6 +34,7 @@ struct CapturedRun {
   std::string err;
   bool timed_out = false;  // the timeout passed
   bool stopped = false;    // the StopToken stopped it (cancelled call, deadline, shutdown)
+  bool exhausted = false;  // its output needed more than the budget had left
 };
 
 // Starts the program and collects stdout and stderr until it exits (not until its pipes close:

@@ -43,6 +43,14 @@ int int_at(const toml::table& table, const char* key, int minimum, int maximum, 
   return static_cast<int>(*value);
 }
 
+bool bool_at(const toml::table& table, const char* key, const std::string& where, bool fallback) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return fallback;
+  auto value = node->value<bool>();
+  if (!value) throw std::invalid_argument(where + key + ": must be true or false");
+  return *value;
+}
+
 const toml::array* tables_at(const toml::table& doc, const char* key) {
   const toml::node* node = doc.get(key);
   if (node == nullptr) return nullptr;
@@ -91,6 +99,10 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
     config.monitor_path = string_at(doc, "monitor_path", "", config.monitor_path);
     config.exec_output_limit =
         int_at(doc, "exec_output_limit", 4096, 1 << 30, static_cast<int>(config.exec_output_limit));
+    config.exec_sync_buffer_limit = int_at(doc, "exec_sync_buffer_limit", 1 << 20, 1 << 30,
+                                           static_cast<int>(config.exec_sync_buffer_limit));
+    config.restore_unsigned_checkpoints =
+        bool_at(doc, "restore_unsigned_checkpoints", "", config.restore_unsigned_checkpoints);
     if (doc.contains("pinned_images")) {
       config.pinned_images = strings_at(doc, "pinned_images", "");
     }
@@ -102,11 +114,7 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
         host.prefix = string_at(entry, "prefix", where, "");
         if (host.prefix.empty()) throw std::invalid_argument(where + "prefix: is required");
         host.mirrors = strings_at(entry, "mirrors", where);
-        if (const toml::node* insecure = entry.get("insecure")) {
-          auto value = insecure->value<bool>();
-          if (!value) throw std::invalid_argument(where + "insecure: must be true or false");
-          host.insecure = *value;
-        }
+        host.insecure = bool_at(entry, "insecure", where, host.insecure);
         host.ca_file = string_at(entry, "ca_file", where, "");
         config.registries.push_back(std::move(host));
       }

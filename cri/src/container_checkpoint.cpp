@@ -120,6 +120,7 @@ void write_checkpoint_archive(RuntimeCore& core, const store::ContainerRecord& r
                                        work.path() + "/" + kRootfsDiffFile);
   isolate::write_file_atomic(work.path() + "/" + kDeletedFilesFile,
                              nlohmann::json(diff.deleted).dump(), 0600);
+  core.checkpoint_signer().sign(work.path());  // what restores check it against
   stop.check("checkpoint container " + id);
 
   std::string partial = archive + ".part-" + new_id();

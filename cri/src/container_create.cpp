@@ -133,20 +133,27 @@ void check_process_matches(const nlohmann::json& spec, const std::string& dir,
 // A checkpoint archive (CheckpointContainer's, or one of CheckpointPod's) unpacked into `dir`
 // (inside every path, as an image layer is); the image it was taken from must be the one the
 // config names. Returns its rootfs diff.
-std::string unpack_checkpoint(const std::string& archive, const std::string& dir,
-                              const images::ImageInfo& image,
+std::string unpack_checkpoint(const RuntimeCore& core, const std::string& archive,
+                              const std::string& dir, const images::ImageInfo& image,
                               const runtime::v1::ContainerConfig& config) {
   isolate::make_dirs(dir, 0700);
   images::unpack_layer(archive, images::Compression::None, dir);
   // Only files and directories: a link in a hostile archive must not make what is read below
   // (or by criu) something of the host's or of another container's.
-  refuse_special_files(dir, "container_configs[" + config.metadata().name() + "]");
+  std::string field = "container_configs[" + config.metadata().name() + "]";
+  refuse_special_files(dir, field);
+  // CRIU restores as root what the archive says: only what this node wrote, as it wrote it.
+  if (core.config().restore_unsigned_checkpoints) {
+    spdlog::warn("restoring {} without checking its signature (restore_unsigned_checkpoints)",
+                 archive);
+  } else {
+    core.checkpoint_signer().verify(dir, field);
+  }
   auto dump =
       nlohmann::json::parse(isolate::read_file(dir + "/" + kCheckpointConfigFile), nullptr, false);
   std::string taken_from = dump.is_object() ? dump.value("rootfsImageRef", "") : "";
   if (taken_from != image.id) {
-    throw Error(ErrorKind::Invalid, "container_configs[" + config.metadata().name() +
-                                        "].image: the checkpoint was taken from image " +
+    throw Error(ErrorKind::Invalid, field + ".image: the checkpoint was taken from image " +
                                         (taken_from.empty() ? "(unknown)" : taken_from) + ", not " +
                                         image.id);
   }
@@ -207,7 +214,8 @@ std::string create_container(RuntimeCore& core, const images::StopToken& stop,
     std::string rootfs_diff;
     if (!checkpoint_archive.empty()) {
       record.set_restore_from(core.restore_dir(id));
-      rootfs_diff = unpack_checkpoint(checkpoint_archive, record.restore_from(), *image, config);
+      rootfs_diff =
+          unpack_checkpoint(core, checkpoint_archive, record.restore_from(), *image, config);
     }
     auto rootfs =
         core.images().snapshots().prepare_container_rootfs(id, image->chain_ids, rootfs_diff);

@@ -38,8 +38,18 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
     capture.argv = argv;
     capture.timeout = std::chrono::seconds(request->timeout());
     capture.limit = static_cast<size_t>(core_.config().exec_output_limit);
+    BudgetShare share(core_.exec_output_budget());
+    capture.budget = &share;
     CapturedRun run = run_captured(capture, stop_token_for(context, core_.stopping()),
                                    [&] { kill_exec(files.pid, container->cgroup_path()); });
+    if (run.exhausted) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "exec in container " + id +
+                              ": its output would pass what all ExecSync calls may hold at once "
+                              "(exec_sync_buffer_limit, " +
+                              std::to_string(share.budget().limit()) +
+                              " bytes); the command was killed");
+    }
     if (run.timed_out) {
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "timeout " + std::to_string(request->timeout()) + "s exceeded");
@@ -53,8 +63,8 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext* context,
     if (!error.empty()) {
       throw Error(ErrorKind::Internal, "exec in container " + id + ": " + error);
     }
-    response->set_stdout(run.out);
-    response->set_stderr(run.err);
+    response->set_stdout(std::move(run.out));
+    response->set_stderr(std::move(run.err));
     int code = exec_exit_code(run.wait_status);
     response->set_exit_code(code);
     return grpc::Status::OK;

@@ -103,6 +103,8 @@ RuntimeCore::RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
       stopping_(stopping),
       helpers_(locate_helpers(config.runtime_path, config.monitor_path)),
       runtime_(helpers_.runtime, config.state + "/runtime"),
+      exec_output_budget_(static_cast<size_t>(config.exec_sync_buffer_limit)),
+      checkpoint_signer_(config.root),
       records_(config.root + "/metadata.db") {
   for (const char* sub : {"/pods", "/containers", "/exits", "/runtime"}) {
     isolate::make_dirs(config_.state + sub, 0711);

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "byte_budget.hpp"
+#include "checkpoint_signature.hpp"
 #include "cri/config.hpp"
 #include "event_bus.hpp"
 #include "exit_watcher.hpp"
@@ -52,6 +54,10 @@ class RuntimeCore {
   NameRegistry& container_names() { return container_names_; }
   IdLocks& locks() { return locks_; }
   const std::atomic<bool>& stopping() const { return stopping_; }
+  // What all ExecSync calls together may hold of their output (exec_sync_buffer_limit).
+  ByteBudget& exec_output_budget() { return exec_output_budget_; }
+  // Signs the checkpoint archives this node writes and checks those it restores.
+  const CheckpointSigner& checkpoint_signer() const { return checkpoint_signer_; }
   // The pod CIDR the kubelet gave (UpdateRuntimeConfig), kept for the network plugin.
   void set_pod_cidr(const std::string& cidr);
   std::string pod_cidr() const;
@@ -107,6 +113,8 @@ class RuntimeCore {
   const std::atomic<bool>& stopping_;
   HelperBinaries helpers_;
   RuntimeCli runtime_;
+  ByteBudget exec_output_budget_;
+  CheckpointSigner checkpoint_signer_;
   RecordStore records_;
   EventBus events_;
   NameRegistry pod_names_;

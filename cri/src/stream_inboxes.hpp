@@ -1,6 +1,7 @@
 // Private to cri/: what a streaming connection's reader thread received, per stream or channel,
-// until a session thread reads it. Bounded: past 1 MiB unread on one, the reader waits (and so
-// the client, on TCP), so a fast sender cannot grow hanokd.
+// until a session thread reads it. Bounded: past 1 MiB unread on one, or 4 MiB on all of a
+// connection's together, the reader waits (and so the client, on TCP), so a fast sender cannot
+// grow hanokd, however many streams it opens and leaves unread.
 #pragma once
 
 #include <condition_variable>
@@ -36,6 +37,7 @@ class StreamInboxes {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<uint32_t, Inbox> inboxes_;
+  size_t total_ = 0;  // unread bytes in all inboxes
   bool closed_ = false;
 };
 

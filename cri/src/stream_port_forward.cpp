@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,7 +85,12 @@ UniqueFd connect_in_namespace(const std::string& netns, uint16_t port) {
 struct StreamPair {
   std::optional<uint32_t> error, data;
   std::string port;
+  std::chrono::steady_clock::time_point opened;  // its first stream
 };
+
+// The kubelet's stream creation timeout: a pair not complete this long after its first stream
+// is given up.
+constexpr std::chrono::seconds kStreamCreationTimeout{30};
 
 class PortForwarder {
  public:
@@ -106,6 +112,7 @@ class PortForwarder {
     std::map<std::string, StreamPair> pairs;
     while (spdy_session.alive()) {
       reap();
+      expire(spdy_session, pairs);
       auto stream =
           spdy_session.next_stream(std::chrono::steady_clock::now() + std::chrono::seconds(1));
       if (!stream) continue;
@@ -115,7 +122,9 @@ class PortForwarder {
         spdy_session.reset(stream->id, spdy::kRstProtocolError);
         continue;
       }
-      StreamPair& pair = pairs[request];
+      auto [found, made] = pairs.try_emplace(request);
+      StreamPair& pair = found->second;
+      if (made) pair.opened = std::chrono::steady_clock::now();
       if (type == "error" && !pair.error) {
         pair.error = stream->id;
       } else if (type == "data" && !pair.data) {
@@ -160,6 +169,22 @@ class PortForwarder {
   }
 
  private:
+  // Pairs whose other stream did not come within the stream creation timeout: their error
+  // stream says so (as the kubelet's), and both are reset, what they buffered dropped.
+  void expire(spdy::Session& spdy_session, std::map<std::string, StreamPair>& pairs) {
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(pairs, [&](auto& item) {
+      const auto& [request, pair] = item;
+      if (now - pair.opened < kStreamCreationTimeout) return false;
+      if (pair.error) {
+        session_.write(*pair.error, "request " + request + ": timed out waiting for streams");
+        spdy_session.reset(*pair.error);
+      }
+      if (pair.data) spdy_session.reset(*pair.data);
+      return true;
+    });
+  }
+
   static constexpr size_t kMaxForwards = 128;
   static constexpr size_t kMaxPending = 256;
 

@@ -16,32 +16,13 @@
 #include "images/reference.hpp"
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
+#include "isolate/tree_walk.hpp"
+#include "isolate/unique_fd.hpp"
 #include "isolate/text.hpp"
 
 namespace hanok::images {
 
 namespace {
-// Bytes and inodes below `path`, counting each inode once (hard links) without crossing into
-// other file systems (a container's overlay mounted below the root).
-void add_usage(const std::string& path, dev_t device, std::set<std::pair<dev_t, ino_t>>& seen,
-               FsUsage& usage) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return;
-  while (dirent* entry = ::readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    std::string child = isolate::join_path(path, name);
-    struct stat st {};
-    if (::lstat(child.c_str(), &st) != 0 || st.st_dev != device) continue;
-    if (seen.insert({st.st_dev, st.st_ino}).second) {
-      usage.used_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
-      ++usage.inodes_used;
-    }
-    if (S_ISDIR(st.st_mode)) add_usage(child, device, seen, usage);
-  }
-  ::closedir(dir);
-}
-
 std::vector<Digest> diff_ids_of(const std::string& config_json) {
   std::vector<Digest> diff_ids;
   try {
@@ -363,10 +344,26 @@ FsUsage ImageStore::image_usage() const {
 FsUsage ImageStore::container_usage() const {
   FsUsage usage;
   usage.mountpoint = snapshots_.root() + "/containers";
-  struct stat st {};
-  if (::stat(usage.mountpoint.c_str(), &st) != 0) return usage;
+  // The containers' writable layers, which they control: walked by fds (a directory swapped for
+  // a symlink is not followed, the depth is bounded), each inode once (hard links), not into
+  // other file systems (a container's overlay mounted below).
+  isolate::UniqueFd top(
+      ::open(usage.mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat top_st {};
+  if (!top || ::fstat(top.get(), &top_st) != 0) return usage;
   std::set<std::pair<dev_t, ino_t>> seen;
-  add_usage(usage.mountpoint, st.st_dev, seen, usage);
+  try {
+    isolate::walk_tree(top.get(), [&](const isolate::TreeEntry& entry) {
+      if (entry.st.st_dev != top_st.st_dev) return false;
+      if (seen.insert({entry.st.st_dev, entry.st.st_ino}).second) {
+        usage.used_bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
+        ++usage.inodes_used;
+      }
+      return true;
+    });
+  } catch (const std::exception&) {
+    // Counted as far as it could be (a tree past the depth bound, a layer removed meanwhile).
+  }
   return usage;
 }
 

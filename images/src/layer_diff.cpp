@@ -15,6 +15,7 @@
 
 #include "isolate/error.hpp"
 #include "isolate/in_root.hpp"
+#include "isolate/tree_walk.hpp"
 #include "isolate/unique_fd.hpp"
 
 namespace hanok::images {
@@ -36,46 +37,41 @@ class DiffWriter {
  public:
   DiffWriter(archive* out, LayerDiff& diff) : out_(out), diff_(diff) {}
 
-  void walk(int dir_fd, const std::string& prefix, int depth = 0) {
-    // A bound on what a container can nest: the walk holds one fd per level.
-    if (depth > kMaxDepth) {
-      throw std::runtime_error("write the layer diff: " + prefix + ": more than " +
-                               std::to_string(kMaxDepth) + " nested directories");
+  // Every entry below `top_fd`, a directory before what it holds, names in byte order; walked by
+  // fds (the layer is the container's: a directory it swaps for a symlink is never followed).
+  void write_tree(int top_fd) {
+    isolate::TreeWalkOptions options;
+    options.sorted = true;
+    options.same_filesystem = false;
+    options.max_depth = kMaxDepth;
+    try {
+      isolate::walk_tree(top_fd, [&](const isolate::TreeEntry& entry) { return add(entry); },
+                         options);
+    } catch (const isolate::SysError&) {
+      throw;
+    } catch (const isolate::Error& e) {
+      throw std::runtime_error(std::string("write the layer diff: ") + e.what());
     }
-    std::vector<std::string> names;
-    {
-      UniqueFd listing(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!listing) isolate::throw_sys("open", shown(prefix));
-      DIR* dir = ::fdopendir(listing.get());
-      if (dir == nullptr) isolate::throw_sys("fdopendir", shown(prefix));
-      listing.release();
-      std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
-      while (dirent* entry = ::readdir(dir)) {
-        std::string name = entry->d_name;
-        if (name != "." && name != "..") names.push_back(name);
-      }
-    }
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) add(dir_fd, prefix, name, depth);
   }
 
  private:
-  static std::string shown(const std::string& path) { return path.empty() ? "/" : path; }
 
   static constexpr int kMaxDepth = 256;
 
-  void add(int dir_fd, const std::string& prefix, const std::string& name, int depth) {
-    std::string path = prefix.empty() ? name : prefix + "/" + name;
-    struct stat st {};
-    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) return;  // gone meanwhile
-      isolate::throw_sys("stat", path);
-    }
+  // Writes one entry; true for a directory whose contents come next.
+  bool add(const isolate::TreeEntry& walked) {
+    const int dir_fd = walked.dir_fd;
+    const std::string& name = walked.name;
+    const std::string& path = walked.path;
+    struct stat st = walked.st;
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-      std::string whiteout = prefix.empty() ? ".wh." + name : prefix + "/.wh." + name;
+      size_t slash = path.rfind('/');
+      std::string whiteout = slash == std::string::npos
+                                 ? ".wh." + name
+                                 : path.substr(0, slash) + "/.wh." + name;
       write_header(whiteout, st, AE_IFREG, 0);
       diff_.deleted.push_back(path);
-      return;
+      return false;
     }
     Entry entry(archive_entry_new());
     archive_entry_set_pathname(entry.get(), path.c_str());
@@ -94,7 +90,7 @@ class DiffWriter {
         write_header(path + "/.wh..wh..opq", st, AE_IFREG, 0);
         diff_.deleted.push_back(path + "/*");
       }
-      walk(sub.get(), path, depth + 1);
+      return true;
     } else if (S_ISREG(st.st_mode)) {
       // Opened only as the regular file stat'ed (O_PATH, checked, reopened): a fifo or device
       // swapped in meanwhile is never opened, waited on nor read.
@@ -125,6 +121,7 @@ class DiffWriter {
       finish_header(entry.get(), path);
     }
     // Sockets are not kept (as tar does not).
+    return false;
   }
 
   void write_header(const std::string& path, const struct stat& st, unsigned type, int64_t size) {
@@ -180,7 +177,7 @@ LayerDiff write_layer_diff(const std::string& upper_dir, const std::string& tar_
     throw std::runtime_error("write " + tar_path + ": " + archive_error_string(archive.get()));
   }
   LayerDiff diff;
-  DiffWriter(archive.get(), diff).walk(upper.get(), "");
+  DiffWriter(archive.get(), diff).write_tree(upper.get());
   if (archive_write_close(archive.get()) != ARCHIVE_OK) {
     throw std::runtime_error("write " + tar_path + ": " + archive_error_string(archive.get()));
   }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,21 +65,36 @@ void write_knob(const std::string& path, std::string_view value) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) throw_sys("create", tmp);
-  try {
-    write_all(fd.get(), content, tmp);
-    if (::fsync(fd.get()) != 0) throw_sys("fsync", tmp);
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) throw_sys("open the directory of", path);
+  // A name of its own, made here (never one there already, nor a symlink someone planted).
+  unsigned char random[8];
+  if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+    throw_sys("getrandom for", path);
   }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw_sys("rename to", path, err);
+  std::string tmp = "." + name + ".tmp-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char byte : random) {
+    tmp += kHex[byte >> 4];
+    tmp += kHex[byte & 15];
+  }
+  std::string shown = dir + "/" + tmp;
+  UniqueFd fd(::openat(dir_fd.get(), tmp.c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd) throw_sys("create", shown);
+  try {
+    write_all(fd.get(), content, shown);
+    if (::fsync(fd.get()) != 0) throw_sys("fsync", shown);
+    fd.reset();
+    if (::renameat(dir_fd.get(), tmp.c_str(), dir_fd.get(), name.c_str()) != 0) {
+      throw_sys("rename to", path);
+    }
+  } catch (...) {
+    ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
+    throw;
   }
 }
 

@@ -5,7 +5,7 @@
 // restored in a new pod, continuing its count, with the files it wrote and deleted.
 #include <sys/stat.h>
 
-#include "cri_fixture.hpp"
+#include "cri_streaming_fixture.hpp"
 #include "isolate/spawn.hpp"
 
 namespace hanok::test {
@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class CriCheckpoint : public CriFixture {
+class CriCheckpoint : public CriStreamingFixture {
  protected:
   grpc::Status checkpoint_pod(const std::string& pod_id, const std::string& output,
                               const std::vector<std::string>& ids) {
@@ -57,9 +57,14 @@ class CriCheckpoint : public CriFixture {
 
   static std::string counter_script() {
     // Counts in its memory (a shell variable), printing each number and keeping the last in
-    // /count; it wrote /kept and deleted the image's /etc/motd-like file before counting.
+    // /count; it wrote /kept and deleted the image's /bin/vi before counting. Asked to (a
+    // number in /vol/next, where it has the volume), it makes its working directory /vol/w a
+    // link to /proc/self/fd/<number>, as an attacker would before an exec.
     return "echo written > /kept; rm -f /bin/vi; i=0; "
-           "while true; do i=$((i+1)); echo $i; echo $i > /count; sleep 0.1; done";
+           "while true; do i=$((i+1)); echo $i; echo $i > /count; "
+           "if [ -f /vol/next ]; then n=$(cat /vol/next); rm -rf /vol/w; "
+           "ln -s /proc/self/fd/$n /vol/w; rm /vol/next; touch /vol/planted-$n; fi; "
+           "sleep 0.1; done";
   }
 
   static int number_in(const std::string& text) {
@@ -196,6 +201,13 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   v1::PodSandboxConfig config = pod_config("counting");
   Pod pod = run_pod(config);
   v1::ContainerConfig counter = container_config("counter", counter_script());
+  // A volume of the pod's (an external bind mount to CRIU), its working directory there.
+  std::string volume = make_dir("vol");
+  isolate::make_dirs(volume + "/w", 0755);
+  auto* mount = counter.add_mounts();
+  mount->set_container_path("/vol");
+  mount->set_host_path(volume);
+  counter.set_working_dir("/vol/w");
   // The kubelet's default: a PID namespace of its own.
   counter.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
       v1::CONTAINER);
@@ -255,6 +267,45 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   EXPECT_EQ(linked.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << linked.error_message();
   EXPECT_TRUE(contains(linked.error_message(), "rootfs-diff.tar")) << linked.error_message();
   EXPECT_TRUE(cri().list_pods().empty());
+  // Signed by this node: the archive with one byte of a CRIU image changed, or without its
+  // signature, repacked, is refused, and no pod is left.
+  auto index = nlohmann::json::parse(isolate::read_file(out + "/pod.json"));
+  for (std::string how : {"altered", "unsigned"}) {
+    std::string copy = make_dir(how);
+    std::string work = make_dir(how + "-work");
+    for (const auto& entry : index["containers"]) {
+      std::string archive = entry["archive"].get<std::string>();
+      if (entry["name"] != "counter") {
+        ASSERT_TRUE(isolate::run_program({"/bin/cp", out + "/" + archive, copy + "/" + archive})
+                        .succeeded());
+        continue;
+      }
+      ASSERT_TRUE(
+          isolate::run_program({"/bin/tar", "-C", work, "-xf", out + "/" + archive}).succeeded());
+      if (how == "altered") {
+        std::string image = work + "/checkpoint/inventory.img";
+        std::string bytes = isolate::read_file(image);
+        ASSERT_GT(bytes.size(), 16U);
+        bytes[16] = static_cast<char>(bytes[16] ^ 1);
+        isolate::write_file_atomic(image, bytes, 0600);
+      } else {
+        ASSERT_EQ(::unlink((work + "/hanok-signature.json").c_str()), 0);
+      }
+      ASSERT_TRUE(
+          isolate::run_program({"/bin/tar", "-C", work, "-cf", copy + "/" + archive, "."})
+              .succeeded());
+    }
+    ASSERT_TRUE(
+        isolate::run_program({"/bin/cp", out + "/pod.json", copy + "/pod.json"}).succeeded());
+    auto refused = restore_pod(copy, restored_config, {counter, sharer}, restored);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+    EXPECT_TRUE(contains(refused.error_message(),
+                         how == "altered" ? "was altered after it was signed: "
+                                            "checkpoint/inventory.img differs"
+                                          : "is not signed"))
+        << refused.error_message();
+    EXPECT_TRUE(cri().list_pods().empty());
+  }
   restored.Clear();
   auto status = restore_pod(out, restored_config, {counter, sharer}, restored);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -268,10 +319,11 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   std::string new_id = by_name["counter"];
   EXPECT_NE(restored.pod_sandbox_id(), pod.id);
   // A hanokd killed before the start finds them as they were: created, waiting to be restored.
+  // (It comes back restoring unsigned archives too, as an operator may ask: see the end.)
   ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
   client_.reset();
   daemon_.reset();
-  ASSERT_TRUE(start_daemon());
+  ASSERT_TRUE(start_daemon("restore_unsigned_checkpoints = true"));
   // Created, their processes not there yet.
   for (const auto& [name, restored_id] : by_name) {
     EXPECT_EQ(cri().container_status(restored_id).status().state(), v1::CONTAINER_CREATED);
@@ -311,9 +363,41 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
     EXPECT_EQ(output_of(by_name["sharer"], link), output_of(fresh, link)) << ns;
   }
   EXPECT_EQ(output_of(new_id, "hostname"), output_of(fresh, "hostname"));
+  // A process entering the restored container holds no fd of the host's either: its working
+  // directory made a link to /proc/self/fd/N by the container, every exec into it fails.
+  std::string escapes;
+  for (int n = 3; n <= 40; ++n) {
+    isolate::write_file_atomic(volume + "/next", std::to_string(n), 0644);
+    ASSERT_TRUE(poll_until(
+        [&] { return isolate::path_exists(volume + "/planted-" + std::to_string(n)); }, 20s));
+    const std::vector<std::string> look = {"sh", "-c", "pwd; ls ../../.."};
+    CallOutcome outcome = outcome_of([&] {
+      auto response = cri().exec_sync(new_id, look, 20);
+      escapes += "ExecSync into /proc/self/fd/" + std::to_string(n) + ": " + response.stdout();
+    });
+    if (outcome.code != grpc::StatusCode::OK) {
+      EXPECT_TRUE(contains(outcome.message, "process.cwd")) << n << ": " << outcome;
+    }
+    if (n > 10) continue;  // a terminal's exec takes the same path; the first fds suffice
+    auto result = client(exec_url(new_id, look, false, true, false, true), {"--tty"});
+    if (status_of(result).value("status", "") == "Success") {
+      escapes += "tty exec into /proc/self/fd/" + std::to_string(n) + ": " +
+                 result.value("stdout", "") + "\n";
+    }
+  }
+  EXPECT_EQ(escapes, "");
+  EXPECT_EQ(processes_outside_root(new_id), "");
   // It is a container like any other: stopped by its pod.
   cri().stop_pod(restored.pod_sandbox_id());
   EXPECT_EQ(cri().container_status(new_id).status().state(), v1::CONTAINER_EXITED);
+  cri().remove_pod(restored.pod_sandbox_id());
+
+  // restore_unsigned_checkpoints = true: the archive without its signature restores.
+  v1::RestorePodResponse unsigned_restore;
+  restored_config.mutable_metadata()->set_uid("uid-counting-unsigned");
+  auto allowed = restore_pod(dir_ + "/unsigned", restored_config, {counter, sharer}, unsigned_restore);
+  ASSERT_TRUE(allowed.ok()) << allowed.error_message();
+  EXPECT_EQ(unsigned_restore.restored_containers_size(), 2);
 }
 
 }  // namespace

@@ -41,21 +41,6 @@ class CriEscape : public CriStreamingFixture {
         },
         20s));
   }
-
-  // Every process of a container, seen from the host: those whose cwd is not below their root.
-  std::string processes_outside(const std::string& id) {
-    auto info = nlohmann::json::parse(cri().container_status(id, true).info().at("info"));
-    std::string cgroup = info.value("cgroupsPath", "");
-    std::string outside;
-    std::string procs_dir =
-        cgroup_v2_host() ? "/sys/fs/cgroup" + cgroup : "/sys/fs/cgroup/pids" + cgroup;
-    auto procs = isolate::read_file_if_exists(procs_dir + "/cgroup.procs").value_or("");
-    std::istringstream lines(procs);
-    for (pid_t pid; lines >> pid;) {
-      if (!cwd_inside_root(pid)) outside += " " + std::to_string(pid);
-    }
-    return outside;
-  }
 };
 
 std::vector<std::string> bad_directories(int n) {
@@ -87,13 +72,13 @@ TEST_F(CriEscape, CreateWithAWorkingDirectoryThroughAnFd) {
           auto seen = client(attach_url(id, true, true, false),
                              {"--tty", "--stdin", "pwd; ls ../../..; exit\n", "--keep-stdin", "1"});
           escapes += std::string(tty ? "tty " : "") + "working_dir " + cwd + " started;" +
-                     processes_outside(id) + " outside: " + seen.value("stdout", "") + "\n";
+                     processes_outside_root(id) + " outside: " + seen.value("stdout", "") + "\n";
           cri().remove_container(id);
           continue;
         }
         EXPECT_TRUE(contains(outcome.message, "process.cwd")) << cwd << ": " << outcome;
         if (!id.empty()) {  // created, its start refused: the init waited somewhere
-          std::string outside = processes_outside(id);
+          std::string outside = processes_outside_root(id);
           if (!outside.empty()) escapes += "working_dir " + cwd + " created;" + outside + "\n";
           cri().remove_container(id);
         }
@@ -148,7 +133,7 @@ TEST_F(CriEscape, ExecIntoAPlantedSymlink) {
     }
   }
   EXPECT_EQ(escapes, "");
-  EXPECT_EQ(processes_outside(id), "");
+  EXPECT_EQ(processes_outside_root(id), "");
   EXPECT_EQ(cri().container_status(id).status().state(), v1::CONTAINER_RUNNING);
 }
 

@@ -81,6 +81,7 @@ inline std::string code_name(grpc::StatusCode code) {
       {grpc::StatusCode::NOT_FOUND, "NOT_FOUND"},
       {grpc::StatusCode::ALREADY_EXISTS, "ALREADY_EXISTS"},
       {grpc::StatusCode::FAILED_PRECONDITION, "FAILED_PRECONDITION"},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"},
       {grpc::StatusCode::INTERNAL, "INTERNAL"},
       {grpc::StatusCode::UNAVAILABLE, "UNAVAILABLE"}};
   auto it = names.find(code);
@@ -478,6 +479,21 @@ class CriFixture : public ::testing::Test {
     std::string out = response.stdout();
     if (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
+  }
+
+  // Every process of a container, seen from the host: those whose cwd is not below their root.
+  std::string processes_outside_root(const std::string& id) {
+    auto info = nlohmann::json::parse(cri().container_status(id, true).info().at("info"));
+    std::string cgroup = info.value("cgroupsPath", "");
+    std::string outside;
+    std::string procs_dir =
+        cgroup_v2_host() ? "/sys/fs/cgroup" + cgroup : "/sys/fs/cgroup/pids" + cgroup;
+    auto procs = isolate::read_file_if_exists(procs_dir + "/cgroup.procs").value_or("");
+    std::istringstream lines(procs);
+    for (pid_t pid; lines >> pid;) {
+      if (!cwd_inside_root(pid)) outside += " " + std::to_string(pid);
+    }
+    return outside;
   }
 
   // Nothing of the pod is left: hanokd's state subdirectories are empty, nothing is mounted

@@ -286,6 +286,56 @@ TEST_F(CriRuntime, ExecSync) {
   EXPECT_CODE(grpc::StatusCode::FAILED_PRECONDITION, cri().exec_sync(done, {"true"}, 5));
 }
 
+// What all ExecSync calls hold of their output at once is bounded (exec_sync_buffer_limit): 64
+// calls at once, each writing 16 MiB, either get their output whole (as much as
+// exec_output_limit keeps) or fail with RESOURCE_EXHAUSTED; hanokd does not hold them all.
+TEST_F(CriRuntime, ExecSyncOutputIsBoundedAcrossCalls) {
+  constexpr int64_t kKept = 15 * kMiB;  // under the client's 16 MiB message limit
+  ASSERT_TRUE(start_daemon("exec_output_limit = " + std::to_string(kKept) +
+                           "\nexec_sync_buffer_limit = " + std::to_string(128 * kMiB)));
+  Pod pod = run_pod("exec-bound");
+  std::string id = run(pod, container_config("target", kIdle));
+  std::string proc = "/proc/" + std::to_string(daemon_->pid());
+  auto kib = [&](const char* key) {
+    return std::stoll(status_field(isolate::read_file(proc + "/status"), key));
+  };
+  isolate::write_knob(proc + "/clear_refs", "5");
+  long long before = kib("VmRSS");
+  std::mutex mutex;
+  std::map<std::string, int> outcomes;
+  std::vector<std::thread> calls;
+  for (int i = 0; i < 64; ++i) {
+    calls.emplace_back([&] {
+      CriClient client(daemon_->socket(), std::chrono::seconds(120));
+      std::string outcome;
+      try {
+        auto response = client.exec_sync(id, {"head", "-c", "16777216", "/dev/zero"}, 100);
+        bool whole = static_cast<int64_t>(response.stdout().size()) == kKept &&
+                     response.stdout().find_first_not_of('\0') == std::string::npos;
+        outcome = whole ? "OK" : "OK with " + std::to_string(response.stdout().size()) + " bytes";
+      } catch (const CriError& e) {
+        outcome = code_name(e.code());
+      }
+      std::lock_guard lock(mutex);
+      ++outcomes[outcome];
+    });
+  }
+  for (auto& call : calls) call.join();
+  long long grown = kib("VmHWM") - before;
+  std::string seen;
+  for (const auto& [outcome, count] : outcomes) seen += outcome + ": " + std::to_string(count) + "\n";
+  EXPECT_GE(outcomes["OK"], 1) << seen;
+  EXPECT_GE(outcomes["RESOURCE_EXHAUSTED"], 1) << seen;
+  EXPECT_EQ(outcomes["OK"] + outcomes["RESOURCE_EXHAUSTED"], 64) << seen;
+  // The budget and the replies being sent; not 64 x 15 MiB.
+  EXPECT_LT(grown, 512 * 1024) << "hanokd grew by " << grown << " KiB\n" << seen;
+  std::cout << "hanokd grew by " << grown / 1024 << " MiB under 64 ExecSync calls; " << seen;
+  // All of it given back: a call after them gets its whole output.
+  EXPECT_EQ(shell(id, "head -c 10485760 /dev/zero | wc -c").stdout(), "10485760\n");
+  auto big = cri().exec_sync(id, {"head", "-c", "16777216", "/dev/zero"}, 100);
+  EXPECT_EQ(static_cast<int64_t>(big.stdout().size()), kKept);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Errors: unknown ids, invalid configs (the message names the field), wrong states; failed
 // creates leave nothing behind.

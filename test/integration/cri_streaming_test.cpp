@@ -123,6 +123,36 @@ TEST_F(CriStreaming, AttachToARunningContainer) {
   EXPECT_EQ(cri().container_status(once_id).status().exit_code(), 0);
 }
 
+// A tenant with port-forward rights on its own pod must not grow hanokd: pairs whose other
+// stream never comes are reset after the kubelet's stream creation timeout (30 s), and what a
+// connection buffers is bounded whatever it sends on them.
+TEST_F(CriStreaming, HalfOpenPortForwardPairsExpire) {
+  ASSERT_TRUE(start_daemon());
+  Pod pod = run_pod("half-pairs");
+  std::string proc = "/proc/" + std::to_string(daemon_->pid());
+  auto kib = [&](const char* key) {
+    return std::stoll(status_field(isolate::read_file(proc + "/status"), key));
+  };
+  isolate::write_knob(proc + "/clear_refs", "5");  // VmHWM from now on
+  long long before = kib("VmRSS");
+  auto result = client(port_forward_url(pod.id), {"--port-forward", "8080", "--half-pairs", "256",
+                                                  "--bytes", std::to_string(kMiB), "--timeout",
+                                                  "40"});
+  EXPECT_EQ(result.value("reset", 0), 256) << result.dump();
+  EXPECT_LT(result.value("seconds", 99.0), 35.0) << result.dump();
+  EXPECT_GE(result.value("seconds", 0.0), 29.0) << "reset before the stream creation timeout";
+  long long grown = kib("VmHWM") - before;
+  EXPECT_LT(grown, 64 * 1024) << "hanokd grew by " << grown << " KiB";
+  std::cout << "256 half-pairs reset after " << result.value("seconds", 0.0)
+            << " s; hanokd grew by " << grown / 1024 << " MiB\n";
+  // The server goes on serving the pod.
+  EXPECT_EQ(status_of(client(exec_url(run(pod, container_config("after", kIdle)), {"true"}, false,
+                                      true, false, false),
+                             {}))
+                .value("status", ""),
+            "Success");
+}
+
 TEST_F(CriStreaming, PortForwardIntoThePod) {
   ASSERT_TRUE(start_daemon());
   Pod pod = run_pod("forward");

@@ -7,6 +7,7 @@ JSON.
   spdy_client.py URL [--protocol P]... [--stdin TEXT] [--stdin-delay S] [--keep-stdin S]
                  [--tty] [--size WxH] [--no-stdout] [--stderr]
   spdy_client.py URL --port-forward PORT --send TEXT
+  spdy_client.py URL --port-forward PORT --half-pairs N --bytes B [--timeout S]
   (an https URL: TLS, verified against --ca FILE)
 
 Output: {"status": HTTP status, "protocol": negotiated, "stdout": ..., "stderr": ...,
@@ -257,6 +258,42 @@ def port_forward(args):
     return result
 
 
+def half_pairs(args):
+    """Opens --half-pairs data streams of port forwarding whose error streams never come, and
+    sends --bytes on each: prints how many the server reset, and when the last one was."""
+    sock, result = upgrade(args.url, ["portforward.k8s.io"])
+    if sock is None:
+        return result
+    sock.settimeout(None)
+    conn = Connection(sock)
+    threading.Thread(target=conn.reader, daemon=True).start()
+    streams = [conn.open_stream([("streamType", "data"), ("port", str(args.port_forward)),
+                                 ("requestID", str(i))]) for i in range(args.half_pairs)]
+    conn.wait(lambda: all(s in conn.replied or s in conn.finished for s in streams), 30)
+    start = time.monotonic()
+    sent = [0]
+
+    def sender():
+        chunk = b"x" * 65536
+        try:
+            for stream in streams:
+                for _ in range(max(1, args.bytes // len(chunk))):
+                    if stream in conn.finished:
+                        break
+                    conn.write(stream, chunk)
+                    sent[0] += len(chunk)
+        except OSError:
+            pass
+
+    threading.Thread(target=sender, daemon=True).start()
+    conn.wait(lambda: all(s in conn.finished for s in streams), args.timeout)
+    result["reset"] = sum(1 for s in streams if s in conn.finished)
+    result["seconds"] = time.monotonic() - start
+    result["sent"] = sent[0]
+    sock.close()
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -272,10 +309,17 @@ def main():
     parser.add_argument("--port-forward", type=int)
     parser.add_argument("--send", default="")
     parser.add_argument("--ca")
+    parser.add_argument("--half-pairs", type=int, default=0)
+    parser.add_argument("--bytes", type=int, default=0)
     args = parser.parse_args()
     global CA_FILE
     CA_FILE = args.ca
-    result = port_forward(args) if args.port_forward else remote_command(args)
+    if args.half_pairs:
+        result = half_pairs(args)
+    elif args.port_forward:
+        result = port_forward(args)
+    else:
+        result = remote_command(args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -9,11 +9,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "../common/require.hpp"
+#include "checkpoint_signature.hpp"
 #include "cni_config.hpp"
 #include "cni_runtime_config.hpp"
 #include "container_spec.hpp"
@@ -229,6 +231,90 @@ TEST(RootfsAccounts, FilesThatAreNotRegularAreNeverOpened) {
   (void)opened_names();
   RootfsAccounts accounts(root.get());
   EXPECT_EQ(opened_names(), (std::set<std::string>{"group", "passwd"}));
+}
+
+// --- checkpoint signatures ----------------------------------------------------------------------
+
+// An archive's contents as write_checkpoint_archive lays them out.
+void lay_out_checkpoint(const std::string& dir) {
+  isolate::make_dirs(dir + "/checkpoint", 0700);
+  isolate::write_file_atomic(dir + "/checkpoint/pages-1.img", std::string(10000, 'p'), 0600);
+  isolate::write_file_atomic(dir + "/checkpoint/core-1.img", "core", 0600);
+  isolate::write_file_atomic(dir + "/config.dump", "{}", 0600);
+  isolate::write_file_atomic(dir + "/spec.dump", "{\"process\":{}}", 0600);
+}
+
+std::string refusal_of(const CheckpointSigner& signer, const std::string& dir) {
+  try {
+    signer.verify(dir, "container_configs[c]");
+  } catch (const isolate::Error& e) {
+    EXPECT_EQ(e.kind(), isolate::ErrorKind::Invalid);
+    return e.what();
+  }
+  return "<accepted>";
+}
+
+TEST(CheckpointSignature, OnlyWhatThisNodeSignedAsItWasPasses) {
+  TempDir root;
+  CheckpointSigner signer(root.path());
+  struct stat key {};
+  ASSERT_EQ(::stat((root.path() + "/checkpoint-signing.key").c_str(), &key), 0);
+  EXPECT_EQ(key.st_mode & 0777, 0600U);
+  EXPECT_EQ(key.st_size, 32);
+  std::string dir = root.path() + "/archive";
+  lay_out_checkpoint(dir);
+  signer.sign(dir);
+  EXPECT_EQ(refusal_of(signer, dir), "<accepted>");
+  // The same key on the next start: what it signed still passes.
+  EXPECT_EQ(refusal_of(CheckpointSigner(root.path()), dir), "<accepted>");
+
+  // One byte of a CRIU image changed.
+  std::string pages = dir + "/checkpoint/pages-1.img";
+  std::string original = isolate::read_file(pages);
+  std::string changed = original;
+  changed[5000] = 'q';
+  isolate::write_file_atomic(pages, changed, 0600);
+  EXPECT_NE(refusal_of(signer, dir).find("was altered after it was signed: checkpoint/pages-1.img"),
+            std::string::npos)
+      << refusal_of(signer, dir);
+  isolate::write_file_atomic(pages, original, 0600);
+  // A file added, a file gone.
+  isolate::write_file_atomic(dir + "/checkpoint/extra.img", "x", 0600);
+  EXPECT_NE(refusal_of(signer, dir).find("altered"), std::string::npos);
+  ::unlink((dir + "/checkpoint/extra.img").c_str());
+  ::unlink((dir + "/checkpoint/core-1.img").c_str());
+  EXPECT_NE(refusal_of(signer, dir).find("altered"), std::string::npos);
+  isolate::write_file_atomic(dir + "/checkpoint/core-1.img", "core", 0600);
+  EXPECT_EQ(refusal_of(signer, dir), "<accepted>");
+
+  // The signature's own list changed to match a changed file: its mac no longer does.
+  std::string signature_path = dir + "/hanok-signature.json";
+  std::string signature = isolate::read_file(signature_path);
+  auto doc = nlohmann::json::parse(signature);
+  for (auto& entry : doc["entries"]) {
+    if (entry["path"] == "config.dump") entry["size"] = 3;
+  }
+  isolate::write_file_atomic(signature_path, doc.dump(), 0600);
+  isolate::write_file_atomic(dir + "/config.dump", "{ }", 0600);
+  EXPECT_NE(refusal_of(signer, dir).find("not signed by this node"), std::string::npos)
+      << refusal_of(signer, dir);
+  isolate::write_file_atomic(dir + "/config.dump", "{}", 0600);
+  isolate::write_file_atomic(signature_path, signature, 0600);
+
+  // Another node's key, no signature at all, a link or a device in the archive.
+  TempDir other;
+  EXPECT_NE(refusal_of(CheckpointSigner(other.path()), dir).find("not signed by this node"),
+            std::string::npos);
+  ::unlink(signature_path.c_str());
+  EXPECT_NE(refusal_of(signer, dir).find("is not signed"), std::string::npos);
+  ASSERT_EQ(::symlink("/etc/shadow", (dir + "/spec.dump.link").c_str()), 0);
+  EXPECT_THROW(signer.sign(dir), isolate::Error);
+}
+
+TEST(CheckpointSignature, AKeyFileOthersCanReadIsRefused) {
+  TempDir root;
+  isolate::write_file_atomic(root.path() + "/checkpoint-signing.key", std::string(32, 'k'), 0644);
+  EXPECT_THROW(CheckpointSigner{root.path()}, std::exception);
 }
 
 // --- seccomp -----------------------------------------------------------------------------------

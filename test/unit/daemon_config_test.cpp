@@ -60,6 +60,24 @@ TEST(DaemonConfig, BadValuesAreNamed) {
   EXPECT_EQ(file_config.image_pull_progress_timeout_s, 60);
   EXPECT_EQ(file_config.platform, "linux/arm64");
   EXPECT_EQ(file_config.pinned_images, std::vector<std::string>{"busybox"});
+  // The safe defaults, and the keys that change them.
+  EXPECT_FALSE(file_config.restore_unsigned_checkpoints);
+  EXPECT_EQ(file_config.exec_sync_buffer_limit, 256 << 20);
+  isolate::write_file_atomic(name,
+                             "restore_unsigned_checkpoints = true\n"
+                             "exec_sync_buffer_limit = 33554432\n");
+  load_config_file(name, true, file_config);
+  EXPECT_TRUE(file_config.restore_unsigned_checkpoints);
+  EXPECT_EQ(file_config.exec_sync_buffer_limit, 32 << 20);
+  isolate::write_file_atomic(name, "restore_unsigned_checkpoints = \"yes\"\n");
+  try {
+    load_config_file(name, true, file_config);
+    ADD_FAILURE() << "restore_unsigned_checkpoints = \"yes\" was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("restore_unsigned_checkpoints: must be true or false"),
+              std::string::npos)
+        << e.what();
+  }
   ::unlink(name);
 }
 

@@ -40,6 +40,11 @@ struct DaemonConfig {
   std::string runtime_path;              // the OCI runtime (hanok); empty: next to hanokd
   std::string monitor_path;              // hanok-monitor; empty: next to hanokd
   int64_t exec_output_limit = 16 << 20;  // ExecSync keeps this much of stdout and of stderr
+  // What all ExecSync calls together may hold of their output at once; a call that would need
+  // more fails with RESOURCE_EXHAUSTED.
+  int64_t exec_sync_buffer_limit = 256 << 20;
+  // Checkpoints: restore archives this node did not sign (or that changed since).
+  bool restore_unsigned_checkpoints = false;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/hanok/hanok.toml";
