@@ -32,12 +32,18 @@ struct Sink {
     size = std::min(size, limit - text.size());
     size_t needed = text.size() + size;
     if (budget != nullptr && needed > text.capacity()) {
-      size_t capacity = std::min(std::max(needed, 2 * text.capacity()), limit);
-      if (!budget->grow(capacity - text.capacity())) {
+      // What the string will allocate (it at least doubles), charged before it does.
+      size_t before = text.capacity();
+      size_t capacity = std::max(needed, 2 * before);
+      if (!budget->grow(capacity - before)) {
         exhausted = true;
         return;
       }
       text.reserve(capacity);
+      if (text.capacity() > capacity && !budget->grow(text.capacity() - capacity)) {
+        exhausted = true;
+        return;
+      }
     }
     text.append(data, size);
   }
@@ -103,7 +109,8 @@ CapturedRun run_captured(const CaptureRequest& capture, const images::StopToken&
   bool killed = false;
   pollfd fds[3] = {
       {out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}, {process.get(), POLLIN, 0}};
-  Sink sinks[2] = {{run.out, capture.limit, capture.budget}, {run.err, capture.limit, capture.budget}};
+  Sink sinks[2] = {{run.out, capture.limit, capture.budget},
+                   {run.err, capture.limit, capture.budget}};
   for (;;) {
     int wait_ms = 100;  // the stop token is asked this often
     if (!kill_at && capture.timeout.count() > 0) {

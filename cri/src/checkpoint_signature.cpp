@@ -42,8 +42,7 @@ std::string read_key(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0) isolate::throw_sys("stat", path);
   if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0 ||
       st.st_size != static_cast<off_t>(kKeySize)) {
-    throw std::runtime_error(path + ": not a checkpoint signing key (" +
-                             std::to_string(kKeySize) +
+    throw std::runtime_error(path + ": not a checkpoint signing key (" + std::to_string(kKeySize) +
                              " bytes, a regular file of hanokd's user that only it can read)");
   }
   std::string key(kKeySize, '\0');
@@ -160,8 +159,8 @@ void CheckpointSigner::verify(const std::string& dir, const std::string& field) 
   for (size_t i = 0; i < std::max(found.size(), wanted.size()); ++i) {
     if (i >= found.size()) throw refused("lacks " + wanted[i].value("path", std::string("?")));
     if (i >= wanted.size() || found[i] != wanted[i]) {
-      throw refused("was altered after it was signed: " +
-                    found[i].value("path", std::string("?")) + " differs");
+      throw refused("was altered after it was signed: " + found[i].value("path", std::string("?")) +
+                    " differs");
     }
   }
   throw refused("was altered after it was signed");

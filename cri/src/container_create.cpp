@@ -118,16 +118,36 @@ void check_process_matches(const nlohmann::json& spec, const std::string& dir,
     std::sort(env.begin(), env.end());
     return env;
   };
+  auto shown = [](const nlohmann::json& value) {
+    std::string text = value.dump();
+    return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+  };
   auto differs = [&](const char* what, const nlohmann::json& a, const nlohmann::json& b) {
     if (a == b) return;
-    throw Error(ErrorKind::Invalid, field + ": its " + what + " (" + b.dump() +
-                                        ") is not the checkpointed process's (" + a.dump() + ")");
+    throw Error(ErrorKind::Invalid, field + ": its " + what + " (" + shown(b) +
+                                        ") is not the checkpointed process's (" + shown(a) + ")");
   };
   differs("command and args", was.value("args", nlohmann::json()),
           now.value("args", nlohmann::json()));
   differs("working_dir", was.value("cwd", nlohmann::json()), now.value("cwd", nlohmann::json()));
   differs("user", was.value("user", nlohmann::json()), now.value("user", nlohmann::json()));
   differs("envs", sorted_env(was), sorted_env(now));
+  // CRIU gives the process back its credentials, capabilities and seccomp filter as they were:
+  // the config must ask for the same confinement, or it would not be what the container has.
+  auto at = [](const nlohmann::json& doc, const nlohmann::json::json_pointer& where) {
+    return doc.contains(where) ? doc.at(where) : nlohmann::json();
+  };
+  using Pointer = nlohmann::json::json_pointer;
+  for (const auto& [what, where] : std::vector<std::pair<const char*, Pointer>>{
+           {"capabilities", Pointer("/process/capabilities")},
+           {"no_new_privs", Pointer("/process/noNewPrivileges")},
+           {"seccomp profile", Pointer("/linux/seccomp")},
+           {"masked_paths", Pointer("/linux/maskedPaths")},
+           {"readonly_paths", Pointer("/linux/readonlyPaths")},
+           {"readonly_rootfs", Pointer("/root/readonly")},
+           {"devices", Pointer("/linux/devices")}}) {
+    differs(what, at(dumped, where), at(spec, where));
+  }
 }
 
 // A checkpoint archive (CheckpointContainer's, or one of CheckpointPod's) unpacked into `dir`

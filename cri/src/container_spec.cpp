@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "cri_signals.hpp"
 #include "isolate/capabilities.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
@@ -151,8 +152,9 @@ std::vector<std::string> capabilities_for(const runtime::v1::LinuxContainerSecur
   return caps;
 }
 
-// The kubelet's ambient capabilities (kept across an exec by a non-root user): also inheritable,
-// and added to the other sets (an ambient capability must be permitted and inheritable).
+// The kubelet's ambient capabilities (kept across an exec by a non-root user): also inheritable
+// (the kernel keeps an ambient one only when it is permitted and inheritable); each must be
+// granted to the container already.
 std::vector<std::string> ambient_capabilities_for(
     const runtime::v1::LinuxContainerSecurityContext& sc) {
   std::vector<std::string> ambient;
@@ -395,8 +397,12 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
 
   std::vector<std::string> caps = capabilities_for(sc);
   std::vector<std::string> ambient = ambient_capabilities_for(sc);
-  for (const auto& name : ambient) {
-    if (std::find(caps.begin(), caps.end(), name) == caps.end()) caps.push_back(name);
+  for (size_t i = 0; i < ambient.size(); ++i) {
+    if (std::find(caps.begin(), caps.end(), ambient[i]) == caps.end()) {
+      throw invalid(
+          "linux.security_context.capabilities.add_ambient_capabilities[" + std::to_string(i) + "]",
+          ambient[i] + " is not granted to the container (add it to add_capabilities)");
+    }
   }
   process["capabilities"] = {{"bounding", caps},
                              {"effective", caps},
@@ -577,10 +583,14 @@ ContainerSpec build_container_spec(const ContainerSpecInputs& in) {
 
   // The config's stop signal (the pod spec's lifecycle.stopSignal), else the image's, else TERM.
   std::string stop = string_of(image, "StopSignal");
-  if (config.stop_signal() != runtime::v1::SIGNAL_RUNTIME_DEFAULT) {
-    stop = runtime::v1::Signal_Name(config.stop_signal()).substr(7);  // "SIGNAL_SIGUSR1"
-  }
   spec.stop_signal = isolate::signal_from_name(stop).value_or(SIGTERM);
+  if (config.stop_signal() != runtime::v1::SIGNAL_RUNTIME_DEFAULT) {
+    auto number = signal_number(config.stop_signal());
+    if (!number) {
+      throw invalid("stop_signal", "unknown signal " + std::to_string(config.stop_signal()));
+    }
+    spec.stop_signal = *number;
+  }
   return spec;
 }
 

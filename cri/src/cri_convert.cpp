@@ -1,7 +1,8 @@
 #include "cri_convert.hpp"
 
 #include <signal.h>
-#include <string.h>
+
+#include "cri_signals.hpp"
 
 namespace hanok::cri {
 
@@ -58,16 +59,6 @@ runtime::v1::Container container_of(const store::ContainerRecord& c) {
   return out;
 }
 
-namespace {
-// The CRI's name of a signal number (SIGNAL_RUNTIME_DEFAULT for one it has no name for).
-runtime::v1::Signal stop_signal_of(int number) {
-  const char* abbrev = ::sigabbrev_np(number);
-  runtime::v1::Signal signal = runtime::v1::SIGNAL_RUNTIME_DEFAULT;
-  if (abbrev != nullptr) runtime::v1::Signal_Parse(std::string("SIGNAL_SIG") + abbrev, &signal);
-  return signal;
-}
-}  // namespace
-
 runtime::v1::ContainerStatus container_status_of(const store::ContainerRecord& c) {
   runtime::v1::ContainerStatus out;
   out.set_id(c.id());
@@ -94,7 +85,7 @@ runtime::v1::ContainerStatus container_status_of(const store::ContainerRecord& c
   if (c.has_resources()) *out.mutable_resources()->mutable_linux() = c.resources();
   // The identity it runs with (what SupplementalGroupsPolicy's status shows) and its stop signal.
   if (c.has_user()) *out.mutable_user() = c.user();
-  out.set_stop_signal(stop_signal_of(c.stop_signal() > 0 ? c.stop_signal() : SIGTERM));
+  out.set_stop_signal(cri_signal(c.stop_signal() > 0 ? c.stop_signal() : SIGTERM));
   return out;
 }
 

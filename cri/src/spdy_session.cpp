@@ -86,7 +86,7 @@ void Session::on_frame(const Frame& frame) {
         }
       }
       if (!inboxes_.open(stream.id, (frame.flags & kFlagFin) != 0)) {
-        throw ProtocolError("a stream id used twice");
+        throw ProtocolError("a stream id that is not above the last one");
       }
       std::string body;
       put_u32(body, stream.id);

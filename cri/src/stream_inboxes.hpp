@@ -1,7 +1,9 @@
 // Private to cri/: what a streaming connection's reader thread received, per stream or channel,
-// until a session thread reads it. Bounded: past 1 MiB unread on one, or 4 MiB on all of a
-// connection's together, the reader waits (and so the client, on TCP), so a fast sender cannot
-// grow hanokd, however many streams it opens and leaves unread.
+// until a session thread reads it. Bounded: past 1 MiB unread on one, 4 MiB on all of a
+// connection's, or 256 MiB on all of the daemon's connections together, the reader waits (and
+// so the client, on TCP), so a fast sender cannot grow hanokd, however many streams or
+// connections it opens and leaves unread. An inbox goes once its stream is finished and read, or
+// no longer read; a stream id is never used twice.
 #pragma once
 
 #include <condition_variable>
@@ -15,7 +17,12 @@ namespace hanok::cri {
 
 class StreamInboxes {
  public:
-  // A new stream or channel; false when `id` is known already.
+  StreamInboxes() = default;
+  ~StreamInboxes();
+  StreamInboxes(const StreamInboxes&) = delete;
+  StreamInboxes& operator=(const StreamInboxes&) = delete;
+
+  // A new stream or channel; false when `id` is not above every id opened before.
   bool open(uint32_t id, bool finished = false);
   // Data from the client (the reader's thread); `fin` ends the stream. Unknown or finished ids
   // are ignored.
@@ -36,8 +43,13 @@ class StreamInboxes {
   };
   mutable std::mutex mutex_;
   std::condition_variable changed_;
+  // Counts `bytes` as read (the caller holds the mutex).
+  void release(size_t bytes);
+
   std::map<uint32_t, Inbox> inboxes_;
   size_t total_ = 0;  // unread bytes in all inboxes
+  bool opened_any_ = false;
+  uint32_t highest_ = 0;  // the last id opened
   bool closed_ = false;
 };
 

@@ -82,9 +82,8 @@ void refuse_mount(const runtime::v1::Mount& mount, const std::string& field,
   if (mount.mount_options_size() > 0) {
     refuse(field + ".mount_options", "bind mount options are not supported by hanok");
   }
-  if (mount.selinux_relabel() && isolate::selinux_enabled()) {
-    refuse(field + ".selinux_relabel", "hanok does not relabel volumes for SELinux");
-  }
+  // selinux_relabel asks for no protection: hanok labels no container, so a volume needs no
+  // relabelling to be usable (the kubelet sets it on most mounts where SELinux is on).
   if (!mount.container_path().empty() && mount.container_path()[0] == '/') {
     std::string destination = isolate::clean_absolute_path(mount.container_path());
     std::string problem = isolate::proc_mount_problem(destination, true, "bind");

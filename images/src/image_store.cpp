@@ -16,9 +16,9 @@
 #include "images/reference.hpp"
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
+#include "isolate/text.hpp"
 #include "isolate/tree_walk.hpp"
 #include "isolate/unique_fd.hpp"
-#include "isolate/text.hpp"
 
 namespace hanok::images {
 

@@ -45,8 +45,8 @@ class DiffWriter {
     options.same_filesystem = false;
     options.max_depth = kMaxDepth;
     try {
-      isolate::walk_tree(top_fd, [&](const isolate::TreeEntry& entry) { return add(entry); },
-                         options);
+      isolate::walk_tree(
+          top_fd, [&](const isolate::TreeEntry& entry) { return add(entry); }, options);
     } catch (const isolate::SysError&) {
       throw;
     } catch (const isolate::Error& e) {
@@ -55,7 +55,6 @@ class DiffWriter {
   }
 
  private:
-
   static constexpr int kMaxDepth = 256;
 
   // Writes one entry; true for a directory whose contents come next.
@@ -66,9 +65,8 @@ class DiffWriter {
     struct stat st = walked.st;
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
       size_t slash = path.rfind('/');
-      std::string whiteout = slash == std::string::npos
-                                 ? ".wh." + name
-                                 : path.substr(0, slash) + "/.wh." + name;
+      std::string whiteout =
+          slash == std::string::npos ? ".wh." + name : path.substr(0, slash) + "/.wh." + name;
       write_header(whiteout, st, AE_IFREG, 0);
       diff_.deleted.push_back(path);
       return false;

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "isolate/error.hpp"
-#include "isolate/mountinfo.hpp"
 #include "isolate/files.hpp"
 #include "isolate/log.hpp"
+#include "isolate/mountinfo.hpp"
 #include "isolate/text.hpp"
 #include "isolate/unique_fd.hpp"
 

@@ -68,7 +68,7 @@ void write_file_atomic(const std::string& path, std::string_view content, unsign
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) throw_sys("open the directory of", path);
   // A name of its own, made here (never one there already, nor a symlink someone planted).
   unsigned char random[8];
@@ -96,6 +96,8 @@ void write_file_atomic(const std::string& path, std::string_view content, unsign
     ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
     throw;
   }
+  // The rename itself survives a crash too.
+  if (::fsync(dir_fd.get()) != 0) throw_sys("fsync the directory of", path);
 }
 
 namespace {

@@ -66,6 +66,26 @@ void check_cwd_inside_root(const std::string& field) {
   }
 }
 
+bool process_confined_to(pid_t pid, const struct stat& root) {
+  auto same = [](const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  };
+  std::string proc = "/proc/" + std::to_string(pid);
+  UniqueFd its_root(::open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open((proc + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat st {};
+  if (!its_root || !dir || ::fstat(its_root.get(), &st) != 0 || !same(st, root)) return false;
+  for (int level = 0; level < 65536; ++level) {
+    if (::fstat(dir.get(), &st) != 0) return false;
+    if (same(st, root)) return true;
+    UniqueFd up(::openat(dir.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat above {};
+    if (!up || ::fstat(up.get(), &above) != 0 || same(above, st)) return false;  // the top
+    dir = std::move(up);
+  }
+  return false;
+}
+
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
   std::string relative = clean_absolute_path(path);
   relative = relative == "/" ? "." : relative.substr(1);

@@ -19,7 +19,8 @@ bool MountInfo::slave() const {
 }
 
 std::vector<MountInfo> read_mountinfo(int pid) {
-  std::string path = pid == 0 ? "/proc/self/mountinfo" : "/proc/" + std::to_string(pid) + "/mountinfo";
+  std::string path =
+      pid == 0 ? "/proc/self/mountinfo" : "/proc/" + std::to_string(pid) + "/mountinfo";
   std::string text = read_file(path);
   std::vector<MountInfo> mounts;
   for (std::string_view line : split(text, "\n")) {

@@ -20,10 +20,16 @@ namespace hanok::isolate {
 
 namespace {
 // The files below /proc a container may have covered (LXCFS's views and two knobs).
-constexpr std::array<std::string_view, 10> kCoverableProcFiles = {
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",
-    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg",  "/proc/slabinfo",
-    "/proc/sys/kernel/ns_last_pid",     "/proc/sys/crypto/fips_enabled"};
+constexpr std::array<std::string_view, 10> kCoverableProcFiles = {"/proc/cpuinfo",
+                                                                  "/proc/diskstats",
+                                                                  "/proc/meminfo",
+                                                                  "/proc/stat",
+                                                                  "/proc/swaps",
+                                                                  "/proc/uptime",
+                                                                  "/proc/loadavg",
+                                                                  "/proc/slabinfo",
+                                                                  "/proc/sys/kernel/ns_last_pid",
+                                                                  "/proc/sys/crypto/fips_enabled"};
 
 bool coverable(std::string_view destination) {
   for (auto file : kCoverableProcFiles) {
@@ -38,8 +44,7 @@ bool on_procfs(int fd) {
 }
 }  // namespace
 
-std::string proc_mount_problem(const std::string& destination, bool bind,
-                               const std::string& type) {
+std::string proc_mount_problem(const std::string& destination, bool bind, const std::string& type) {
   if (destination == "/proc") {
     if (bind || type == "proc") return {};  // a bind's source is checked when it is mounted
     return "\"/proc\" cannot be mounted because it is not of type proc";
@@ -60,7 +65,8 @@ void refuse_procfs_target(int root_fd, int target_fd, const std::string& destina
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   std::string relative = clean == "/" ? "." : clean.substr(1);
-  UniqueFd direct(static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
+  UniqueFd direct(
+      static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
   struct stat a {};
   struct stat b {};
   if (!direct || ::fstat(direct.get(), &a) != 0 || ::fstat(target_fd, &b) != 0 ||

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,19 +108,28 @@ void cloexec_from(int first) {
   }
 }
 
+namespace {
+// Without close_range (kernels before 5.9, or a seccomp filter of the caller's that refuses it):
+// the fds /proc/self/fd lists, each one that is not kept. Throws when they cannot be listed.
+void close_listed_fds(const std::vector<int>& keep) {
+  std::vector<int> open_fds;
+  for (const auto& name : list_dir("/proc/self/fd")) open_fds.push_back(std::atoi(name.c_str()));
+  if (open_fds.empty()) throw_sys("list the open fds in", "/proc/self/fd", ENOENT);
+  for (int fd : open_fds) {
+    if (fd >= 3 && !std::binary_search(keep.begin(), keep.end(), fd)) ::close(fd);
+  }
+}
+}  // namespace
+
 void close_fds_except(std::vector<int> keep) {
   std::sort(keep.begin(), keep.end());
   unsigned first = 3;
-  auto close_span = [](unsigned from, unsigned to) {
-    if (from > to) return;
+  bool closed_all = true;
+  auto close_span = [&](unsigned from, unsigned to) {
+    if (from > to || !closed_all) return;
     if (::syscall(SYS_close_range, from, to, 0) == 0) return;
-    if (errno != ENOSYS) throw_sys("close_range", "");
-    // Kernels before 5.9: one by one, up to the limit of open fds.
-    rlimit limit{};
-    unsigned last = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
-                        ? static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 1U << 20))
-                        : 1U << 20;
-    for (unsigned fd = from; fd <= to && fd < last; ++fd) ::close(static_cast<int>(fd));
+    if (errno != ENOSYS && errno != EPERM) throw_sys("close_range", "");
+    closed_all = false;
   };
   for (int fd : keep) {
     if (fd < static_cast<int>(first)) continue;
@@ -129,6 +137,7 @@ void close_fds_except(std::vector<int> keep) {
     first = static_cast<unsigned>(fd) + 1;
   }
   close_span(first, ~0U);
+  if (!closed_all) close_listed_fds(keep);
 }
 
 std::optional<int> signal_from_name(const std::string& name) {

@@ -29,8 +29,8 @@ std::string dirname_of(const std::string& clean) {
 UniqueFd open_regular_at(int dir_fd, const std::string& name, const struct stat& expected,
                          const std::string& shown) {
   if (!S_ISREG(expected.st_mode)) {
-    throw Error(ErrorKind::Invalid, shown + " is " + kind_name(expected.st_mode) +
-                                        ", not a regular file");
+    throw Error(ErrorKind::Invalid,
+                shown + " is " + kind_name(expected.st_mode) + ", not a regular file");
   }
   UniqueFd path_fd(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!path_fd) throw_sys("open", shown);

@@ -26,10 +26,9 @@ void PrivateProcfs::write_sysctl(const std::string& key, const std::string& valu
   }
   open_how how{};
   how.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
-  how.resolve =
-      RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  UniqueFd file(static_cast<int>(
-      ::syscall(SYS_openat2, root_.get(), relative.c_str(), &how, sizeof how)));
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  UniqueFd file(
+      static_cast<int>(::syscall(SYS_openat2, root_.get(), relative.c_str(), &how, sizeof how)));
   if (!file) throw_sys(field + ": open", "/proc/" + relative);
   struct statfs fs {};
   if (::fstatfs(file.get(), &fs) != 0) throw_sys(field + ": statfs", "/proc/" + relative);

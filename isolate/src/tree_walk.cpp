@@ -32,44 +32,93 @@ std::vector<std::string> names_in(int dir_fd, const std::string& shown, bool sor
   return names;
 }
 
-void walk_dir(int dir_fd, const std::string& prefix, dev_t device, int depth,
-              const std::function<bool(const TreeEntry&)>& visit,
-              const TreeWalkOptions& options) {
-  if (depth > options.max_depth) {
-    throw Error(ErrorKind::Invalid, (prefix.empty() ? std::string("/") : prefix) +
-                                        ": more than " + std::to_string(options.max_depth) +
-                                        " nested directories");
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// A directory being walked: what is left of its names, and which directory it is.
+struct Level {
+  std::vector<std::string> names;
+  size_t next = 0;
+  struct stat st {};
+  std::string path;  // from the top ("" for the top)
+  std::string name;  // in its parent
+};
+
+// The directory of the last level, found again from the top, level by level, each checked to be
+// the directory it was: where ".." did not lead back (a directory below it was moved away).
+UniqueFd reopen_from_top(int top_fd, const std::vector<Level>& levels) {
+  UniqueFd current(::fcntl(top_fd, F_DUPFD_CLOEXEC, 3));
+  if (!current) throw_sys("dup the top of a tree", "");
+  for (size_t i = 1; i < levels.size(); ++i) {
+    UniqueFd next(::openat(current.get(), levels[i].name.c_str(),
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!next || ::fstat(next.get(), &st) != 0 || !same_file(st, levels[i].st)) {
+      throw Error(ErrorKind::Internal, levels[i].path + ": moved while it was being walked");
+    }
+    current = std::move(next);
   }
-  for (const auto& name : names_in(dir_fd, prefix.empty() ? "/" : prefix, options.sorted)) {
+  return current;
+}
+}  // namespace
+
+// Depth first, holding one directory fd at a time (however deep the tree): a level is entered
+// below the fd of its parent, and left through "..", which must lead back to the directory the
+// parent was; where it does not (the level was moved away), the parent is found again from the
+// top by name.
+void walk_tree(int top_fd, const std::function<bool(const TreeEntry&)>& visit,
+               const TreeWalkOptions& options) {
+  UniqueFd current(::fcntl(top_fd, F_DUPFD_CLOEXEC, 3));
+  if (!current) throw_sys("dup the top of a tree", "");
+  std::vector<Level> levels(1);
+  if (::fstat(current.get(), &levels[0].st) != 0) throw_sys("stat the top of a tree", "");
+  const dev_t device = levels[0].st.st_dev;
+  levels[0].names = names_in(current.get(), "/", options.sorted);
+  while (!levels.empty()) {
+    Level& level = levels.back();
+    if (level.next == level.names.size()) {
+      levels.pop_back();
+      if (levels.empty()) break;
+      UniqueFd up(::openat(current.get(), "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      struct stat st {};
+      if (!up || ::fstat(up.get(), &st) != 0 || !same_file(st, levels.back().st)) {
+        up = reopen_from_top(top_fd, levels);
+      }
+      current = std::move(up);
+      continue;
+    }
     TreeEntry entry;
-    entry.dir_fd = dir_fd;
-    entry.name = name;
-    entry.path = prefix.empty() ? name : prefix + "/" + name;
-    if (::fstatat(dir_fd, name.c_str(), &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    entry.dir_fd = current.get();
+    entry.name = level.names[level.next++];
+    entry.path = level.path.empty() ? entry.name : level.path + "/" + entry.name;
+    if (::fstatat(current.get(), entry.name.c_str(), &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // gone meanwhile
       throw_sys("stat", entry.path);
     }
     bool descend = visit(entry);
     if (!descend || !S_ISDIR(entry.st.st_mode)) continue;
     if (options.same_filesystem && entry.st.st_dev != device) continue;
-    UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (static_cast<int>(levels.size()) > options.max_depth) {
+      throw Error(
+          ErrorKind::Invalid,
+          entry.path + ": more than " + std::to_string(options.max_depth) + " nested directories");
+    }
+    UniqueFd sub(::openat(current.get(), entry.name.c_str(),
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) {
       if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // swapped meanwhile
       throw_sys("open", entry.path);
     }
-    struct stat opened {};
-    if (::fstat(sub.get(), &opened) != 0) throw_sys("stat", entry.path);
-    if (opened.st_dev != entry.st.st_dev || opened.st_ino != entry.st.st_ino) continue;
-    walk_dir(sub.get(), entry.path, device, depth + 1, visit, options);
+    Level below;
+    if (::fstat(sub.get(), &below.st) != 0) throw_sys("stat", entry.path);
+    if (!same_file(below.st, entry.st)) continue;  // swapped meanwhile
+    below.names = names_in(sub.get(), entry.path, options.sorted);
+    below.path = entry.path;
+    below.name = entry.name;
+    current = std::move(sub);
+    levels.push_back(std::move(below));
   }
-}
-}  // namespace
-
-void walk_tree(int top_fd, const std::function<bool(const TreeEntry&)>& visit,
-               const TreeWalkOptions& options) {
-  struct stat top {};
-  if (::fstat(top_fd, &top) != 0) throw_sys("stat the top of a tree", "");
-  walk_dir(top_fd, "", top.st_dev, 0, visit, options);
 }
 
 }  // namespace hanok::isolate

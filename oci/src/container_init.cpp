@@ -108,8 +108,9 @@ void container_init_main(const Plan& plan, isolate::SyncChannel& channel) {
     finish_rootfs(spec, rootfs);
     rootfs = Rootfs();
 
-    std::string executable = resolve_executable(*plan.process);
+    // Looked up once no fd of the host's is left and the cwd is known to be inside.
     prepare_process(plan, {channel.fd(), plan.start_listener});
+    std::string executable = resolve_executable(*plan.process);
     channel.send(kReady);
 
     StartHooks start_hooks{&spec.hooks.start_container, {}};
@@ -127,8 +128,8 @@ void exec_main(const Plan& plan, isolate::SyncChannel& channel) {
     wait_for_go(channel);
     if (::setsid() < 0) isolate::throw_sys("setsid", "");
     if (plan.process->terminal) setup_terminal(plan, false);
-    std::string executable = resolve_executable(*plan.process);
     prepare_process(plan, {channel.fd()});
+    std::string executable = resolve_executable(*plan.process);
     execute(plan, executable, channel, StartHooks{});
   } catch (const std::exception& e) {
     report_and_exit(channel, e.what(), 1);

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -19,6 +21,7 @@
 #include "isolate/mounts.hpp"
 #include "isolate/process.hpp"
 #include "isolate/rlimits.hpp"
+#include "isolate/unique_fd.hpp"
 #include "oci/hooks.hpp"
 
 namespace hanok::oci::launch {
@@ -56,9 +59,22 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
   return {};
 }
 
+// Looked at without following a /proc magic link (/proc/<pid>/fd/N, .../cwd, .../root): a path
+// the container chose must not reach, through another process's fds, anything of the host's,
+// even as a stat that tells whether it is there.
 bool is_executable_file(const std::string& path) {
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  isolate::UniqueFd fd(
+      static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+  if (!fd || ::fstat(fd.get(), &st) != 0) return false;
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+    return false;
+  }
+  return true;
 }
 
 void warn(const char* message) {

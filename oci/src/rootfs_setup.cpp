@@ -1,8 +1,8 @@
 #include "rootfs_setup.hpp"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>

@@ -6,6 +6,7 @@
 // process is in the new pod's. The init's stdio pipes are external too, and the restored
 // process gets the restoring `hanok`'s stdio in their place (runc's descriptors.json).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,8 +17,9 @@
 #include "criu.hpp"
 #include "isolate/clock.hpp"
 #include "isolate/error.hpp"
-#include "isolate/mountinfo.hpp"
 #include "isolate/files.hpp"
+#include "isolate/in_root.hpp"
+#include "isolate/mountinfo.hpp"
 #include "isolate/text.hpp"
 #include "oci/runtime.hpp"
 
@@ -197,6 +199,27 @@ void Runtime::checkpoint(const CheckpointOptions& options) {
             inherited_namespaces(spec));
 }
 
+namespace {
+// CRIU leaves the restored processes stopped: each must have the container's root as its root
+// and its working directory inside it (the images say where they were; an archive restored
+// unsigned, or the checkpoint of a container that had got out, could say the host), and only
+// then do they run on.
+void resume_if_confined(const isolate::cgroup::Cgroup& cgroup, const std::string& rootfs) {
+  struct stat root {};
+  if (::stat(rootfs.c_str(), &root) != 0) isolate::throw_sys("stat the rootfs", rootfs);
+  std::vector<pid_t> restored = cgroup.processes();
+  if (restored.empty()) throw Error(ErrorKind::Internal, "restore: no process was restored");
+  for (pid_t pid : restored) {
+    if (!isolate::process_confined_to(pid, root)) {
+      throw Error(ErrorKind::Invalid,
+                  "restore: restored process " + std::to_string(pid) +
+                      " has its root or working directory outside the container's root");
+    }
+  }
+  for (pid_t pid : restored) ::kill(pid, SIGCONT);
+}
+}  // namespace
+
 void Runtime::restore(const RestoreOptions& options) {
   if (options.image_path.empty()) throw Error(ErrorKind::Invalid, "--image-path: required");
   CreatePlan made = plan_create(options.create, systemd_cgroup_);
@@ -217,6 +240,7 @@ void Runtime::restore(const RestoreOptions& options) {
                                    "--root",
                                    made.rootfs,
                                    "--restore-detached",
+                                   "--leave-stopped",
                                    "--manage-cgroups=ignore",
                                    "--mntns-compat-mode"};
   std::string pid_file = work + "/restore.pid";
@@ -272,6 +296,7 @@ void Runtime::restore(const RestoreOptions& options) {
   auto pid = isolate::parse_i64(isolate::read_file(pid_file));
   if (!pid || *pid <= 0) throw Error(ErrorKind::Internal, "restore: criu wrote no pid");
   guard.set_pid(static_cast<pid_t>(*pid));
+  resume_if_confined(*cgroup, made.rootfs);
 
   ContainerState state = new_state(made, Status::Running, static_cast<pid_t>(*pid), cgroup_made);
   store_.save(state);

@@ -291,18 +291,17 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
       } else {
         ASSERT_EQ(::unlink((work + "/hanok-signature.json").c_str()), 0);
       }
-      ASSERT_TRUE(
-          isolate::run_program({"/bin/tar", "-C", work, "-cf", copy + "/" + archive, "."})
-              .succeeded());
+      ASSERT_TRUE(isolate::run_program({"/bin/tar", "-C", work, "-cf", copy + "/" + archive, "."})
+                      .succeeded());
     }
     ASSERT_TRUE(
         isolate::run_program({"/bin/cp", out + "/pod.json", copy + "/pod.json"}).succeeded());
     auto refused = restore_pod(copy, restored_config, {counter, sharer}, restored);
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
-    EXPECT_TRUE(contains(refused.error_message(),
-                         how == "altered" ? "was altered after it was signed: "
-                                            "checkpoint/inventory.img differs"
-                                          : "is not signed"))
+    EXPECT_TRUE(contains(refused.error_message(), how == "altered"
+                                                      ? "was altered after it was signed: "
+                                                        "checkpoint/inventory.img differs"
+                                                      : "is not signed"))
         << refused.error_message();
     EXPECT_TRUE(cri().list_pods().empty());
   }
@@ -395,7 +394,8 @@ TEST_F(CriCheckpoint, PodRestoredInANewPodContinuesItsCount) {
   // restore_unsigned_checkpoints = true: the archive without its signature restores.
   v1::RestorePodResponse unsigned_restore;
   restored_config.mutable_metadata()->set_uid("uid-counting-unsigned");
-  auto allowed = restore_pod(dir_ + "/unsigned", restored_config, {counter, sharer}, unsigned_restore);
+  auto allowed =
+      restore_pod(dir_ + "/unsigned", restored_config, {counter, sharer}, unsigned_restore);
   ASSERT_TRUE(allowed.ok()) << allowed.error_message();
   EXPECT_EQ(unsigned_restore.restored_containers_size(), 2);
 }

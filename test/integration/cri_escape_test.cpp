@@ -88,7 +88,8 @@ TEST_F(CriEscape, CreateWithAWorkingDirectoryThroughAnFd) {
   EXPECT_EQ(escapes, "");
   // Nothing is left of the failed creates: the planter is the pod's only container.
   EXPECT_EQ(cri().list_containers().size(), 1U);
-  EXPECT_EQ(entries_of(state_ + "/containers").size(), 1U) << joined(entries_of(state_ + "/containers"));
+  EXPECT_EQ(entries_of(state_ + "/containers").size(), 1U)
+      << joined(entries_of(state_ + "/containers"));
 }
 
 TEST_F(CriEscape, ExecIntoAPlantedSymlink) {
@@ -113,20 +114,23 @@ TEST_F(CriEscape, ExecIntoAPlantedSymlink) {
     CallOutcome outcome = outcome_of([&] {
       auto response = cri().exec_sync(id, look, 20);
       if (response.exit_code() == 0) {
-        escapes += "ExecSync into /proc/self/fd/" + std::to_string(n) + ": " + response.stdout() +
-                   "\n";
+        escapes +=
+            "ExecSync into /proc/self/fd/" + std::to_string(n) + ": " + response.stdout() + "\n";
       }
     });
     if (outcome.code != grpc::StatusCode::OK) {
       EXPECT_TRUE(contains(outcome.message, "process.cwd")) << n << ": " << outcome;
     }
+    // Streaming exec runs the same `hanok exec` as ExecSync; what differs is what hanokd hands
+    // it (the bundle directory at fd 3 with a terminal): the first fds suffice there.
+    if (n > 12) continue;
     for (bool tty : {false, true}) {
-      auto result = client(exec_url(id, look, false, true, !tty, tty),
-                           tty ? std::vector<std::string>{"--tty"}
-                               : std::vector<std::string>{"--stderr"});
+      auto result =
+          client(exec_url(id, look, false, true, !tty, tty),
+                 tty ? std::vector<std::string>{"--tty"} : std::vector<std::string>{"--stderr"});
       if (status_of(result).value("status", "") == "Success") {
-        escapes += std::string(tty ? "tty " : "") + "exec into /proc/self/fd/" +
-                   std::to_string(n) + ": " + result.value("stdout", "") + "\n";
+        escapes += std::string(tty ? "tty " : "") + "exec into /proc/self/fd/" + std::to_string(n) +
+                   ": " + result.value("stdout", "") + "\n";
       } else {
         EXPECT_TRUE(contains(result.value("error", ""), "process.cwd")) << n << result.dump();
       }

@@ -104,12 +104,12 @@ TEST_F(CriFailClosed, ContainerFieldsNotServedAreRefused) {
     EXPECT_EQ(code_name(outcome.code), "INVALID_ARGUMENT") << refusal.what << ": " << outcome;
     EXPECT_TRUE(contains(outcome.message, refusal.field)) << refusal.what << ": " << outcome;
   }
-  // What asks for nothing is taken: no profile, unconfined ones, an SELinux relabel on a host
-  // without SELinux (nothing to relabel), the host's user namespace.
+  // What asks for nothing is taken: no profile, unconfined ones, an SELinux relabel (hanok labels
+  // nothing, so nothing needs relabelling), the host's user namespace.
   v1::ContainerConfig plain = container_config("plain", kIdle);
   sc(plain)->mutable_apparmor()->set_profile_type(v1::SecurityProfile::Unconfined);
   sc(plain)->mutable_namespace_options()->mutable_userns_options()->set_mode(v1::NODE);
-  mount_of(plain, volume, "/v").set_selinux_relabel(!isolate::path_exists("/sys/fs/selinux/enforce"));
+  mount_of(plain, volume, "/v").set_selinux_relabel(true);
   mount_of(plain, "/proc/cpuinfo", "/proc/cpuinfo");  // as LXCFS covers it
   std::string id = run(pod, plain);
   EXPECT_EQ(output_of(id, "grep -c processor /proc/cpuinfo; ls -d /v"),
@@ -186,8 +186,7 @@ TEST_F(CriFailClosed, SupplementalGroupsPolicyStrict) {
   ASSERT_TRUE(start_daemon());
   Pod pod = run_pod("groups");
   for (auto policy : {v1::Merge, v1::Strict}) {
-    v1::ContainerConfig config =
-        container_config(v1::SupplementalGroupsPolicy_Name(policy), kIdle);
+    v1::ContainerConfig config = container_config(v1::SupplementalGroupsPolicy_Name(policy), kIdle);
     auto* sc = config.mutable_linux()->mutable_security_context();
     sc->set_run_as_username("user");
     sc->add_supplemental_groups(3000);
@@ -200,7 +199,8 @@ TEST_F(CriFailClosed, SupplementalGroupsPolicyStrict) {
     EXPECT_EQ(user.uid(), 1000);
     EXPECT_EQ(user.gid(), 1000);
     std::string groups;
-    for (auto gid : user.supplemental_groups()) groups += (groups.empty() ? "" : " ") + std::to_string(gid);
+    for (auto gid : user.supplemental_groups())
+      groups += (groups.empty() ? "" : " ") + std::to_string(gid);
     EXPECT_EQ(groups, expected);
   }
 }
@@ -250,7 +250,12 @@ TEST_F(CriFailClosed, AmbientCapabilities) {
   auto* sc = config.mutable_linux()->mutable_security_context();
   sc->mutable_run_as_user()->set_value(1000);
   sc->mutable_capabilities()->add_drop_capabilities("ALL");
+  // An ambient capability that is not granted is refused, not granted through the back door.
   sc->mutable_capabilities()->add_add_ambient_capabilities("NET_BIND_SERVICE");
+  CallOutcome ungranted = outcome_of([&] { create(pod, config); });
+  EXPECT_EQ(code_name(ungranted.code), "INVALID_ARGUMENT") << ungranted;
+  EXPECT_TRUE(contains(ungranted.message, "add_ambient_capabilities[0]")) << ungranted;
+  sc->mutable_capabilities()->add_add_capabilities("NET_BIND_SERVICE");
   std::string id = run(pod, config);
   std::string status = output_of(id, "cat /proc/self/status");
   for (const char* set : {"CapAmb", "CapInh", "CapPrm", "CapEff", "CapBnd"}) {

@@ -323,7 +323,8 @@ TEST_F(CriRuntime, ExecSyncOutputIsBoundedAcrossCalls) {
   for (auto& call : calls) call.join();
   long long grown = kib("VmHWM") - before;
   std::string seen;
-  for (const auto& [outcome, count] : outcomes) seen += outcome + ": " + std::to_string(count) + "\n";
+  for (const auto& [outcome, count] : outcomes)
+    seen += outcome + ": " + std::to_string(count) + "\n";
   EXPECT_GE(outcomes["OK"], 1) << seen;
   EXPECT_GE(outcomes["RESOURCE_EXHAUSTED"], 1) << seen;
   EXPECT_EQ(outcomes["OK"] + outcomes["RESOURCE_EXHAUSTED"], 64) << seen;
@@ -484,6 +485,9 @@ TEST_F(CriRuntime, RestartRecovery) {
   daemon_.reset();                  // reaps the killed daemon
   std::this_thread::sleep_for(3s);  // the late-exit container ends while no daemon runs
   size_t lines_without_daemon = log_messages(counter_log).size();
+  auto restarted_at = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   ASSERT_TRUE(start_daemon());
 
   std::map<std::string, v1::Container> listed;
@@ -496,7 +500,7 @@ TEST_F(CriRuntime, RestartRecovery) {
   EXPECT_EQ(late.reason(), "Error");
   // Its end as the monitor saw it (2 s after its start), not when the new daemon learnt of it.
   EXPECT_GT(late.finished_at() - late.started_at(), 1'500'000'000);
-  EXPECT_LT(late.finished_at() - late.started_at(), 2'800'000'000);
+  EXPECT_LT(late.finished_at(), restarted_at);
   EXPECT_EQ(v1::ContainerState_Name(listed[created].state()), "CONTAINER_CREATED");
 
   // The counter goes on, and its log has every value once.
@@ -784,16 +788,16 @@ TEST_F(CriRuntime, HostileImageSymlinks) {
 // a device's open can act: a watchdog reboots the node) is never opened: CreateContainer fails at
 // once, naming the file, whoever the container runs as, and leaves nothing behind.
 TEST_F(CriRuntime, HostileImageAccountsFilesThatAreNotFiles) {
-  std::string rootfs = hostile_rootfs(
-      dir_ + "/odd-rootfs",
-      "rm -f etc/passwd etc/group && mknod etc/passwd c 1 3 && mkfifo etc/group");
+  std::string rootfs =
+      hostile_rootfs(dir_ + "/odd-rootfs",
+                     "rm -f etc/passwd etc/group && mknod etc/passwd c 1 3 && mkfifo etc/group");
   make_layout(dir_ + "/odd-layout", {"--from", rootfs});
-  std::string group_fifo = hostile_rootfs(
-      dir_ + "/fifo-rootfs", "rm -f etc/group && mkfifo etc/group");
+  std::string group_fifo =
+      hostile_rootfs(dir_ + "/fifo-rootfs", "rm -f etc/group && mkfifo etc/group");
   make_layout(dir_ + "/fifo-layout", {"--from", group_fifo});
-  FakeRegistry hostile({"hostile/odd=" + dir_ + "/odd-layout",
-                        "hostile/fifo=" + dir_ + "/fifo-layout"},
-                       dir_ + "/hostile.jsonl");
+  FakeRegistry hostile(
+      {"hostile/odd=" + dir_ + "/odd-layout", "hostile/fifo=" + dir_ + "/fifo-layout"},
+      dir_ + "/hostile.jsonl");
   ASSERT_TRUE(start_daemon("", {hostile.host()}));
   Pod pod = run_pod("odd");
   CriClient impatient(daemon_->socket(), std::chrono::seconds(15));

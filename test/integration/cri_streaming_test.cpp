@@ -135,9 +135,9 @@ TEST_F(CriStreaming, HalfOpenPortForwardPairsExpire) {
   };
   isolate::write_knob(proc + "/clear_refs", "5");  // VmHWM from now on
   long long before = kib("VmRSS");
-  auto result = client(port_forward_url(pod.id), {"--port-forward", "8080", "--half-pairs", "256",
-                                                  "--bytes", std::to_string(kMiB), "--timeout",
-                                                  "40"});
+  auto result =
+      client(port_forward_url(pod.id), {"--port-forward", "8080", "--half-pairs", "256", "--bytes",
+                                        std::to_string(kMiB), "--timeout", "40"});
   EXPECT_EQ(result.value("reset", 0), 256) << result.dump();
   EXPECT_LT(result.value("seconds", 99.0), 35.0) << result.dump();
   EXPECT_GE(result.value("seconds", 0.0), 29.0) << "reset before the stream creation timeout";

@@ -152,18 +152,18 @@ TEST_F(Escape, AMountNeverLandsInProcThroughASymlink) {
   isolate::write_file_atomic(bundle() + "/file", "|/host/program\n", 0644);
   set_shell("cat /proc/sys/kernel/core_pattern");
   auto mounts = config()["mounts"];
-  for (const auto& [destination, mount] :
-       std::vector<std::pair<std::string, nlohmann::json>>{
+  for (const auto& [destination, mount] : std::vector<std::pair<std::string, nlohmann::json>>{
            {"/etc/kernel", {{"type", "bind"}, {"source", source}, {"options", {"rbind"}}}},
            {"/etc/kernel", {{"type", "tmpfs"}, {"source", "tmpfs"}}},
-           {"/etc/pattern", {{"type", "bind"}, {"source", bundle() + "/file"}, {"options", {"bind"}}}},
+           {"/etc/pattern",
+            {{"type", "bind"}, {"source", bundle() + "/file"}, {"options", {"bind"}}}},
        }) {
     config()["mounts"] = mounts;
     nlohmann::json entry = mount;
     entry["destination"] = destination;
     config()["mounts"].push_back(entry);
-    Result r = run_container("m" + std::to_string(config()["mounts"].size()) +
-                             mount.value("type", ""));
+    Result r =
+        run_container("m" + std::to_string(config()["mounts"].size()) + mount.value("type", ""));
     EXPECT_NE(r.exit_code, 0) << destination << " mounted: " << r.out;
     EXPECT_NE(r.err.find("resolves to a path inside /proc"), std::string::npos) << r.err;
   }
@@ -248,12 +248,12 @@ TEST_F(Escape, WorkingDirectoryThroughAnOpenFdNeverLeavesTheRoot) {
   for (bool tty : {false, true}) {
     config()["process"]["terminal"] = tty;
     for (int n = kFirstFd; n <= kLastFd; ++n) {
-      for (const std::string& cwd : {"/proc/self/fd/" + std::to_string(n),
-                                     "/lnk/" + std::to_string(n)}) {
+      for (const std::string& cwd :
+           {"/proc/self/fd/" + std::to_string(n), "/lnk/" + std::to_string(n)}) {
         config()["process"]["cwd"] = cwd;
         set_shell("sleep 1000");
-        std::string id = std::string(tty ? "t" : "p") + std::to_string(n) +
-                         (cwd[1] == 'l' ? "l" : "d");
+        std::string id =
+            std::string(tty ? "t" : "p") + std::to_string(n) + (cwd[1] == 'l' ? "l" : "d");
         std::vector<std::string> args = {"create", "--bundle", bundle()};
         if (tty) args.insert(args.end(), {"--console-socket", console.path()});
         args.push_back(id);
@@ -263,9 +263,7 @@ TEST_F(Escape, WorkingDirectoryThroughAnOpenFdNeverLeavesTheRoot) {
           auto doc = state(id);
           pid_t pid = doc.is_null() ? -1 : doc["pid"].get<pid_t>();
           if (pid > 0 && !cwd_inside_root(pid)) {
-            escapes += id + " (cwd " + cwd + ") -> " +
-                       cwd_of(pid) +
-                       "\n";
+            escapes += id + " (cwd " + cwd + ") -> " + cwd_of(pid) + "\n";
           }
           hanok({"delete", "--force", id});
           continue;
@@ -293,8 +291,8 @@ TEST_F(Escape, ExecWorkingDirectoryThroughAnOpenFdNeverLeavesTheRoot) {
   std::string escapes;
   for (bool tty : {false, true}) {
     for (int n = kFirstFd; n <= kLastFd; ++n) {
-      for (const std::string& cwd : {"/proc/self/fd/" + std::to_string(n),
-                                     "/lnk/" + std::to_string(n)}) {
+      for (const std::string& cwd :
+           {"/proc/self/fd/" + std::to_string(n), "/lnk/" + std::to_string(n)}) {
         // Detached, so that a process that got in stays there to be looked at.
         std::vector<std::string> args = {"exec", "--detach", "--cwd", cwd};
         if (tty) args.insert(args.end(), {"--tty", "--console-socket", console.path()});
@@ -313,9 +311,8 @@ TEST_F(Escape, ExecWorkingDirectoryThroughAnOpenFdNeverLeavesTheRoot) {
   ASSERT_EQ(ps.exit_code, 0) << ps.err;
   for (const auto& pid : nlohmann::json::parse(ps.out)) {
     if (!cwd_inside_root(pid.get<pid_t>())) {
-      escapes += "pid " + std::to_string(pid.get<pid_t>()) + " has its cwd on the host: " +
-                 cwd_of(pid.get<pid_t>()) +
-                 "\n";
+      escapes += "pid " + std::to_string(pid.get<pid_t>()) +
+                 " has its cwd on the host: " + cwd_of(pid.get<pid_t>()) + "\n";
     }
   }
   EXPECT_EQ(escapes, "");

@@ -1,8 +1,9 @@
 // The RuntimeService's pure pieces: the CRI log format, users resolved in an image's files,
 // seccomp choices and Docker-profile conversion, CNI configs and results, sysctl scopes, the
 // helpers' flags.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include "container_spec.hpp"
 #include "cri_client.hpp"
 #include "cri_log.hpp"
+#include "cri_signals.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/unique_fd.hpp"
@@ -231,6 +233,32 @@ TEST(RootfsAccounts, FilesThatAreNotRegularAreNeverOpened) {
   (void)opened_names();
   RootfsAccounts accounts(root.get());
   EXPECT_EQ(opened_names(), (std::set<std::string>{"group", "passwd"}));
+}
+
+// --- stop signals --------------------------------------------------------------------------------
+
+TEST(CriSignals, EveryNameOfTheCriHasItsNumber) {
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGUSR1), SIGUSR1);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGCLD), SIGCHLD);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGPOLL), SIGIO);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGIOT), SIGABRT);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGRTMIN), SIGRTMIN);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGRTMINPLUS3), SIGRTMIN + 3);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGRTMAXMINUS2), SIGRTMAX - 2);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_SIGRTMAX), SIGRTMAX);
+  EXPECT_EQ(signal_number(runtime::v1::SIGNAL_RUNTIME_DEFAULT), std::nullopt);
+  EXPECT_EQ(signal_number(static_cast<runtime::v1::Signal>(999)), std::nullopt);
+  // Every value of the enum is a signal, and back to the same number.
+  const auto* values = runtime::v1::Signal_descriptor();
+  for (int i = 0; i < values->value_count(); ++i) {
+    auto signal = static_cast<runtime::v1::Signal>(values->value(i)->number());
+    if (signal == runtime::v1::SIGNAL_RUNTIME_DEFAULT) continue;
+    auto number = signal_number(signal);
+    ASSERT_TRUE(number.has_value()) << values->value(i)->name();
+    EXPECT_EQ(signal_number(cri_signal(*number)), number) << values->value(i)->name();
+  }
+  EXPECT_EQ(cri_signal(SIGCHLD), runtime::v1::SIGNAL_SIGCHLD);
+  EXPECT_EQ(cri_signal(SIGTERM), runtime::v1::SIGNAL_SIGTERM);
 }
 
 // --- checkpoint signatures ----------------------------------------------------------------------

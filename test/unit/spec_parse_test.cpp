@@ -458,26 +458,24 @@ TEST(SpecParse, IdmappedMountsAreRefused) {
 TEST(SpecParse, MountsAtOrBelowProc) {
   json config = minimal_config();
   config["mounts"] = {{{"destination", "/proc"}, {"type", "tmpfs"}, {"source", "tmpfs"}}};
-  EXPECT_REJECTED(config, "mounts[0].destination: \"/proc\" cannot be mounted because it is not "
-                          "of type proc");
+  EXPECT_REJECTED(config,
+                  "mounts[0].destination: \"/proc\" cannot be mounted because it is not "
+                  "of type proc");
   for (const char* inside : {"/proc/sys", "/proc/sys/kernel/core_pattern", "/proc/self",
                              "/proc/1/root", "/proc/sysrq-trigger", "/tmp/../proc/sys/net"}) {
-    config["mounts"] = {{{"destination", inside},
-                         {"type", "bind"},
-                         {"source", "/srv/x"},
-                         {"options", {"rbind"}}}};
-    EXPECT_TRUE(hanok::oci::testing::starts_with(parse_error(config), "mounts[0].destination: \"")) << inside;
+    config["mounts"] = {
+        {{"destination", inside}, {"type", "bind"}, {"source", "/srv/x"}, {"options", {"rbind"}}}};
+    EXPECT_TRUE(hanok::oci::testing::starts_with(parse_error(config), "mounts[0].destination: \""))
+        << inside;
     EXPECT_NE(parse_error(config).find("cannot be mounted because it is inside /proc"),
               std::string::npos)
         << inside;
   }
-  for (const char* allowed : {"/proc/cpuinfo", "/proc/meminfo", "/proc/uptime",
-                              "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
-                              "/procfs", "/proc"}) {
-    config["mounts"] = {{{"destination", allowed},
-                         {"type", "bind"},
-                         {"source", "/srv/x"},
-                         {"options", {"rbind"}}}};
+  for (const char* allowed :
+       {"/proc/cpuinfo", "/proc/meminfo", "/proc/uptime", "/proc/sys/kernel/ns_last_pid",
+        "/proc/sys/crypto/fips_enabled", "/procfs", "/proc"}) {
+    config["mounts"] = {
+        {{"destination", allowed}, {"type", "bind"}, {"source", "/srv/x"}, {"options", {"rbind"}}}};
     EXPECT_EQ(parse_error(config), "<accepted>") << allowed;
   }
   config["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};

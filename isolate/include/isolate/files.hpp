@@ -16,8 +16,9 @@ std::optional<std::string> read_file_if_exists(const std::string& path);
 // write(2), as those files want. Errors: "<path>: write <value>: <errno text>".
 void write_knob(const std::string& path, std::string_view value);
 // Writes a new file of its own beside `path` (a random name, O_EXCL | O_NOFOLLOW, in the
-// directory's fd), fsyncs it, renames it over `path`: readers see the old or the new file whole,
-// and nothing already there (a symlink planted at a fixed name) is followed or written.
+// directory's fd), fsyncs it, renames it over `path` and fsyncs the directory: readers see the
+// old or the new file whole, a crash leaves one of them, and nothing already there (a symlink
+// planted at a fixed name) is followed or written.
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0600);
 // rm -rf without following symlinks and without leaving the directory's file system.
 void remove_tree(const std::string& path);

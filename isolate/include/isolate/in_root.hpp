@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <string>
 
@@ -34,6 +35,10 @@ UniqueFd open_regular_at(int dir_fd, const std::string& name, const struct stat&
 // The same for `path` resolved inside the root: symlinks (the last component's too) followed by
 // hand, inside the root. Returns an invalid fd when nothing is there (a symlink loop included).
 UniqueFd open_regular_in_root(int root_fd, const std::string& path);
+// Whether process `pid`'s root is the directory `root` describes (an fstat of it) and its
+// working directory is that root or below it: the cwd is walked up by ".." until the root (yes)
+// or the top of the mount tree it is on (no). False when it cannot tell (the process is gone).
+bool process_confined_to(pid_t pid, const struct stat& root);
 // "/proc/self/fd/N": a path the kernel follows to exactly the object `fd` refers to.
 std::string fd_path(int fd);
 // "a/./b/../c" -> "/a/c": lexical clean-up, ".." never rising above "/".

@@ -8,8 +8,8 @@
 namespace hanok::isolate {
 
 struct MountInfo {
-  std::string root;         // the mount's root within its file system
-  std::string mount_point;  // where it is mounted
+  std::string root;                          // the mount's root within its file system
+  std::string mount_point;                   // where it is mounted
   std::vector<std::string> optional_fields;  // "shared:N", "master:N", ...
   std::string fstype;
   std::string source;

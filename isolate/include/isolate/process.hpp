@@ -35,8 +35,9 @@ int wait_child(pid_t pid);
 
 // Marks every fd >= `first` close-on-exec.
 void cloexec_from(int first);
-// Closes every fd >= 3 except those in `keep` (negative entries are ignored). Async-signal-safe
-// apart from the sort of `keep`, which the caller may do before a fork.
+// Closes every fd >= 3 except those in `keep` (negative entries are ignored): close_range, or
+// where that is missing or refused, each fd /proc/self/fd lists. For a single-threaded process
+// (it allocates). Throws SysError when it cannot.
 void close_fds_except(std::vector<int> keep);
 
 // "SIGTERM", "TERM", "15" -> 15; nullopt if unknown.
