@@ -55,7 +55,8 @@ JSON
 cat >"$work/container.json" <<JSON
 {"metadata": {"name": "hello"}, "image": {"image": "$registry/hanok/busybox:latest"},
  "command": ["sh", "-c", "echo \"hello from a hanok pod: \$(hostname), \$(id -un), pid \$\$\""],
- "log_path": "hello.log", "linux": {}}
+ "log_path": "hello.log",
+ "linux": {"security_context": {"namespace_options": {"pid": 1}}}}
 JSON
 $cri pull "$registry/hanok/busybox:latest"
 pod=$($cri runp "$work/pod.json")
