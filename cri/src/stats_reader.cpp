@@ -1,6 +1,5 @@
 #include "stats_reader.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -9,7 +8,6 @@
 
 #include "isolate/cgroup.hpp"
 #include "isolate/tree_walk.hpp"
-#include "isolate/unique_fd.hpp"
 #include "psi_reader.hpp"
 
 namespace hanok::cri {
@@ -22,24 +20,6 @@ uint64_t stat_value(const isolate::cgroup::Stats& stats, const char* v2, const c
   return it != stats.memory.raw.end() ? it->second : 0;
 }
 
-// Bytes and inodes of a directory tree (the container's writable layer, which it controls), not
-// crossing into other file systems, walked by fds: a directory it swaps for a symlink is never
-// followed out of the layer.
-void tree_usage(const std::string& dir, uint64_t& bytes, uint64_t& inodes) {
-  isolate::UniqueFd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat top_st {};
-  if (!top || ::fstat(top.get(), &top_st) != 0) return;
-  try {
-    isolate::walk_tree(top.get(), [&](const isolate::TreeEntry& entry) {
-      if (entry.st.st_dev != top_st.st_dev) return false;  // another file system's
-      ++inodes;
-      bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
-      return true;
-    });
-  } catch (const std::exception& e) {
-    spdlog::debug("writable layer usage of {}: {}", dir, e.what());
-  }
-}
 }  // namespace
 
 namespace {
@@ -142,12 +122,11 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   auto* layer = out.mutable_writable_layer();
   layer->set_timestamp(now);
   std::string upper = core.images().snapshots().container_upper_dir(container.id());
-  uint64_t bytes = 0;
-  uint64_t inodes = 0;
-  tree_usage(upper, bytes, inodes);
+  // The layer is the container's: measured by fds, never following what it swaps in.
+  isolate::TreeUsage usage = isolate::tree_usage(upper);
   layer->mutable_fs_id()->set_mountpoint(core.images().snapshots().root());
-  layer->mutable_used_bytes()->set_value(bytes);
-  layer->mutable_inodes_used()->set_value(inodes);
+  layer->mutable_used_bytes()->set_value(usage.bytes);
+  layer->mutable_inodes_used()->set_value(usage.inodes);
   return out;
 }
 

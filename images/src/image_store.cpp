@@ -18,7 +18,6 @@
 #include "isolate/files.hpp"
 #include "isolate/text.hpp"
 #include "isolate/tree_walk.hpp"
-#include "isolate/unique_fd.hpp"
 
 namespace hanok::images {
 
@@ -344,26 +343,11 @@ FsUsage ImageStore::image_usage() const {
 FsUsage ImageStore::container_usage() const {
   FsUsage usage;
   usage.mountpoint = snapshots_.root() + "/containers";
-  // The containers' writable layers, which they control: walked by fds (a directory swapped for
-  // a symlink is not followed, the depth is bounded), each inode once (hard links), not into
-  // other file systems (a container's overlay mounted below).
-  isolate::UniqueFd top(
-      ::open(usage.mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat top_st {};
-  if (!top || ::fstat(top.get(), &top_st) != 0) return usage;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  try {
-    isolate::walk_tree(top.get(), [&](const isolate::TreeEntry& entry) {
-      if (entry.st.st_dev != top_st.st_dev) return false;
-      if (seen.insert({entry.st.st_dev, entry.st.st_ino}).second) {
-        usage.used_bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
-        ++usage.inodes_used;
-      }
-      return true;
-    });
-  } catch (const std::exception&) {
-    // Counted as far as it could be (a tree past the depth bound, a layer removed meanwhile).
-  }
+  // The containers' writable layers, which they control: measured by fds, each inode once,
+  // not into a container's overlay mounted below.
+  isolate::TreeUsage tree = isolate::tree_usage(usage.mountpoint);
+  usage.used_bytes = tree.bytes;
+  usage.inodes_used = tree.inodes;
   return usage;
 }
 

@@ -86,6 +86,17 @@ bool process_confined_to(pid_t pid, const struct stat& root) {
   return false;
 }
 
+std::string dirname_of(const std::string& path) {
+  std::string clean = clean_absolute_path(path);
+  size_t slash = clean.rfind('/');
+  return slash == 0 ? "/" : clean.substr(0, slash);
+}
+
+std::string basename_of(const std::string& path) {
+  std::string clean = clean_absolute_path(path);
+  return clean.substr(clean.rfind('/') + 1);
+}
+
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
   std::string relative = clean_absolute_path(path);
   relative = relative == "/" ? "." : relative.substr(1);

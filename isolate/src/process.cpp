@@ -1,6 +1,5 @@
 #include "isolate/process.hpp"
 
-#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -100,12 +99,6 @@ int wait_child(pid_t pid) {
     if (errno != EINTR) throw_sys("waitpid", std::to_string(pid));
   }
   return status;
-}
-
-void cloexec_from(int first) {
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    throw_sys("close_range", "");
-  }
 }
 
 namespace {

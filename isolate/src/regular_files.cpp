@@ -19,11 +19,6 @@ std::string kind_name(mode_t mode) {
   if (S_ISLNK(mode)) return "a symlink";
   return "not a regular file";
 }
-
-std::string dirname_of(const std::string& clean) {
-  size_t slash = clean.rfind('/');
-  return slash == 0 ? "/" : clean.substr(0, slash);
-}
 }  // namespace
 
 UniqueFd open_regular_at(int dir_fd, const std::string& name, const struct stat& expected,
@@ -57,7 +52,7 @@ UniqueFd open_regular_in_root(int root_fd, const std::string& path) {
       }
       throw;
     }
-    std::string name = clean.substr(clean.rfind('/') + 1);
+    std::string name = basename_of(clean);
     struct stat st {};
     if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return UniqueFd();

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "isolate/error.hpp"
@@ -119,6 +121,27 @@ void walk_tree(int top_fd, const std::function<bool(const TreeEntry&)>& visit,
     current = std::move(sub);
     levels.push_back(std::move(below));
   }
+}
+
+TreeUsage tree_usage(const std::string& dir) {
+  TreeUsage usage;
+  UniqueFd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat top_st {};
+  if (!top || ::fstat(top.get(), &top_st) != 0) return usage;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  try {
+    walk_tree(top.get(), [&](const TreeEntry& entry) {
+      if (entry.st.st_dev != top_st.st_dev) return false;  // another file system's
+      if (seen.insert({entry.st.st_dev, entry.st.st_ino}).second) {
+        usage.bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
+        ++usage.inodes;
+      }
+      return true;
+    });
+  } catch (const std::exception&) {
+    // Counted as far as it could be.
+  }
+  return usage;
 }
 
 }  // namespace hanok::isolate

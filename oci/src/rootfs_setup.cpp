@@ -21,17 +21,6 @@ namespace {
 using isolate::NodeKind;
 using isolate::UniqueFd;
 
-std::string dirname_of(const std::string& path) {
-  std::string clean = isolate::clean_absolute_path(path);
-  size_t slash = clean.rfind('/');
-  return slash == 0 ? "/" : clean.substr(0, slash);
-}
-
-std::string basename_of(const std::string& path) {
-  std::string clean = isolate::clean_absolute_path(path);
-  return clean.substr(clean.rfind('/') + 1);
-}
-
 // Where a mount goes: `destination` resolved (and made) inside the root, never a file of a
 // procfs the name does not say (a symlink or a volume leading into /proc).
 UniqueFd mount_target(int root_fd, const std::string& destination, NodeKind kind) {
@@ -147,9 +136,10 @@ void mount_one(const Plan& plan, int root_fd, const Mount& mount) {
 
 void create_device(int root_fd, const isolate::DeviceNode& device, bool bind_from_host,
                    bool skip_existing) {
-  UniqueFd parent = isolate::ensure_in_root(root_fd, dirname_of(device.path), NodeKind::Directory);
+  UniqueFd parent =
+      isolate::ensure_in_root(root_fd, isolate::dirname_of(device.path), NodeKind::Directory);
   UniqueFd parent_dir = isolate::open_in_root(parent.get(), "/", O_DIRECTORY | O_RDONLY);
-  std::string name = basename_of(device.path);
+  std::string name = isolate::basename_of(device.path);
   if (bind_from_host) {
     UniqueFd target = isolate::ensure_in_root(root_fd, device.path, NodeKind::File);
     isolate::bind_onto(device.path, target.get(), {}, false, device.path);

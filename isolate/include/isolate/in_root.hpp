@@ -43,5 +43,9 @@ bool process_confined_to(pid_t pid, const struct stat& root);
 std::string fd_path(int fd);
 // "a/./b/../c" -> "/a/c": lexical clean-up, ".." never rising above "/".
 std::string clean_absolute_path(const std::string& path);
+// The directory and the last name of `path` once cleaned: "/a/b/../c" -> "/a" and "c"; "/" for
+// the directory of a top-level name.
+std::string dirname_of(const std::string& path);
+std::string basename_of(const std::string& path);
 
 }  // namespace hanok::isolate

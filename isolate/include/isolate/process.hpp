@@ -33,8 +33,6 @@ int exit_code_of(int wait_status);
 // Blocks until child `pid` exits; returns its wait status.
 int wait_child(pid_t pid);
 
-// Marks every fd >= `first` close-on-exec.
-void cloexec_from(int first);
 // Closes every fd >= 3 except those in `keep` (negative entries are ignored): close_range, or
 // where that is missing or refused, each fd /proc/self/fd lists. For a single-threaded process
 // (it allocates). Throws SysError when it cannot.

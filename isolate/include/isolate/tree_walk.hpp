@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -31,5 +32,15 @@ struct TreeWalkOptions {
 // max_depth or when a directory being walked was moved elsewhere.
 void walk_tree(int top_fd, const std::function<bool(const TreeEntry&)>& visit,
                const TreeWalkOptions& options = {});
+
+struct TreeUsage {
+  uint64_t bytes = 0;  // allocated blocks, as du counts them
+  uint64_t inodes = 0;
+};
+// What the tree below `dir` takes (the entries, not `dir` itself), each inode once (hard links),
+// not counting nor entering other file systems (a mount below it). Walked as walk_tree does, so
+// a tree a container controls is safe to measure; never throws: what could not be walked (a
+// directory gone or moved meanwhile) is left out.
+TreeUsage tree_usage(const std::string& dir);
 
 }  // namespace hanok::isolate
