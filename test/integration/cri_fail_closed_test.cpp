@@ -220,6 +220,13 @@ TEST_F(CriFailClosed, StopSignalFromTheConfig) {
   EXPECT_EQ(cri().container_status(id).status().exit_code(), 42);
   std::string plain = run(pod, container_config("plain", kIdle));
   EXPECT_EQ(cri().container_status(plain).status().stop_signal(), v1::SIGNAL_SIGTERM);
+  // A value the CRI does not name is refused, nothing made.
+  v1::ContainerConfig unknown = container_config("unknown", kIdle);
+  unknown.set_stop_signal(static_cast<v1::Signal>(999));
+  CallOutcome refused = outcome_of([&] { create(pod, unknown); });
+  EXPECT_EQ(code_name(refused.code), "INVALID_ARGUMENT") << refused;
+  EXPECT_TRUE(contains(refused.message, "config.stop_signal")) << refused;
+  EXPECT_EQ(cri().list_containers().size(), 2U);
 }
 
 // Hugepage limits (the kubelet sends one per page size, 0 where none is requested) reach the

@@ -1,6 +1,6 @@
-// CgroupV2 on the real kernel: only as root on a pure cgroup v2 host (skipped elsewhere). Run
-// it in the cgroup v2 VM:
-//   /work/shared/tools/vm/run-in-vm.sh ./build/test/hanok_unit_tests --gtest_filter='CgroupV2Live*'
+// CgroupV2 on the real kernel: as root on a pure cgroup v2 host, so listed only there (the
+// cgroup v2 VM leg runs it; test/common/test_main.cpp). By hand, from build/:
+//   ../test/vm/vm-run -- ./test/hanok_unit_tests --gtest_filter='CgroupV2Live*'
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/magic.h>
