@@ -1,6 +1,7 @@
 // What a process sees from inside its container.
 #include <sys/stat.h>
 
+#include "../common/require.hpp"
 #include "harness.hpp"
 #include "isolate/files.hpp"
 
@@ -134,11 +135,17 @@ TEST_F(InsideView, MaskedAndReadOnlyPaths) {
       "wc -c < /proc/timer_list; wc -c < /etc/fixture-data/hello.txt; "
       "stat -c %t:%T /proc/timer_list /etc/fixture-data/hello.txt; ls /sys/firmware | wc -l; "
       "sh -c 'echo 1 > /proc/sys/kernel/ns_last_pid' 2>&1; echo rc=$?; "
-      "grep ' /proc/sys ' /proc/self/mountinfo");
+      "grep ' /proc/sys ' /proc/self/mountinfo; "
+      "sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* /sys/firmware \\([^ ]*\\).* - \\([^ ]*\\) .*|firmware: "
+      "\\1 \\2|p' "
+      "/proc/self/mountinfo");
   Result r = run_container();
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // Both files are the null device (1:3) now; the directory an empty tmpfs.
+  // Both files are the null device (1:3) now; the directory an empty tmpfs, read-only, mounted
+  // over it (whether or not the host's /sys/firmware has anything to hide).
   EXPECT_EQ(r.out.rfind("0\n0\n1:3\n1:3\n0\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nfirmware: ro,nosuid,nodev,noexec,relatime tmpfs\n"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" /proc/sys ro,"), std::string::npos) << r.out;
 }
@@ -217,18 +224,50 @@ TEST_F(InsideView, SysctlsGoPastMasksAndReadOnlyPaths) {
   EXPECT_EQ(r.out, "1\n1234\n0\nread-only\n") << r.err;
 }
 
+// A shell command that starts `command` as a runtime whose own oom_score_adj is `own`, without
+// CAP_SYS_RESOURCE: the kernel then refuses it any score below the floor it inherited, which is
+// `own` where this process holds the capability (the shell's write sets the floor too) and at
+// most this process's score where it does not.
+std::string as_runtime_with_oom_score(int own, const std::string& command) {
+  return "echo " + std::to_string(own) +
+         " > /proc/self/oom_score_adj && exec /usr/bin/setpriv --bounding-set -sys_resource -- " +
+         command;
+}
+
+// A score the runtime may not set (below its own, without CAP_SYS_RESOURCE: containerd's
+// restrict_oom_score_adj): the container gets the runtime's own, with a warning naming both. A
+// score at or above its own, the container gets as it is, without a warning.
 TEST_F(InsideView, OomScoreBelowTheRuntimeOwnIsRaisedToItWithAWarning) {
-  // Without CAP_SYS_RESOURCE the score cannot go below the runtime's own: it stays there.
-  int own = std::stoi(isolate::read_file("/proc/self/oom_score_adj"));
-  config()["process"]["oomScoreAdj"] = -999;
+  const int own = 100;
+  // -999 is below the floor unless this process, without the capability, inherited one lower.
+  HANOK_REQUIRE(run_program({"/bin/sh", "-c",
+                             as_runtime_with_oom_score(
+                                 own, "/bin/sh -c 'echo -999 > /proc/self/oom_score_adj'")})
+                        .exit_code != 0,
+                "a runtime without CAP_SYS_RESOURCE may set oom_score_adj -999 here");
   set_shell("cat /proc/self/oom_score_adj");
-  Result r = run_container();
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  int inside = std::stoi(r.out);
-  EXPECT_TRUE(inside == -999 || inside == own) << r.out;
-  if (inside != -999) {
-    EXPECT_NE(r.err.find("oomScoreAdj"), std::string::npos) << r.err;
-  }
+  auto run = [&](int wanted, const std::string& id) {
+    config()["process"]["oomScoreAdj"] = wanted;
+    config()["linux"]["cgroupsPath"] = cgroup_parent() + "/" + id;
+    write_config();
+    return run_program(
+        {"/bin/sh", "-c",
+         as_runtime_with_oom_score(own, hanok_binary() + " --root " + state_root() +
+                                            " run --bundle " + bundle() + " " + id)});
+  };
+
+  Result below = run(-999, "below");
+  ASSERT_EQ(below.exit_code, 0) << below.err;
+  EXPECT_EQ(below.out, "100\n");
+  EXPECT_NE(below.err.find("process.oomScoreAdj -999 is below the runtime's own 100 and cannot be "
+                           "set without CAP_SYS_RESOURCE; using 100"),
+            std::string::npos)
+      << below.err;
+
+  Result above = run(own + 50, "above");
+  ASSERT_EQ(above.exit_code, 0) << above.err;
+  EXPECT_EQ(above.out, "150\n");
+  EXPECT_EQ(above.err.find("oomScoreAdj"), std::string::npos) << above.err;
 }
 
 TEST_F(InsideView, DevicesAndDevLinks) {

@@ -166,7 +166,35 @@ TEST_F(Lifecycle, ListAndPs) {
   EXPECT_EQ(pids[0], doc[0]["pid"]);
 }
 
+// The target of the symbolic link at `path`, "" when there is none.
+std::string link_target(const std::string& path) {
+  char target[256] = {};
+  ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+// Waits (up to 10 s) until none of `pids` runs; true when none does.
+bool all_ended(const nlohmann::json& pids) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    bool any = false;
+    for (const auto& pid : pids) any = any || process_running(pid.get<int>());
+    if (!any) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// In a PID namespace of its own, killing the init ends every other process anyway; --all matters
+// where the container shares another's PID namespace (a pod's, with shareProcessNamespace): every
+// process of its cgroup gets the signal, and the namespace's other processes none.
 TEST_F(Lifecycle, KillAllReachesEveryProcess) {
+  set_args({"sleep", "100"});
+  ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "owner"}).exit_code, 0);
+  int owner = state("owner")["pid"].get<int>();
+  for (auto& ns : config()["linux"]["namespaces"]) {
+    if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(owner) + "/ns/pid";
+  }
   set_shell("sleep 100 & sleep 100 & wait");
   ASSERT_EQ(hanok({"run", "-d", "--bundle", bundle(), "ka"}).exit_code, 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -175,9 +203,17 @@ TEST_F(Lifecycle, KillAllReachesEveryProcess) {
     pids = nlohmann::json::parse(hanok({"ps", "--format", "json", "ka"}).out);
   } while (pids.size() < 3 && std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(pids.size(), 3u);
+  // All three share the owner's PID namespace.
+  std::string owner_ns = link_target("/proc/" + std::to_string(owner) + "/ns/pid");
+  ASSERT_NE(owner_ns, "");
+  for (const auto& pid : pids) {
+    EXPECT_EQ(link_target("/proc/" + std::to_string(pid.get<int>()) + "/ns/pid"), owner_ns);
+  }
   ASSERT_EQ(hanok({"kill", "--all", "ka", "KILL"}).exit_code, 0);
-  ASSERT_TRUE(wait_for_status("ka", "stopped"));
-  for (const auto& pid : pids) EXPECT_FALSE(process_running(pid.get<int>()));
+  EXPECT_TRUE(wait_for_status("ka", "stopped"));
+  EXPECT_TRUE(all_ended(pids)) << "processes of the container outlived kill --all";
+  EXPECT_TRUE(process_running(owner));
+  EXPECT_EQ(state("owner")["status"], "running");
 }
 
 TEST_F(Lifecycle, SpecWritesTheDefaultConfig) {

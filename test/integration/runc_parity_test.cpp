@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "isolate/cgroup.hpp"
 #include "isolate/files.hpp"
 
 namespace hanok::test {
@@ -154,6 +155,17 @@ TEST_F(Parity, ACreatedContainerCanBePausedAndIsNotStartedFrozen) {
   EXPECT_EQ(state("pc")["status"], "running");
 }
 
+// Whether the kernel reports every process of the cgroup at `path` frozen: v1's freezer.state is
+// FROZEN (FREEZING while one is not yet), v2's cgroup.events says "frozen 1".
+bool cgroup_frozen(const std::string& path) {
+  namespace cg = isolate::cgroup;
+  if (cg::detect_mode() == cg::Mode::Unified) {
+    std::string events = isolate::read_file("/sys/fs/cgroup" + path + "/cgroup.events");
+    return events.find("frozen 1\n") != std::string::npos;
+  }
+  return isolate::read_file("/sys/fs/cgroup/freezer" + path + "/freezer.state") == "FROZEN\n";
+}
+
 // The exec flags CRI-O and containerd users pass to runc.
 TEST_F(Parity, ExecTakesRuncsFlags) {
   set_args({"sleep", "100"});
@@ -166,10 +178,20 @@ TEST_F(Parity, ExecTakesRuncsFlags) {
   EXPECT_EQ(status_field(r.out, "NoNewPrivs"), "1");
   EXPECT_EQ(status_field(r.out, "Groups").rfind("2000", 0), 0u) << r.out;
   ASSERT_EQ(hanok({"pause", "ex"}).exit_code, 0);
-  Result paused = hanok({"exec", "--detach", "--ignore-paused", "ex", "sleep", "100"});
-  EXPECT_EQ(paused.exit_code, 0) << paused.err;
-  EXPECT_EQ(state("ex")["status"], "paused");  // and the new process is frozen with it
+  std::string pid_file = bundle() + "/exec.pid";
+  Result paused =
+      hanok({"exec", "--detach", "--ignore-paused", "--pid-file", pid_file, "ex", "sleep", "100"});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(state("ex")["status"], "paused");
+  // The new process is frozen with it: in the container's cgroup, all of which is frozen.
+  int pid = std::stoi(isolate::read_file(pid_file));
+  auto pids = nlohmann::json::parse(hanok({"ps", "--format", "json", "ex"}).out);
+  EXPECT_NE(std::find(pids.begin(), pids.end(), pid), pids.end()) << pid << " not in " << pids;
+  std::string cgroup = cgroup_parent() + "/ex";
+  EXPECT_TRUE(cgroup_frozen(cgroup));
   ASSERT_EQ(hanok({"resume", "ex"}).exit_code, 0);
+  EXPECT_FALSE(cgroup_frozen(cgroup));
+  EXPECT_TRUE(process_running(pid));
 }
 
 }  // namespace

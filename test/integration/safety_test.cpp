@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "harness.hpp"
@@ -107,17 +108,91 @@ TEST_F(Safety, APreservedFdGapNeverCarriesTheRuntimesLog) {
   EXPECT_EQ(r.out, "/dev/null\n");
 }
 
-TEST_F(Safety, RuntimeRunsFromASealedCopyOfItsBinary) {
-  set_args({"sleep", "100"});
-  pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "sealed"});
-  ASSERT_TRUE(wait_for_status("sealed", "running"));
+// The target of /proc/PID/exe as the test (which holds CAP_SYS_PTRACE) reads it.
+std::string exe_of(pid_t pid) {
   char target[256] = {};
   ssize_t n =
-      ::readlink(("/proc/" + std::to_string(runner) + "/exe").c_str(), target, sizeof target - 1);
-  ASSERT_GT(n, 0);
-  EXPECT_EQ(std::string(target).rfind("/memfd:hanok", 0), 0u) << target;
-  ASSERT_EQ(hanok({"kill", "sealed", "KILL"}).exit_code, 0);
-  EXPECT_EQ(wait_background(runner), 137);
+      ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+// Whether a process with the runtime's user and capabilities, bar CAP_SYS_PTRACE, can look into
+// `pid`'s /proc files (its exe link). The kernel refuses it for a process that is not dumpable.
+bool peer_can_look_into(pid_t pid) {
+  return run_program({"/usr/bin/setpriv", "--bounding-set", "-sys_ptrace", "--", "/bin/readlink",
+                      "/proc/" + std::to_string(pid) + "/exe"})
+             .exit_code == 0;
+}
+
+// While it lives, the test's hanok commands run without CAP_SYS_PTRACE, as the peer does (through
+// a wrapper given as HANOK_TEST_BINARY): a holder of it passes the dumpable check, and a peer
+// lacking a capability its target holds is refused anyway; so only dumpability tells them apart.
+class HanokWithoutPtrace {
+ public:
+  explicit HanokWithoutPtrace(const std::string& dir) {
+    if (const char* set = ::getenv("HANOK_TEST_BINARY")) previous_ = set;
+    std::string wrapper = dir + "/hanok-without-ptrace";
+    isolate::write_file_atomic(wrapper,
+                               "#!/bin/sh\nexec /usr/bin/setpriv --bounding-set -sys_ptrace -- '" +
+                                   hanok_binary() + "' \"$@\"\n",
+                               0755);
+    ::setenv("HANOK_TEST_BINARY", wrapper.c_str(), 1);
+  }
+  ~HanokWithoutPtrace() {
+    if (previous_) {
+      ::setenv("HANOK_TEST_BINARY", previous_->c_str(), 1);
+    } else {
+      ::unsetenv("HANOK_TEST_BINARY");
+    }
+  }
+  HanokWithoutPtrace(const HanokWithoutPtrace&) = delete;
+  HanokWithoutPtrace& operator=(const HanokWithoutPtrace&) = delete;
+
+ private:
+  std::optional<std::string> previous_;
+};
+
+void expect_sealed_and_not_dumpable(pid_t pid, const std::string& what) {
+  std::string exe = exe_of(pid);
+  EXPECT_EQ(exe.rfind("/memfd:hanok", 0), 0u) << what << " runs " << exe;
+  EXPECT_FALSE(peer_can_look_into(pid)) << what << " is dumpable";
+}
+
+// The runtime's commands that enter a container (run, exec, create) run from a sealed copy of
+// its binary, never the file on the host (CVE-2019-5736), and are not dumpable: a process with
+// the same user and capabilities cannot look into their /proc files (only CAP_SYS_PTRACE passes
+// that check, so these commands run without it here); the init that create leaves waiting for
+// start neither. Once the container's program runs, it is a process like any other.
+TEST_F(Safety, RuntimeRunsFromASealedCopyOfItsBinary) {
+  set_args({"sleep", "100"});
+  {
+    HanokWithoutPtrace without_ptrace(bundle());
+    pid_t runner = spawn_hanok({"run", "--bundle", bundle(), "sealed"});
+    ASSERT_TRUE(wait_for_status("sealed", "running"));
+    expect_sealed_and_not_dumpable(runner, "run");
+
+    pid_t exec = spawn_hanok({"exec", "sealed", "sleep", "100"});
+    auto processes = [&] {
+      return nlohmann::json::parse(hanok({"ps", "--format", "json", "sealed"}).out).size();
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (processes() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(processes(), 2u);
+    expect_sealed_and_not_dumpable(exec, "exec");
+    ASSERT_EQ(hanok({"kill", "sealed", "KILL"}).exit_code, 0);
+    EXPECT_EQ(wait_background(runner), 137);
+    wait_background(exec);
+
+    ASSERT_EQ(hanok({"create", "--bundle", bundle(), "created"}).exit_code, 0);
+  }
+  // start, as a runtime does, with CAP_SYS_PTRACE: it looks at the init's executable.
+  pid_t init = state("created")["pid"].get<int>();
+  expect_sealed_and_not_dumpable(init, "the created container's init");
+  ASSERT_EQ(hanok({"start", "created"}).exit_code, 0);
+  EXPECT_EQ(exe_of(init).rfind("/memfd:", 0), std::string::npos) << exe_of(init);
+  EXPECT_TRUE(peer_can_look_into(init)) << "the container's own program";
 }
 
 TEST_F(Safety, BadIdsAreRefused) {

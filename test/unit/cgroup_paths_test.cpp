@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -176,7 +177,28 @@ TEST(ModeName, AllModes) {
   EXPECT_STREQ(mode_name(Mode::Legacy), "legacy");
 }
 
-TEST(DetectMode, StableAcrossCalls) {
+// The file system type of the last mount at `mount_point` in /proc/self/mountinfo; "" if none.
+std::string fs_type_at(const std::string& mount_point) {
+  std::istringstream lines(read_file("/proc/self/mountinfo"));
+  std::string type;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point;
+    fields >> id >> parent >> device >> root >> point;
+    size_t separator = line.find(" - ");
+    if (point != mount_point || separator == std::string::npos) continue;
+    std::istringstream(line.substr(separator + 3)) >> type;
+  }
+  return type;
+}
+
+// The mode is the host's layout as its mount table shows it: cgroup2 at /sys/fs/cgroup is
+// unified; v1 hierarchies there with a cgroup2 at /sys/fs/cgroup/unified, hybrid; else legacy.
+TEST(DetectMode, AgreesWithTheMountTable) {
+  Mode mounted = fs_type_at("/sys/fs/cgroup") == "cgroup2"           ? Mode::Unified
+                 : fs_type_at("/sys/fs/cgroup/unified") == "cgroup2" ? Mode::Hybrid
+                                                                     : Mode::Legacy;
+  EXPECT_STREQ(mode_name(detect_mode()), mode_name(mounted));
   EXPECT_EQ(detect_mode(), detect_mode());
 }
 

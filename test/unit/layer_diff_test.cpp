@@ -8,12 +8,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "../common/require.hpp"
 #include "images/layer_diff.hpp"
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
+#include "isolate/spawn.hpp"
 
 namespace hanok::images {
 namespace {
@@ -36,6 +39,21 @@ class LayerDiffTest : public ::testing::Test {
   std::string dir_, upper_, again_;
 };
 
+// The entries of a tar archive as /bin/tar lists them: name -> the type letter of its mode
+// ('-' a regular file, 'd', 'l', 'c', ...).
+std::map<std::string, char> tar_entries(const std::string& tar) {
+  auto listing = isolate::run_program({"/bin/tar", "--list", "--verbose", "--file", tar});
+  EXPECT_TRUE(listing.succeeded()) << listing.output;
+  std::map<std::string, char> entries;
+  std::istringstream lines(listing.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string mode, owner, size, date, time, name;
+    if (fields >> mode >> owner >> size >> date >> time >> name) entries[name] = mode[0];
+  }
+  return entries;
+}
+
 TEST_F(LayerDiffTest, RoundTripsThroughUnpack) {
   isolate::make_dirs(upper_ + "/etc/conf.d", 0750);
   isolate::write_file_atomic(upper_ + "/etc/conf.d/app.conf", "key=value\n", 0640);
@@ -49,6 +67,13 @@ TEST_F(LayerDiffTest, RoundTripsThroughUnpack) {
   std::string tar = dir_ + "/diff.tar";
   LayerDiff diff = write_layer_diff(upper_, tar);
   EXPECT_EQ(diff.deleted, (std::vector<std::string>{"etc/gone", "var/cache/*"}));
+  // In the archive, the OCI layer format: whiteouts are empty regular files named .wh.<name>,
+  // an opaque directory holds .wh..wh..opq; no overlayfs device is written.
+  std::map<std::string, char> entries = tar_entries(tar);
+  EXPECT_EQ(entries["etc/.wh.gone"], '-');
+  EXPECT_EQ(entries["var/cache/.wh..wh..opq"], '-');
+  EXPECT_EQ(entries.count("etc/gone"), 0u);
+  EXPECT_EQ(entries["var/cache/fresh"], '-');
   unpack_layer(tar, Compression::None, again_);
 
   EXPECT_EQ(isolate::read_file(again_ + "/etc/conf.d/app.conf"), "key=value\n");

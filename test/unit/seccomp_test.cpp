@@ -160,17 +160,41 @@ TEST(SeccompCompile, UnknownSyscallNamesAreSkipped) {
   });
 }
 
+// libseccomp refuses a rule whose action (errno included) is the default one: such a rule changes
+// nothing and is left out, and the filter does what the profile says. Every call is made with
+// syscall(2), so that the C library makes none of its own.
 TEST(SeccompCompile, RuleWithTheDefaultActionIsAccepted) {
   SeccompProfile profile;
   profile.default_action = SeccompAction::Errno;  // EPERM
   profile.syscalls.push_back(rule({"mkdir"}, SeccompAction::Errno));
   profile.syscalls.push_back(rule({"rmdir"}, SeccompAction::Errno, uint32_t{EPERM}));
-  profile.syscalls.push_back(rule({"read"}, SeccompAction::Allow));
-  EXPECT_NO_THROW(compile_seccomp(profile));
+  profile.syscalls.push_back(rule({"getppid"}, SeccompAction::Errno, uint32_t{ENOSYS}));
+  profile.syscalls.push_back(rule({"getpid", "exit", "exit_group"}, SeccompAction::Allow));
+  const SeccompProgram program = compile_seccomp(profile);
+  const std::string dir = temp_dir_name("default-action");
+  const int code = run_in_child([&]() -> int {
+    if (int rc = install(program); rc != 0) return rc;
+    if (::syscall(SYS_mkdir, dir.c_str(), 0700) != -1 || errno != EPERM) return 10;
+    if (::syscall(SYS_rmdir, "/") != -1 || errno != EPERM) return 11;
+    if (::syscall(SYS_getppid) != -1 || errno != ENOSYS) return 12;
+    if (::syscall(SYS_getpid) <= 0) return 13;
+    if (::syscall(SYS_getuid) != -1 || errno != EPERM) return 14;  // named nowhere: the default
+    return 0;
+  });
+  EXPECT_EQ(code, 0);
+  ::rmdir(dir.c_str());
 
-  SeccompProfile allow;
+  SeccompProfile allow;  // the default: allow
   allow.syscalls.push_back(rule({"getpid"}, SeccompAction::Allow));
-  EXPECT_NO_THROW(compile_seccomp(allow));
+  allow.syscalls.push_back(rule({"getppid"}, SeccompAction::Errno, uint32_t{ENOSYS}));
+  const SeccompProgram allowing = compile_seccomp(allow);
+  const int allowed = run_in_child([&]() -> int {
+    if (int rc = install(allowing); rc != 0) return rc;
+    if (::syscall(SYS_getpid) <= 0) return 10;
+    if (::syscall(SYS_getppid) != -1 || errno != ENOSYS) return 11;
+    return 0;
+  });
+  EXPECT_EQ(allowed, 0);
 }
 
 TEST(SeccompCompile, ForeignArchitecturesAndMultiArchProfile) {
