@@ -164,7 +164,13 @@ TestDaemon::TestDaemon(const std::string& dir, const std::string& config_toml,
   auto channel = grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials());
   images_ = runtime::v1::ImageService::NewStub(channel);
   runtime_ = runtime::v1::RuntimeService::NewStub(channel);
-  started_ = isolate::path_exists(socket_);
+  // The socket file exists a moment before hanokd serves on it: started is when it answers.
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  runtime::v1::VersionRequest request;
+  runtime::v1::VersionResponse response;
+  started_ = isolate::path_exists(socket_) && runtime_->Version(&context, request, &response).ok();
 }
 
 TestDaemon::~TestDaemon() {

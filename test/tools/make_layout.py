@@ -6,7 +6,10 @@
                                        file's data (no padding, no end blocks), as umoci writes
   make_layout.py DIR --from ROOTFS     one gzip layer of a directory tree (a runnable image)
   --user USER                          the config's User
-  --cmd ARG...                         the config's Cmd (default: sh)
+  --cmd ARG...                         the config's Cmd (default: sh; none with no ARG)
+  --entrypoint ARG...                  the config's Entrypoint
+  --env KEY=VALUE                      an entry of the config's Env (repeatable, in order)
+  --workdir DIR                        the config's WorkingDir
 """
 import argparse
 import gzip
@@ -43,7 +46,10 @@ def main():
     parser.add_argument("--cut-trailer", action="store_true")
     parser.add_argument("--from", dest="rootfs")
     parser.add_argument("--user", default="")
-    parser.add_argument("--cmd", nargs="+", default=["sh"], help="the config's Cmd")
+    parser.add_argument("--cmd", nargs="*", default=["sh"], help="the config's Cmd")
+    parser.add_argument("--entrypoint", nargs="+", help="the config's Entrypoint")
+    parser.add_argument("--env", action="append", default=[], help="an entry of the config's Env")
+    parser.add_argument("--workdir", default="", help="the config's WorkingDir")
     options = parser.parse_args()
     layout = options.layout
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
@@ -75,8 +81,16 @@ def main():
         descriptors.append({"mediaType": media_type, "digest": put_blob(layout, blob),
                             "size": len(blob)})
         diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-    config = {"architecture": "amd64", "os": "linux",
-              "config": dict({"Cmd": options.cmd}, **({"User": options.user} if options.user else {})),
+    image_config = {"Cmd": options.cmd} if options.cmd else {}
+    if options.user:
+        image_config["User"] = options.user
+    if options.entrypoint:
+        image_config["Entrypoint"] = options.entrypoint
+    if options.env:
+        image_config["Env"] = options.env
+    if options.workdir:
+        image_config["WorkingDir"] = options.workdir
+    config = {"architecture": "amd64", "os": "linux", "config": image_config,
               "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     config_blob = json.dumps(config).encode()
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
