@@ -32,7 +32,8 @@ mkdir -p "$results"
 export HANOK_TEST_LEG=vm HANOK_REQUIRE_ALL_TESTS="$required"
 cd "$build"
 rc=0
-"$here/vm-run" --env HANOK_TEST_LEG --env HANOK_REQUIRE_ALL_TESTS -- bash -c '
+# The source tree too (the tests' tools and fixture scripts), where the guest's /tmp would hide it.
+"$here/vm-run" --ro "$here/../.." --env HANOK_TEST_LEG --env HANOK_REQUIRE_ALL_TESTS -- bash -c '
   set -u
   [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "the VM is not cgroup v2"; exit 1; }
   results=test-results/vm
