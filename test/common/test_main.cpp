@@ -6,7 +6,6 @@
 //    the VM's kernel where CRIU runs) are not listed here at all: they run in the leg where
 //    their precondition holds (test/vm/run-vm-suite.sh names them), instead of skipping.
 #include <gtest/gtest.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,16 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "isolate/cgroup.hpp"
 #include "require.hpp"
 
 namespace {
-
-constexpr long kCgroup2Magic = 0x63677270;
-
-bool pure_cgroup_v2() {
-  struct statfs fs {};
-  return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == kCgroup2Magic;
-}
 
 bool in_vm_leg() {
   const char* leg = std::getenv("HANOK_TEST_LEG");
@@ -33,10 +26,11 @@ bool in_vm_leg() {
 // Patterns of tests this host cannot hold, each with the leg that runs them.
 std::vector<std::string> tests_for_other_legs() {
   std::vector<std::string> out;
-  // The live cgroup v2 tests drive the root of a pure v2 hierarchy.
-  if (!pure_cgroup_v2()) out.emplace_back("CgroupV2Live.*");
-  // The live v1 tests drive the v1 controllers' own hierarchies.
-  if (pure_cgroup_v2()) out.emplace_back("LiveV1.*");
+  // The live cgroup v2 tests drive the root of a pure v2 hierarchy, the live v1 tests the v1
+  // controllers' own hierarchies.
+  out.emplace_back(hanok::isolate::cgroup::detect_mode() == hanok::isolate::cgroup::Mode::Unified
+                       ? "LiveV1.*"
+                       : "CgroupV2Live.*");
   // CRIU needs the kernel it was built against: the VM's Debian kernel has it, a newer host's
   // may not (this one's 6.18 does not); the VM leg always runs this test.
   if (!in_vm_leg()) {

@@ -407,8 +407,10 @@ class CriFixture : public ::testing::Test {
 
   // Starts the test's hanokd (again, on the same socket, root and state, after a kill) and
   // pulls the busybox image into it.
-  ::testing::AssertionResult start_daemon(const std::string& top_level_toml = "",
-                                          const std::vector<std::string>& more_registries = {}) {
+  // hanokd on the test's socket, root and state (a restart when they hold a killed one's), and
+  // a client of it; started means answering (TestDaemon).
+  ::testing::AssertionResult launch_daemon(const std::string& top_level_toml = "",
+                                           const std::vector<std::string>& more_registries = {}) {
     client_.reset();
     daemon_.reset();
     // A socket file left by a killed daemon would look like the new one's.
@@ -420,6 +422,13 @@ class CriFixture : public ::testing::Test {
       return ::testing::AssertionFailure() << "hanokd did not start: " << daemon_->log();
     }
     client_ = std::make_unique<CriClient>(daemon_->socket(), std::chrono::seconds(60));
+    return ::testing::AssertionSuccess();
+  }
+
+  // A daemon launched, with the test image pulled.
+  ::testing::AssertionResult start_daemon(const std::string& top_level_toml = "",
+                                          const std::vector<std::string>& more_registries = {}) {
+    if (auto launched = launch_daemon(top_level_toml, more_registries); !launched) return launched;
     try {
       client_->pull(image());
     } catch (const std::exception& e) {

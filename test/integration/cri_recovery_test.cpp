@@ -18,34 +18,7 @@ namespace {
 class CriRecovery : public CriFixture {
  protected:
   // hanokd started again on the same socket, root and state (its image is there already).
-  ::testing::AssertionResult restart_daemon() {
-    client_.reset();
-    daemon_.reset();
-    ::unlink((daemon_dir() + "/hanok.sock").c_str());
-    daemon_ = std::make_unique<TestDaemon>(daemon_dir(), daemon_config("", {}),
-                                           std::vector<std::string>{"--state", state_});
-    if (!daemon_->started()) {
-      return ::testing::AssertionFailure() << "hanokd did not start: " << daemon_->log();
-    }
-    client_ = std::make_unique<CriClient>(daemon_->socket(), std::chrono::seconds(60));
-    // Answering: a call made the moment its socket appears can meet a connection still being
-    // set up ("Broken pipe").
-    std::string last_error;
-    bool answered = poll_until(
-        [&] {
-          grpc::ClientContext context;
-          context.set_wait_for_ready(true);
-          context.set_deadline(std::chrono::system_clock::now() + 1s);
-          v1::VersionRequest request;
-          v1::VersionResponse response;
-          grpc::Status status = cri().runtime().Version(&context, request, &response);
-          last_error = status.error_message();
-          return status.ok();
-        },
-        20s);
-    if (!answered) return ::testing::AssertionFailure() << "hanokd does not answer: " << last_error;
-    return ::testing::AssertionSuccess();
-  }
+  ::testing::AssertionResult restart_daemon() { return launch_daemon(); }
 
   void kill_daemon() {
     ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
