@@ -4,10 +4,10 @@
   test-summary.py [--ctest JUNIT_XML] [--vm DIR] [--extra 'LEG=passed|failed']...
 
 The host legs come from CTest's JUnit report (scripts/test.sh writes it): its tests named
-unit.* and integration.*. The cgroup v2 leg comes from the gtest JSON reports the VM leaves in
-DIR (test/vm/run-vm-suite.sh); the VM leg's own CTest entry is not counted again. --extra adds
-a leg of one check (the demo). Exits 1 when a leg has a failure or a skip, or a report is
-missing: a leg that did not run must not look like one that passed."""
+unit.*, streaming.* and integration.*. The cgroup v2 leg comes from the gtest JSON reports the
+VM leaves in DIR (test/vm/run-vm-suite.sh); the VM leg's own CTest entry is not counted again. --extra adds
+a leg of one check (the demo). Exits 1 when a leg has a failure or a skip, ran no test, or a
+report is missing: a leg that did not run must not look like one that passed."""
 import argparse
 import glob
 import json
@@ -35,6 +35,7 @@ class Leg:
 
 def ctest_legs(path):
     legs = {"unit": Leg("unit tests (host, cgroup v1)"),
+            "streaming": Leg("streaming room alone (host)"),
             "integration": Leg("integration tests (host, cgroup v1)")}
     if not os.path.exists(path):
         for leg in legs.values():
@@ -100,13 +101,14 @@ def main():
     bad = False
     print(f"{'leg':<40} {'run':>5} {'skipped':>8} {'failed':>7}")
     for leg in legs:
-        note = "  (no report: did not run to the end)" if leg.missing else ""
+        note = "  (no report: did not run to the end)" if leg.missing else \
+            "  (no test ran)" if leg.run == 0 else ""
         print(f"{leg.name:<40} {leg.run:>5} {leg.skipped:>8} {leg.failed:>7}{note}")
         for name in leg.failed_names:
             print(f"    failed: {name}")
         for name in leg.skipped_names:
             print(f"    skipped: {name}")
-        bad = bad or leg.missing or leg.failed > 0 or leg.skipped > 0
+        bad = bad or leg.missing or leg.run == 0 or leg.failed > 0 or leg.skipped > 0
     return 1 if bad else 0
 
 

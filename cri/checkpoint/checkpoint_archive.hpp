@@ -14,8 +14,11 @@
 #include <chrono>
 #include <string>
 
+#include "checkpoint_signature.hpp"
+#include "images/image_store.hpp"
 #include "images/stop_token.hpp"
-#include "runtime_core.hpp"
+#include "runtime_cli.hpp"
+#include "store.pb.h"
 
 namespace hanok::cri {
 
@@ -27,12 +30,20 @@ inline constexpr const char* kDeletedFilesFile = "deleted.files";
 // The timeout a request's 0 means.
 inline constexpr std::chrono::seconds kDefaultCheckpointTimeout{300};
 
+// What writing an archive takes: the OCI runtime (its checkpoint), the image store (the
+// container's writable layer) and the node's signer.
+struct CheckpointTools {
+  const RuntimeCli& runtime;
+  images::ImageStore& images;
+  const CheckpointSigner& signer;
+};
+
 // Checkpoints the running container `record` (already checked to be running, its lock held by
 // the caller, and paused by the caller) into a new archive at `archive` (written beside it and
 // renamed: never half there), its scratch files (CRIU's images) in a directory made and removed
 // under `scratch_parent`. The container keeps running. Throws on failure, leaving no archive and
 // no scratch files.
-void write_checkpoint_archive(RuntimeCore& core, const store::ContainerRecord& record,
+void write_checkpoint_archive(const CheckpointTools& tools, const store::ContainerRecord& record,
                               const std::string& archive, const std::string& scratch_parent,
                               std::chrono::seconds timeout, const images::StopToken& stop);
 
@@ -40,7 +51,7 @@ void write_checkpoint_archive(RuntimeCore& core, const store::ContainerRecord& r
 // could not be resumed, or when it goes, whatever happened.
 class PausedContainers {
  public:
-  explicit PausedContainers(RuntimeCore& core) : core_(core) {}
+  explicit PausedContainers(const RuntimeCli& runtime) : runtime_(runtime) {}
   PausedContainers(const PausedContainers&) = delete;
   PausedContainers& operator=(const PausedContainers&) = delete;
   ~PausedContainers();
@@ -49,7 +60,7 @@ class PausedContainers {
   void resume_all();
 
  private:
-  RuntimeCore& core_;
+  const RuntimeCli& runtime_;
   std::vector<std::string> paused_;  // asked to pause (a pause that failed half way included)
 };
 

@@ -11,7 +11,7 @@
 #include "isolate/files.hpp"
 #include "isolate/pinned_namespace.hpp"
 #include "isolate/text.hpp"
-#include "pod_resources.hpp"
+#include "pod_layout.hpp"
 
 namespace hanok::cri {
 
@@ -41,7 +41,7 @@ struct PluginCall {
   std::string path;
 };
 
-json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecord& pod,
+json run_plugin(const CniContext& cni, const PluginCall& call, const store::PodRecord& pod,
                 const images::StopToken& stop) {
   const auto& meta = pod.config().metadata();
   std::string netns = pinned_namespace(pod, "net");
@@ -52,7 +52,7 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
                  "CNI_CONTAINERID=" + pod.id(),
                  "CNI_NETNS=" + netns,
                  std::string("CNI_IFNAME=") + kInterface,
-                 "CNI_PATH=" + bin_path(core.config()),
+                 "CNI_PATH=" + bin_path(cni.config),
                  "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + meta.namespace_() +
                      ";K8S_POD_NAME=" + meta.name() + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.id() +
                      ";K8S_POD_UID=" + meta.uid(),
@@ -80,7 +80,7 @@ json run_plugin(RuntimeCore& core, const PluginCall& call, const store::PodRecor
   return output.is_object() ? output : json::object();
 }
 
-PluginCall plugin_call(RuntimeCore& core, const std::string& command, const json& plugin,
+PluginCall plugin_call(const CniContext& cni, const std::string& command, const json& plugin,
                        const json& cached_network, const store::PodRecord& pod,
                        const json& prev_result) {
   PluginCall call;
@@ -90,28 +90,27 @@ PluginCall plugin_call(RuntimeCore& core, const std::string& command, const json
   call.config["cniVersion"] = json_string(cached_network, "cniVersion");
   json runtime_config =
       cni_runtime_config(plugin.contains("capabilities") ? plugin["capabilities"] : json::object(),
-                         pod.config(), core.pod_cidr());
+                         pod.config(), cni.pod_cidr);
   if (!runtime_config.empty()) call.config["runtimeConfig"] = runtime_config;
   if (!prev_result.is_null() && !prev_result.empty()) call.config["prevResult"] = prev_result;
   std::string type = json_string(plugin, "type");
-  call.path = find_cni_plugin(type, core.config().cni_bin_dirs);
+  call.path = find_cni_plugin(type, cni.config.cni_bin_dirs);
   if (call.path.empty()) {
     throw Error(ErrorKind::Internal,
-                "CNI plugin " + type + " is in none of " + bin_path(core.config()));
+                "CNI plugin " + type + " is in none of " + bin_path(cni.config));
   }
   return call;
 }
 
 // DEL of every plugin of `network` (newest first), with `result` as prevResult. Returns the
 // first error ("" when all went).
-std::string delete_all(RuntimeCore& core, const json& network, const json& result,
+std::string delete_all(const CniContext& cni, const json& network, const json& result,
                        const store::PodRecord& pod) {
   std::string first_error;
   const auto& plugins = network.at("plugins");
   for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) {
     try {
-      run_plugin(core, plugin_call(core, "DEL", *it, network, pod, result), pod,
-                 images::StopToken());
+      run_plugin(cni, plugin_call(cni, "DEL", *it, network, pod, result), pod, images::StopToken());
     } catch (const std::exception& e) {
       if (first_error.empty()) first_error = e.what();
     }
@@ -169,7 +168,7 @@ std::vector<std::string> cni_result_ips(const json& result) {
   return v4;
 }
 
-void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::PodRecord& pod,
+void attach_pod_network(const CniContext& cni, const CniNetwork& network, store::PodRecord& pod,
                         const images::StopToken& stop) {
   json cached_network = {{"name", network.name},
                          {"cniVersion", network.cni_version},
@@ -181,11 +180,11 @@ void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::Pod
   json result;
   try {
     for (const auto& plugin : network.plugins) {
-      result = run_plugin(core, plugin_call(core, "ADD", plugin, cached_network, pod, result), pod,
-                          stop);
+      result =
+          run_plugin(cni, plugin_call(cni, "ADD", plugin, cached_network, pod, result), pod, stop);
     }
   } catch (const std::exception& e) {
-    std::string cleanup = delete_all(core, cached_network, result, pod);
+    std::string cleanup = delete_all(cni, cached_network, result, pod);
     if (!cleanup.empty())
       spdlog::warn("pod {}: undoing a failed network ADD: {}", pod.id(), cleanup);
     ::unlink(cache_file(pod).c_str());
@@ -199,7 +198,7 @@ void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::Pod
                pod.ips_size() > 0 ? pod.ips(0) : "no IP");
 }
 
-void detach_pod_network(RuntimeCore& core, store::PodRecord& pod) {
+void detach_pod_network(const CniContext& cni, store::PodRecord& pod) {
   auto text = isolate::read_file_if_exists(cache_file(pod));
   if (!text) {
     pod.clear_ips();
@@ -213,15 +212,14 @@ void detach_pod_network(RuntimeCore& core, store::PodRecord& pod) {
     pod.clear_ips();
     return;
   }
-  std::string error =
-      delete_all(core, cache["network"], cache.value("result", json::object()), pod);
+  std::string error = delete_all(cni, cache["network"], cache.value("result", json::object()), pod);
   if (!error.empty()) throw Error(ErrorKind::Internal, "detach the pod's network: " + error);
   ::unlink(cache_file(pod).c_str());
   pod.clear_ips();
   spdlog::info("pod {}: network detached", pod.id());
 }
 
-std::string check_pod_network(RuntimeCore& core, const store::PodRecord& pod,
+std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod,
                               const images::StopToken& stop) {
   auto text = isolate::read_file_if_exists(cache_file(pod));
   if (!text) return "no network attached";
@@ -236,8 +234,7 @@ std::string check_pod_network(RuntimeCore& core, const store::PodRecord& pod,
     return "CHECK is disabled in the network config";
   try {
     for (const auto& plugin : network.at("plugins")) {
-      run_plugin(core, plugin_call(core, "CHECK", plugin, network, pod, cache["result"]), pod,
-                 stop);
+      run_plugin(cni, plugin_call(cni, "CHECK", plugin, network, pod, cache["result"]), pod, stop);
     }
   } catch (const std::exception& e) {
     return e.what();

@@ -9,10 +9,18 @@
 #include <vector>
 
 #include "cni_config.hpp"
+#include "cri/config.hpp"
 #include "images/stop_token.hpp"
-#include "runtime_core.hpp"
+#include "store.pb.h"
 
 namespace hanok::cri {
+
+// What the plugins run with: the node's config (where they are) and the pod CIDR the kubelet
+// gave (UpdateRuntimeConfig).
+struct CniContext {
+  const DaemonConfig& config;
+  std::string pod_cidr;
+};
 
 // Whether pods can get a network: a valid config whose plugins are all installed.
 struct NodeNetwork {
@@ -23,15 +31,15 @@ NodeNetwork node_network(const DaemonConfig& config);
 
 // Attaches the pod's network namespace to `network`; records its IPs (IPv4 first) in `pod`.
 // A failing plugin fails the call with its message, after DEL of what was done.
-void attach_pod_network(RuntimeCore& core, const CniNetwork& network, store::PodRecord& pod,
+void attach_pod_network(const CniContext& cni, const CniNetwork& network, store::PodRecord& pod,
                         const images::StopToken& stop);
 // Detaches it (nothing to do without a cached ADD); forgets the IPs. Throws when a plugin fails
 // (the cache stays: a later call tries again).
-void detach_pod_network(RuntimeCore& core, store::PodRecord& pod);
+void detach_pod_network(const CniContext& cni, store::PodRecord& pod);
 
 // CNI CHECK of every plugin of the pod's cached network (config versions 0.4.0 and later, unless
 // the config disables it): "ok", or what failed or why it cannot be checked.
-std::string check_pod_network(RuntimeCore& core, const store::PodRecord& pod,
+std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod,
                               const images::StopToken& stop);
 
 // The IPs of a CNI result (any version): "ips[].address" (0.3+) or ip4/ip6 (0.1, 0.2), without

@@ -8,12 +8,13 @@
 #include <filesystem>
 
 #include "call_context.hpp"
-#include "container_checkpoint.hpp"
+#include "checkpoint_archive.hpp"
 #include "container_resources.hpp"
 #include "container_spec.hpp"
 #include "cri/runtime_service.hpp"
 #include "images/unpack.hpp"
 #include "isolate/cgroup.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/pinned_namespace.hpp"
@@ -279,7 +280,7 @@ std::string create_container(RuntimeCore& core, const images::StopToken& stop,
       record.set_pid(started.init);
       record.set_monitor_pid(started.monitor);
     }
-    record.set_created_at(now_ns());
+    record.set_created_at(isolate::unix_now_ns());
     stop.check("create container " + id);
     core.save(record);
     if (checkpoint_archive.empty()) core.watch_monitor(record);

@@ -3,6 +3,7 @@
 #include "call_context.hpp"
 #include "cri/runtime_service.hpp"
 #include "criu_support.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "monitor_start.hpp"
@@ -28,7 +29,7 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext* context,
     }
     // The time start was asked for: a short program may have exited (its finish time taken by
     // the monitor) before `hanok start` returns.
-    int64_t started_at = now_ns();
+    int64_t started_at = isolate::unix_now_ns();
     try {
       if (container->restore_from().empty()) {
         core_.runtime().start(id);
@@ -63,7 +64,7 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext* context,
       container->set_exit_code(128);
       container->set_reason("StartError");
       container->set_message(e.what());
-      container->set_finished_at(now_ns());
+      container->set_finished_at(isolate::unix_now_ns());
       core_.save(*container);
       throw;
     }

@@ -22,6 +22,7 @@
 #include "isolate/unix_socket.hpp"
 #include "runtime_core.hpp"
 #include "stream_server.hpp"
+#include "stream_sessions.hpp"
 
 namespace hanok::cri {
 
@@ -107,7 +108,8 @@ void serve(const DaemonConfig& config) {
   std::atomic<bool> stopping{false};
   ImageService image_service(store, pinned_names(config), stopping);
   RuntimeCore core(config, store, stopping);
-  StreamingServer streaming(core, config.streaming_address, config.streaming_tls_cert,
+  PodStreamHandler stream_handler(core);
+  StreamingServer streaming(stream_handler, config.streaming_address, config.streaming_tls_cert,
                             config.streaming_tls_key);
   RuntimeService runtime_service(core, streaming);
 

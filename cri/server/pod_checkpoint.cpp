@@ -3,7 +3,7 @@
 // under the caller's empty output directory:
 //   pod.json           the pod's PodSandboxConfig (protobuf JSON) and the checkpoint's index:
 //                      {"podSandboxConfig": {...}, "containers": [{"name", "id", "archive"}]}
-//   container-<n>.tar  each container's checkpoint archive (see container_checkpoint.hpp)
+//   container-<n>.tar  each container's checkpoint archive (see checkpoint_archive.hpp)
 // RestorePod reads it back.
 #include <dirent.h>
 #include <google/protobuf/util/json_util.h>
@@ -16,12 +16,13 @@
 #include <set>
 
 #include "call_context.hpp"
-#include "container_checkpoint.hpp"
+#include "checkpoint_archive.hpp"
 #include "cri/runtime_service.hpp"
 #include "criu_support.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "pod_checkpoint_layout.hpp"
+#include "runtime_core.hpp"
 
 namespace hanok::cri {
 
@@ -122,12 +123,13 @@ grpc::Status RuntimeService::CheckpointPod(grpc::ServerContext* context,
     OutputCleanup cleanup(request->output_path());
     nlohmann::json index = nlohmann::json::array();
     {
-      PausedContainers paused(core_);
+      PausedContainers paused(core_.runtime());
       for (const auto& container : containers) paused.pause(container.id());
       for (size_t i = 0; i < containers.size(); ++i) {
         std::string archive = "container-" + std::to_string(i) + ".tar";
-        write_checkpoint_archive(core_, containers[i], request->output_path() + "/" + archive,
-                                 request->output_path(), timeout, stop);
+        write_checkpoint_archive(core_.checkpoint_tools(), containers[i],
+                                 request->output_path() + "/" + archive, request->output_path(),
+                                 timeout, stop);
         index.push_back({{"name", containers[i].config().metadata().name()},
                          {"id", containers[i].id()},
                          {"archive", archive}});

@@ -23,7 +23,7 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(
   return logged_call("ListPodSandboxMetrics", "", [&] {
     for (const auto& pod : core_.pods()) {
       if (pod.state() == runtime::v1::SANDBOX_READY) {
-        *response->add_pod_metrics() = pod_metrics(core_, pod);
+        *response->add_pod_metrics() = pod_metrics(core_.images(), pod, core_.containers());
       }
     }
     return grpc::Status::OK;
@@ -38,7 +38,8 @@ grpc::Status RuntimeService::StreamPodSandboxMetrics(
     for (const auto& pod : core_.pods()) {
       if (pod.state() != runtime::v1::SANDBOX_READY) continue;
       if (!chunks.ready()) break;
-      *chunks.chunk().add_pod_sandbox_metrics() = pod_metrics(core_, pod);
+      *chunks.chunk().add_pod_sandbox_metrics() =
+          pod_metrics(core_.images(), pod, core_.containers());
     }
     return chunks.finish();
   });

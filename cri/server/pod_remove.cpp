@@ -30,7 +30,7 @@ grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext* context,
     }
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status::OK;
-    detach_pod_network(core_, *pod);  // a failure keeps the pod, for another try
+    detach_pod_network(core_.cni_context(), *pod);  // a failure keeps the pod, for another try
     remove_pod_resources(core_, *pod);
     core_.forget_pod(id);
     core_.pod_names().release(pod_name_key(pod->config().metadata()), id);

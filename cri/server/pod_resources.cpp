@@ -15,6 +15,7 @@
 #include "isolate/process.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
+#include "pod_layout.hpp"
 #include "pod_network.hpp"
 #include "pod_sandbox.hpp"
 
@@ -54,12 +55,6 @@ void kill_pod_init(const store::PodRecord& pod) {
 
 }  // namespace
 
-std::string node_hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
-
 bool is_systemd_slice(const std::string& cgroup_parent) {
   std::string base = cgroup_parent.substr(cgroup_parent.rfind('/') + 1);
   return base.size() > 6 && base.ends_with(".slice");
@@ -91,10 +86,6 @@ SysctlScope sysctl_scope(const std::string& name) {
   }
   if (n == "kernel.hostname" || n == "kernel.domainname") return SysctlScope::Uts;
   return SysctlScope::None;
-}
-
-std::string pinned_namespace(const store::PodRecord& pod, const std::string& name) {
-  return pod.dir() + "/ns/" + name;
 }
 
 void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod,
@@ -267,7 +258,7 @@ void set_up_pod_cgroup(RuntimeCore& core, store::PodRecord& pod) {
 
 void remove_pod_resources(RuntimeCore& core, store::PodRecord pod) {
   try {
-    detach_pod_network(core, pod);
+    detach_pod_network(core.cni_context(), pod);
   } catch (const std::exception& e) {
     spdlog::warn("pod {}: {}", pod.id(), e.what());
   }

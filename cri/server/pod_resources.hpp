@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "images/stop_token.hpp"
+#include "pod_layout.hpp"
 #include "runtime_core.hpp"
 
 namespace hanok::cri {
@@ -17,9 +18,6 @@ enum class SysctlScope { Net, Ipc, Uts, None };
 // Which namespace a sysctl belongs to (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, kernel.hostname,
 // kernel.domainname); None for one that would change the whole node.
 SysctlScope sysctl_scope(const std::string& name);
-
-// <pod dir>/ns/<name> ("net", "ipc", "uts", "pid").
-std::string pinned_namespace(const store::PodRecord& pod, const std::string& name);
 
 // Creates and pins the namespaces the pod owns (its record's config decides which), with its
 // hostname and sysctls; records them (pinned, init_pid) in `pod`. Undoes everything on error.
@@ -49,9 +47,6 @@ struct CgroupPlacement {
 };
 // Where container `id` of the pod has its cgroup: "<slice>:hanok:<id>" or "<parent>/<id>".
 CgroupPlacement container_cgroup(const store::PodRecord& pod, const std::string& id);
-
-// This node's hostname (a pod without one of its own, a host-network pod).
-std::string node_hostname();
 
 // The parent of the pod's containers' cgroups: created when missing (and then removed with the
 // pod).

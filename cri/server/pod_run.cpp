@@ -3,6 +3,7 @@
 #include "call_context.hpp"
 #include "cni_runtime_config.hpp"
 #include "cri/runtime_service.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "pod_network.hpp"
@@ -74,7 +75,7 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
     IdLock lock = core_.locks().lock(pod.id());
     *pod.mutable_config() = config;
     pod.set_state(runtime::v1::SANDBOX_READY);
-    pod.set_created_at(now_ns());
+    pod.set_created_at(isolate::unix_now_ns());
     pod.set_runtime_handler(request->runtime_handler());
     pod.set_dir(core_.pod_dir(pod.id()));
     try {
@@ -85,7 +86,7 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
       if (config.linux().security_context().namespace_options().network() != runtime::v1::NODE) {
         NodeNetwork network = node_network(core_.config());
         if (network.network) {
-          attach_pod_network(core_, *network.network, pod, stop);
+          attach_pod_network(core_.cni_context(), *network.network, pod, stop);
           write_pod_hosts(pod);
         } else {
           spdlog::warn("pod {}: loopback only: {}", pod.id(), network.problem);

@@ -25,7 +25,7 @@ grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
     if (!pod) {
       throw isolate::Error(isolate::ErrorKind::NotFound, "pod sandbox " + id + " not found");
     }
-    *response->mutable_stats() = pod_stats(core_, *pod);
+    *response->mutable_stats() = pod_stats(core_.images(), *pod, core_.containers());
     return grpc::Status::OK;
   });
 }
@@ -35,7 +35,8 @@ grpc::Status RuntimeService::ListPodSandboxStats(
     runtime::v1::ListPodSandboxStatsResponse* response) {
   return logged_call("ListPodSandboxStats", "", [&] {
     for (const auto& pod : core_.pods()) {
-      if (stats_match(pod, request->filter())) *response->add_stats() = pod_stats(core_, pod);
+      if (stats_match(pod, request->filter()))
+        *response->add_stats() = pod_stats(core_.images(), pod, core_.containers());
     }
     return grpc::Status::OK;
   });
@@ -49,7 +50,7 @@ grpc::Status RuntimeService::StreamPodSandboxStats(
     for (const auto& pod : core_.pods()) {
       if (!stats_match(pod, request->filter())) continue;
       if (!chunks.ready()) break;
-      *chunks.chunk().add_pod_sandbox_stats() = pod_stats(core_, pod);
+      *chunks.chunk().add_pod_sandbox_stats() = pod_stats(core_.images(), pod, core_.containers());
     }
     return chunks.finish();
   });

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "call_context.hpp"
+
 #include "cri/runtime_service.hpp"
 #include "cri_convert.hpp"
+#include "isolate/clock.hpp"
 #include "pod_network.hpp"
 #include "runtime_core.hpp"
 
@@ -26,7 +28,7 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext* context,
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status(grpc::StatusCode::NOT_FOUND, "pod sandbox " + id + " not found");
     *response->mutable_status() = pod_sandbox_status_of(*pod);
-    response->set_timestamp(now_ns());
+    response->set_timestamp(isolate::unix_now_ns());
     if (request->verbose()) {
       nlohmann::json info = {
           {"pid", pod->init_pid()},
@@ -41,7 +43,7 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext* context,
       // CHECK of the pod's network: what an operator asks for with a verbose status.
       if (pod->state() == runtime::v1::SANDBOX_READY && !pod->ips().empty()) {
         info["networkCheck"] =
-            check_pod_network(core_, *pod, stop_token_for(context, core_.stopping()));
+            check_pod_network(core_.cni_context(), *pod, stop_token_for(context, core_.stopping()));
       }
       (*response->mutable_info())["info"] = info.dump();
     }

@@ -26,7 +26,7 @@ grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext* context,
         pod->shm_mounted()) {
       // The network first (its plugins need the namespace); a failure leaves the pod as it is,
       // for the kubelet to try again.
-      detach_pod_network(core_, *pod);
+      detach_pod_network(core_.cni_context(), *pod);
       release_pod_namespaces(core_, *pod);
       unmount_pod_shm(*pod);
       pod->set_state(runtime::v1::SANDBOX_NOTREADY);

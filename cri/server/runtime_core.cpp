@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "container_resources.hpp"
 #include "isolate/cgroup.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/in_root.hpp"
@@ -23,30 +23,6 @@ namespace hanok::cri {
 using isolate::Error;
 using isolate::ErrorKind;
 
-int64_t now_ns() {
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
-
-std::string new_id() {
-  unsigned char bytes[32];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) isolate::throw_sys("getrandom for a new id");
-    got += static_cast<size_t>(n);
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : bytes) {
-    id += hex[b >> 4];
-    id += hex[b & 15];
-  }
-  return id;
-}
-
 std::string pod_name_key(const runtime::v1::PodSandboxMetadata& m) {
   return m.name() + "_" + m.namespace_() + "_" + m.uid() + "_" + std::to_string(m.attempt());
 }
@@ -58,25 +34,6 @@ std::string container_name_key(const runtime::v1::ContainerMetadata& c,
 }
 
 namespace {
-template <typename Map>
-std::string resolve_in(const Map& map, const std::string& id_or_prefix, const char* what) {
-  if (id_or_prefix.empty()) throw Error(ErrorKind::Invalid, std::string(what) + " id is empty");
-  if (map.count(id_or_prefix) != 0) return id_or_prefix;
-  std::string found;
-  for (auto it = map.lower_bound(id_or_prefix);
-       it != map.end() && it->first.compare(0, id_or_prefix.size(), id_or_prefix) == 0; ++it) {
-    if (!found.empty()) {
-      throw Error(ErrorKind::Invalid, std::string(what) + " id prefix \"" + id_or_prefix +
-                                          "\" matches more than one " + what);
-    }
-    found = it->first;
-  }
-  if (found.empty()) {
-    throw Error(ErrorKind::NotFound, std::string(what) + " \"" + id_or_prefix + "\" not found");
-  }
-  return found;
-}
-
 struct ExitRecord {
   int exit_code = 0;
   int64_t finished_at = 0;
@@ -90,7 +47,7 @@ std::optional<ExitRecord> read_exit_file(const std::string& path) {
   ExitRecord exit;
   exit.exit_code = json.value("exit_code", 255);
   exit.finished_at = json.value("finished_at_ns", int64_t{0});
-  if (exit.finished_at == 0) exit.finished_at = now_ns();
+  if (exit.finished_at == 0) exit.finished_at = isolate::unix_now_ns();
   return exit;
 }
 
@@ -153,89 +110,12 @@ std::string RuntimeCore::exit_file(const std::string& id) const {
   return config_.state + "/exits/" + id + ".json";
 }
 
-std::string RuntimeCore::resolve_pod(const std::string& id_or_prefix) const {
-  std::lock_guard lock(mutex_);
-  return resolve_in(pods_, id_or_prefix, "pod sandbox");
-}
-
-std::string RuntimeCore::resolve_container(const std::string& id_or_prefix) const {
-  std::lock_guard lock(mutex_);
-  return resolve_in(containers_, id_or_prefix, "container");
-}
-
-std::optional<store::PodRecord> RuntimeCore::find_pod(const std::string& id) const {
-  std::lock_guard lock(mutex_);
-  auto it = pods_.find(id);
-  if (it == pods_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::optional<store::ContainerRecord> RuntimeCore::find_container(const std::string& id) const {
-  std::lock_guard lock(mutex_);
-  auto it = containers_.find(id);
-  if (it == containers_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::vector<store::PodRecord> RuntimeCore::pods() const {
-  std::lock_guard lock(mutex_);
-  std::vector<store::PodRecord> all;
-  for (const auto& [id, pod] : pods_) all.push_back(pod);
-  return all;
-}
-
-std::vector<store::ContainerRecord> RuntimeCore::containers() const {
-  std::lock_guard lock(mutex_);
-  std::vector<store::ContainerRecord> all;
-  for (const auto& [id, container] : containers_) all.push_back(container);
-  return all;
-}
-
-std::vector<store::ContainerRecord> RuntimeCore::containers_of(const std::string& pod_id) const {
-  std::lock_guard lock(mutex_);
-  std::vector<store::ContainerRecord> all;
-  for (const auto& [id, container] : containers_) {
-    if (container.pod_id() == pod_id) all.push_back(container);
-  }
-  return all;
-}
-
-void RuntimeCore::save(const store::PodRecord& pod) {
-  records_.put(pod);
-  std::lock_guard lock(mutex_);
-  pods_[pod.id()] = pod;
-}
-
-void RuntimeCore::save(const store::ContainerRecord& container) {
-  records_.put(container);
-  {
-    std::lock_guard lock(mutex_);
-    containers_[container.id()] = container;
-  }
-  exited_.notify_all();
-}
-
-void RuntimeCore::forget_pod(const std::string& id) {
-  records_.remove_pod(id);
-  std::lock_guard lock(mutex_);
-  pods_.erase(id);
-}
-
-void RuntimeCore::forget_container(const std::string& id) {
-  records_.remove_container(id);
-  {
-    std::lock_guard lock(mutex_);
-    containers_.erase(id);
-  }
-  exited_.notify_all();
-}
-
 void RuntimeCore::publish(runtime::v1::ContainerEventType type,
                           const store::ContainerRecord& container) {
   runtime::v1::ContainerEventResponse event;
   event.set_container_id(container.id());
   event.set_container_event_type(type);
-  event.set_created_at(now_ns());
+  event.set_created_at(isolate::unix_now_ns());
   if (auto pod = find_pod(container.pod_id())) {
     auto* status = event.mutable_pod_sandbox_status();
     status->set_id(pod->id());
@@ -310,7 +190,7 @@ void RuntimeCore::record_unknown_exit(store::ContainerRecord& container, const s
   container.set_exit_code(255);
   container.set_reason("Unknown");
   container.set_message(why);
-  container.set_finished_at(std::max(now_ns(), container.started_at()));
+  container.set_finished_at(std::max(isolate::unix_now_ns(), container.started_at()));
   container.set_pid(0);
   save(container);
   publish(runtime::v1::CONTAINER_STOPPED_EVENT, container);
@@ -319,21 +199,6 @@ void RuntimeCore::record_unknown_exit(store::ContainerRecord& container, const s
 void RuntimeCore::watch_monitor(const store::ContainerRecord& container) {
   if (auto pidfd = open_monitor(container.monitor_pid(), container.id())) {
     watcher_->watch_monitor(container.id(), std::move(pidfd));
-  }
-}
-
-bool RuntimeCore::wait_exited(const std::string& id, std::chrono::steady_clock::time_point until,
-                              const images::StopToken& stop) {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    auto it = containers_.find(id);
-    if (it == containers_.end() || it->second.state() == runtime::v1::CONTAINER_EXITED) {
-      return true;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= until || stop.reason()) return false;
-    // Woken by every save; the stop token is looked at every 100 ms.
-    exited_.wait_until(lock, std::min(until, now + std::chrono::milliseconds(100)));
   }
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "byte_budget.hpp"
+#include "checkpoint_archive.hpp"
 #include "checkpoint_signature.hpp"
 #include "cri/config.hpp"
 #include "event_bus.hpp"
@@ -27,15 +28,12 @@
 #include "images/image_store.hpp"
 #include "images/stop_token.hpp"
 #include "name_registry.hpp"
-#include "record_store.hpp"
+#include "pod_network.hpp"
+#include "record_index.hpp"
 #include "runtime_cli.hpp"
 #include "store.pb.h"
 
 namespace hanok::cri {
-
-int64_t now_ns();
-// A new random id: 64 hex digits, as containerd's.
-std::string new_id();
 
 class RuntimeCore {
  public:
@@ -58,9 +56,13 @@ class RuntimeCore {
   ByteBudget& exec_output_budget() { return exec_output_budget_; }
   // Signs the checkpoint archives this node writes and checks those it restores.
   const CheckpointSigner& checkpoint_signer() const { return checkpoint_signer_; }
+  // What writing a checkpoint archive takes.
+  CheckpointTools checkpoint_tools() { return {runtime_, images_, checkpoint_signer_}; }
   // The pod CIDR the kubelet gave (UpdateRuntimeConfig), kept for the network plugin.
   void set_pod_cidr(const std::string& cidr);
   std::string pod_cidr() const;
+  // What CNI plugins run with: the config and the pod CIDR.
+  CniContext cni_context() const { return {config_, pod_cidr()}; }
 
   std::string pod_dir(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
@@ -69,21 +71,28 @@ class RuntimeCore {
   std::string restore_dir(const std::string& id) const;
   std::string exit_file(const std::string& id) const;
 
-  // The full id of a pod or container given by id or unique id prefix; Error NotFound naming
-  // `what` otherwise (Invalid for an empty one).
-  std::string resolve_pod(const std::string& id_or_prefix) const;
-  std::string resolve_container(const std::string& id_or_prefix) const;
-  std::optional<store::PodRecord> find_pod(const std::string& id) const;
-  std::optional<store::ContainerRecord> find_container(const std::string& id) const;
-  std::vector<store::PodRecord> pods() const;
-  std::vector<store::ContainerRecord> containers() const;
-  std::vector<store::ContainerRecord> containers_of(const std::string& pod_id) const;
-
-  // Persists, then shows the record to the others.
-  void save(const store::PodRecord& pod);
-  void save(const store::ContainerRecord& container);
-  void forget_pod(const std::string& id);
-  void forget_container(const std::string& id);
+  // The records (see RecordIndex).
+  std::string resolve_pod(const std::string& id_or_prefix) const {
+    return records_.resolve_pod(id_or_prefix);
+  }
+  std::string resolve_container(const std::string& id_or_prefix) const {
+    return records_.resolve_container(id_or_prefix);
+  }
+  std::optional<store::PodRecord> find_pod(const std::string& id) const {
+    return records_.find_pod(id);
+  }
+  std::optional<store::ContainerRecord> find_container(const std::string& id) const {
+    return records_.find_container(id);
+  }
+  std::vector<store::PodRecord> pods() const { return records_.pods(); }
+  std::vector<store::ContainerRecord> containers() const { return records_.containers(); }
+  std::vector<store::ContainerRecord> containers_of(const std::string& pod_id) const {
+    return records_.containers_of(pod_id);
+  }
+  void save(const store::PodRecord& pod) { records_.save(pod); }
+  void save(const store::ContainerRecord& container) { records_.save(container); }
+  void forget_pod(const std::string& id) { records_.forget_pod(id); }
+  void forget_container(const std::string& id) { records_.forget_container(id); }
 
   // A container's init exited (its exit file is there): records the exit code, the reason
   // (Completed, Error, OOMKilled) and the time, deletes it from the OCI runtime, wakes waiters
@@ -93,7 +102,9 @@ class RuntimeCore {
   void handle_exit_locked(const std::string& id);
   // Waits until the container has exited (true), `until` passed or `stop` stopped (false).
   bool wait_exited(const std::string& id, std::chrono::steady_clock::time_point until,
-                   const images::StopToken& stop);
+                   const images::StopToken& stop) {
+    return records_.wait_exited(id, until, stop);
+  }
   void publish(runtime::v1::ContainerEventType type, const store::ContainerRecord& container);
   // Watches the container's monitor process: if it ends without an exit file, the container is
   // recorded as exited with code 255, reason Unknown.
@@ -115,16 +126,13 @@ class RuntimeCore {
   RuntimeCli runtime_;
   ByteBudget exec_output_budget_;
   CheckpointSigner checkpoint_signer_;
-  RecordStore records_;
+  RecordIndex records_;
   EventBus events_;
   NameRegistry pod_names_;
   NameRegistry container_names_;
   IdLocks locks_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable exited_;
-  std::map<std::string, store::PodRecord> pods_;
-  std::map<std::string, store::ContainerRecord> containers_;
+  mutable std::mutex mutex_;  // pod_cidr_
   std::string pod_cidr_;
   std::unique_ptr<ExitWatcher> watcher_;
 };

@@ -10,6 +10,7 @@
 
 #include "container_resources.hpp"
 #include "isolate/cgroup.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
 #include "isolate/in_root.hpp"
@@ -60,19 +61,16 @@ void RuntimeCore::check_exits() {
 }
 
 void RuntimeCore::recover() {
-  for (auto& pod : records_.pods()) {
+  records_.load();
+  for (const auto& pod : pods()) {
     pod_names_.reserve(pod_name_key(pod.config().metadata()), pod.id());
-    std::lock_guard lock(mutex_);
-    pods_[pod.id()] = std::move(pod);
   }
-  for (auto& container : records_.containers()) {
-    std::string key;
+  for (const auto& container : containers()) {
     if (auto pod = find_pod(container.pod_id())) {
-      key = container_name_key(container.config().metadata(), pod->config().metadata());
-      container_names_.reserve(key, container.id());
+      container_names_.reserve(
+          container_name_key(container.config().metadata(), pod->config().metadata()),
+          container.id());
     }
-    std::lock_guard lock(mutex_);
-    containers_[container.id()] = std::move(container);
   }
   // Pods whose namespaces are gone (the node rebooted: the state dir is a tmpfs) are not ready.
   for (auto pod : pods()) {
@@ -80,7 +78,7 @@ void RuntimeCore::recover() {
     if (!pod_namespaces_intact(*this, pod)) {
       spdlog::warn("pod {}: its namespaces are gone; it is not ready any more", pod.id());
       try {
-        detach_pod_network(*this, pod);
+        detach_pod_network(cni_context(), pod);
       } catch (const std::exception& e) {
         spdlog::warn("pod {}: {}", pod.id(), e.what());
       }
@@ -119,7 +117,7 @@ void RuntimeCore::recover() {
     if (container->state() == runtime::v1::CONTAINER_CREATED && runtime_.status(id) == "running") {
       spdlog::warn("container {}: started before hanokd stopped; it is recorded as running", id);
       container->set_state(runtime::v1::CONTAINER_RUNNING);
-      container->set_started_at(now_ns());
+      container->set_started_at(isolate::unix_now_ns());
       save(*container);
     }
   }

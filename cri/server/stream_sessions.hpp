@@ -1,6 +1,7 @@
-// Private to cri/: what runs on an upgraded streaming connection: an exec'd command, an attach
-// to a container's stdio through its monitor, and port forwarding into a pod's network
-// namespace. Each returns when the session is over; the connection is then closed.
+// Private to cri/: what runs on an upgraded streaming connection, as the streaming server's
+// handler: an exec'd command, an attach to a container's stdio through its monitor, and port
+// forwarding into a pod's network namespace. Each returns when the session is over; the
+// connection is then closed.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "remote_command.hpp"
 #include "runtime_v1.pb.h"
 #include "spdy_session.hpp"
+#include "stream_server.hpp"
 #include "stream_transport.hpp"
 
 namespace hanok::cri {
@@ -29,5 +31,31 @@ void serve_port_forward(RuntimeCore& core, spdy::Session& session,
 void serve_port_forward_websocket(RuntimeCore& core, StreamTransport& transport,
                                   const runtime::v1::PortForwardRequest& request,
                                   const std::vector<uint16_t>& ports);
+
+// The streaming server's handler: the pods and containers of `core`.
+class PodStreamHandler final : public StreamHandler {
+ public:
+  explicit PodStreamHandler(RuntimeCore& core) : core_(core) {}
+  void exec(StreamTransport& session, const CommandStreams& streams,
+            const runtime::v1::ExecRequest& request) override {
+    serve_exec(core_, session, streams, request);
+  }
+  void attach(StreamTransport& session, const CommandStreams& streams,
+              const runtime::v1::AttachRequest& request) override {
+    serve_attach(core_, session, streams, request);
+  }
+  void port_forward(spdy::Session& session,
+                    const runtime::v1::PortForwardRequest& request) override {
+    serve_port_forward(core_, session, request);
+  }
+  void port_forward_websocket(StreamTransport& transport,
+                              const runtime::v1::PortForwardRequest& request,
+                              const std::vector<uint16_t>& ports) override {
+    serve_port_forward_websocket(core_, transport, request, ports);
+  }
+
+ private:
+  RuntimeCore& core_;
+};
 
 }  // namespace hanok::cri

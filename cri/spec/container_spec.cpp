@@ -20,7 +20,7 @@
 #include "isolate/in_root.hpp"
 #include "isolate/process.hpp"
 #include "isolate/text.hpp"
-#include "pod_resources.hpp"
+#include "pod_layout.hpp"
 #include "rootfs_accounts.hpp"
 #include "seccomp_profiles.hpp"
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "isolate/cgroup.hpp"
+#include "isolate/clock.hpp"
 #include "pod_stats_reader.hpp"
 
 namespace hanok::cri {
@@ -102,11 +103,12 @@ const std::vector<runtime::v1::MetricDescriptor>& metric_descriptors() {
   return descriptors;
 }
 
-runtime::v1::PodSandboxMetrics pod_metrics(RuntimeCore& core, const store::PodRecord& pod) {
+runtime::v1::PodSandboxMetrics pod_metrics(images::ImageStore& images, const store::PodRecord& pod,
+                                           const std::vector<store::ContainerRecord>& containers) {
   runtime::v1::PodSandboxMetrics out;
   out.set_pod_sandbox_id(pod.id());
-  runtime::v1::PodSandboxStats stats = pod_stats(core, pod);
-  int64_t now = now_ns();
+  runtime::v1::PodSandboxStats stats = pod_stats(images, pod, containers);
+  int64_t now = isolate::unix_now_ns();
   const auto& meta = pod.config().metadata();
   // The pod's own series (its network) carry the container label "POD", as cAdvisor's do.
   MetricsBuilder pod_series(
@@ -125,7 +127,7 @@ runtime::v1::PodSandboxMetrics pod_metrics(RuntimeCore& core, const store::PodRe
   for (const auto& container : stats.linux().containers()) {
     by_id[container.attributes().id()] = &container;
   }
-  for (const auto& container : core.containers()) {
+  for (const auto& container : containers) {
     if (container.pod_id() != pod.id() || container.state() != runtime::v1::CONTAINER_RUNNING) {
       continue;
     }

@@ -7,12 +7,15 @@
 
 #include <vector>
 
-#include "runtime_core.hpp"
+#include "images/image_store.hpp"
 #include "runtime_v1.pb.h"
+#include "store.pb.h"
 
 namespace hanok::cri {
 
 const std::vector<runtime::v1::MetricDescriptor>& metric_descriptors();
-runtime::v1::PodSandboxMetrics pod_metrics(RuntimeCore& core, const store::PodRecord& pod);
+// `containers` may hold other pods' too: the pod's own are those with its id.
+runtime::v1::PodSandboxMetrics pod_metrics(images::ImageStore& images, const store::PodRecord& pod,
+                                           const std::vector<store::ContainerRecord>& containers);
 
 }  // namespace hanok::cri

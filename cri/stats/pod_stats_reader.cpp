@@ -7,9 +7,10 @@
 #include <sstream>
 #include <thread>
 
+#include "isolate/clock.hpp"
 #include "isolate/files.hpp"
 #include "isolate/unique_fd.hpp"
-#include "pod_resources.hpp"
+#include "pod_layout.hpp"
 #include "stats_reader.hpp"
 
 namespace hanok::cri {
@@ -53,14 +54,15 @@ std::vector<InterfaceCounters> parse_net_dev(const std::string& text) {
   return interfaces;
 }
 
-runtime::v1::PodSandboxStats pod_stats(RuntimeCore& core, const store::PodRecord& pod) {
+runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::PodRecord& pod,
+                                       const std::vector<store::ContainerRecord>& containers) {
   runtime::v1::PodSandboxStats out;
   auto* attributes = out.mutable_attributes();
   attributes->set_id(pod.id());
   *attributes->mutable_metadata() = pod.config().metadata();
   *attributes->mutable_labels() = pod.config().labels();
   *attributes->mutable_annotations() = pod.config().annotations();
-  int64_t now = now_ns();
+  int64_t now = isolate::unix_now_ns();
   auto* pod_linux = out.mutable_linux();
   if (pod.state() == runtime::v1::SANDBOX_READY) {
     runtime::v1::IoUsage io;
@@ -86,9 +88,9 @@ runtime::v1::PodSandboxStats pod_stats(RuntimeCore& core, const store::PodRecord
       }
     }
   }
-  for (const auto& container : core.containers()) {
+  for (const auto& container : containers) {
     if (container.pod_id() == pod.id())
-      *pod_linux->add_containers() = container_stats(core, container);
+      *pod_linux->add_containers() = container_stats(images, container);
   }
   return out;
 }

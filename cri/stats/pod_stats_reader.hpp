@@ -5,12 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "runtime_core.hpp"
+#include "images/image_store.hpp"
 #include "runtime_v1.pb.h"
+#include "store.pb.h"
 
 namespace hanok::cri {
 
-runtime::v1::PodSandboxStats pod_stats(RuntimeCore& core, const store::PodRecord& pod);
+// `containers` may hold other pods' too: the pod's own are those with its id.
+runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::PodRecord& pod,
+                                       const std::vector<store::ContainerRecord>& containers);
 
 struct InterfaceCounters {
   std::string name;

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "isolate/cgroup.hpp"
+#include "isolate/clock.hpp"
 #include "isolate/tree_walk.hpp"
 #include "psi_reader.hpp"
 
@@ -102,7 +103,7 @@ bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage 
   }
 }
 
-runtime::v1::ContainerStats container_stats(RuntimeCore& core,
+runtime::v1::ContainerStats container_stats(images::ImageStore& images,
                                             const store::ContainerRecord& container) {
   runtime::v1::ContainerStats out;
   auto* attributes = out.mutable_attributes();
@@ -110,7 +111,7 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   *attributes->mutable_metadata() = container.config().metadata();
   *attributes->mutable_labels() = container.config().labels();
   *attributes->mutable_annotations() = container.config().annotations();
-  int64_t now = now_ns();
+  int64_t now = isolate::unix_now_ns();
   out.mutable_cpu()->set_timestamp(now);
   out.mutable_memory()->set_timestamp(now);
   if (container.state() == runtime::v1::CONTAINER_RUNNING) {
@@ -121,10 +122,10 @@ runtime::v1::ContainerStats container_stats(RuntimeCore& core,
   }
   auto* layer = out.mutable_writable_layer();
   layer->set_timestamp(now);
-  std::string upper = core.images().snapshots().container_upper_dir(container.id());
+  std::string upper = images.snapshots().container_upper_dir(container.id());
   // The layer is the container's: measured by fds, never following what it swaps in.
   isolate::TreeUsage usage = isolate::tree_usage(upper);
-  layer->mutable_fs_id()->set_mountpoint(core.images().snapshots().root());
+  layer->mutable_fs_id()->set_mountpoint(images.snapshots().root());
   layer->mutable_used_bytes()->set_value(usage.bytes);
   layer->mutable_inodes_used()->set_value(usage.inodes);
   return out;

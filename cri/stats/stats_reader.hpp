@@ -3,12 +3,14 @@
 // readings for a pod's cgroup.
 #pragma once
 
-#include "runtime_core.hpp"
+#include "images/image_store.hpp"
 #include "runtime_v1.pb.h"
+#include "store.pb.h"
 
 namespace hanok::cri {
 
-runtime::v1::ContainerStats container_stats(RuntimeCore& core,
+// `images` holds the container's writable layer.
+runtime::v1::ContainerStats container_stats(images::ImageStore& images,
                                             const store::ContainerRecord& container);
 
 // Where read_cgroup_usage puts what it reads (swap, process and io may be null).

@@ -1,6 +1,12 @@
 #include "name_registry.hpp"
 
+#include "isolate/random.hpp"
+
 namespace hanok::cri {
+
+std::string new_id() {
+  return isolate::random_hex(32);
+}
 
 std::string NameRegistry::reserve(const std::string& name, const std::string& id) {
   std::lock_guard lock(mutex_);

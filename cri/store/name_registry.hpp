@@ -1,6 +1,7 @@
-// Private to cri/: pod and container names reserved while they exist (the kubelet's names encode
-// pod, namespace, uid and attempt: a name in use again is a retried create, answered
-// ALREADY_EXISTS), and one lock per id for the calls that change a pod or a container.
+// Private to cri/: pod and container ids (new ones), names reserved while they exist (the
+// kubelet's names encode pod, namespace, uid and attempt: a name in use again is a retried
+// create, answered ALREADY_EXISTS), and one lock per id for the calls that change a pod or a
+// container.
 #pragma once
 
 #include <map>
@@ -9,6 +10,9 @@
 #include <string>
 
 namespace hanok::cri {
+
+// A new random id: 64 hex digits, as containerd's.
+std::string new_id();
 
 class NameRegistry {
  public:

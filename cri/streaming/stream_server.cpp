@@ -15,11 +15,10 @@
 #include <system_error>
 
 #include "isolate/error.hpp"
+#include "isolate/random.hpp"
 #include "isolate/text.hpp"
 #include "remote_command.hpp"
-#include "runtime_core.hpp"
 #include "stream_http.hpp"
-#include "stream_sessions.hpp"
 #include "websocket_connection.hpp"
 
 namespace hanok::cri {
@@ -125,9 +124,9 @@ std::string target_name(const StreamTarget& target) {
 
 }  // namespace
 
-StreamingServer::StreamingServer(RuntimeCore& core, const std::string& address,
+StreamingServer::StreamingServer(StreamHandler& handler, const std::string& address,
                                  const std::string& tls_cert, const std::string& tls_key)
-    : core_(core) {
+    : handler_(handler) {
   if (!tls_cert.empty()) tls_ = std::make_unique<TlsContext>(tls_cert, tls_key);
   listener_ = listen_tcp(address, base_url_);
   if (tls_) base_url_.replace(0, 4, "https");
@@ -140,7 +139,7 @@ StreamingServer::~StreamingServer() {
   ::shutdown(listener_.get(), SHUT_RDWR);
   acceptor_.join();
   // Every session sees its connection end and returns (exec'd processes are killed): their
-  // threads use this object and the core, so wait for all of them.
+  // threads use this object and the handler, so wait for all of them.
   std::unique_lock lock(mutex_);
   while (active_ > 0) {
     for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
@@ -151,7 +150,7 @@ StreamingServer::~StreamingServer() {
 }
 
 std::string StreamingServer::url_for(StreamTarget target) {
-  std::string token = new_id();  // 256 random bits
+  std::string token = isolate::random_hex(32);  // 256 random bits
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   std::erase_if(pending_, [&](const auto& entry) { return entry.second.expires <= now; });
@@ -300,7 +299,7 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
 
   spdy::Session session(std::move(connection));
   if (*kind == StreamTarget::Kind::PortForward) {
-    serve_port_forward(core_, session, target->port_forward);
+    handler_.port_forward(session, target->port_forward);
     return;
   }
   StreamOptions options = options_of(*target);
@@ -318,9 +317,9 @@ void StreamingServer::serve_connection(isolate::UniqueFd connection) {
 void StreamingServer::serve_command(const StreamTarget& target, StreamTransport& transport,
                                     const CommandStreams& streams) {
   if (target.kind == StreamTarget::Kind::Exec) {
-    serve_exec(core_, transport, streams, target.exec);
+    handler_.exec(transport, streams, target.exec);
   } else {
-    serve_attach(core_, transport, streams, target.attach);
+    handler_.attach(transport, streams, target.attach);
   }
 }
 
@@ -395,7 +394,7 @@ void StreamingServer::serve_websocket(isolate::UniqueFd connection, const HttpRe
   if (forwarding) {
     websocket::Connection socket(std::move(connection), base64, false,
                                  static_cast<uint32_t>(2 * ports.size()));
-    serve_port_forward_websocket(core_, socket, target->port_forward, ports);
+    handler_.port_forward_websocket(socket, target->port_forward, ports);
     socket.close(1000);
     return;
   }

@@ -1,5 +1,6 @@
-// Private to cri/: hanokd's streaming server, where the kubelet and crictl go with the URL an
-// Exec, Attach or PortForward call answered (as the kubelet's own streaming server works). Each
+// The streaming server, where the kubelet and crictl go with the URL an Exec, Attach or
+// PortForward call answered (as the kubelet's own streaming server works). It knows nothing of
+// pods or containers: a URL's token stands for a request, and a StreamHandler serves it. Each
 // URL holds a single-use random token that expires after a minute; the client upgrades its
 // HTTP connection to SPDY/3.1 there, negotiating the protocol version, and the session runs on
 // a thread of its own. They are also served over WebSocket: exec and attach with the channel
@@ -21,13 +22,12 @@
 #include "isolate/unique_fd.hpp"
 #include "remote_command.hpp"
 #include "runtime_v1.pb.h"
+#include "spdy_session.hpp"
 #include "stream_http.hpp"
 #include "stream_tls.hpp"
 #include "stream_transport.hpp"
 
 namespace hanok::cri {
-
-class RuntimeCore;
 
 struct StreamTarget {
   enum class Kind { Exec, Attach, PortForward };
@@ -37,12 +37,34 @@ struct StreamTarget {
   runtime::v1::PortForwardRequest port_forward;
 };
 
+// What runs on an upgraded connection, once its request was found by its token. Each call
+// returns when the session is over; the connection is then closed. Called on the session's own
+// thread, several at once.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // The client's streams are open (`streams`); these run the command or the attach and end with
+  // the status on the error stream.
+  virtual void exec(StreamTransport& session, const CommandStreams& streams,
+                    const runtime::v1::ExecRequest& request) = 0;
+  virtual void attach(StreamTransport& session, const CommandStreams& streams,
+                      const runtime::v1::AttachRequest& request) = 0;
+  // Over SPDY: a pair of streams (data, error) per forwarded connection, as the client opens them.
+  virtual void port_forward(spdy::Session& session,
+                            const runtime::v1::PortForwardRequest& request) = 0;
+  // Over WebSocket: one connection per port of `ports` (the URL's), data on channel 2i and errors
+  // on 2i+1, both starting with the port, little endian; returns when they all ended.
+  virtual void port_forward_websocket(StreamTransport& transport,
+                                      const runtime::v1::PortForwardRequest& request,
+                                      const std::vector<uint16_t>& ports) = 0;
+};
+
 class StreamingServer {
  public:
   // Listens on `address` ("127.0.0.1:0", "[::1]:10010", "0.0.0.0:10010"), with TLS when
   // `tls_cert` and `tls_key` (PEM files) are given. Throws when it cannot.
-  StreamingServer(RuntimeCore& core, const std::string& address, const std::string& tls_cert = "",
-                  const std::string& tls_key = "");
+  StreamingServer(StreamHandler& handler, const std::string& address,
+                  const std::string& tls_cert = "", const std::string& tls_key = "");
   ~StreamingServer();  // stops listening, ends every session, waits for their threads
   StreamingServer(const StreamingServer&) = delete;
   StreamingServer& operator=(const StreamingServer&) = delete;
@@ -65,7 +87,7 @@ class StreamingServer {
   // The target of `kind`/`token` if it is still valid; removed from the cache when `take`.
   std::optional<StreamTarget> find(StreamTarget::Kind kind, const std::string& token, bool take);
 
-  RuntimeCore& core_;
+  StreamHandler& handler_;
   std::unique_ptr<TlsContext> tls_;
   isolate::UniqueFd listener_;
   std::string base_url_;

@@ -6,10 +6,14 @@
 
 namespace hanok::isolate {
 
-std::string rfc3339_now() {
+int64_t unix_now_ns() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  return rfc3339_of(static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+std::string rfc3339_now() {
+  return rfc3339_of(unix_now_ns());
 }
 
 std::string rfc3339_of(int64_t unix_ns) {

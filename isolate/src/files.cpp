@@ -2,13 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include "isolate/error.hpp"
+#include "isolate/random.hpp"
 #include "isolate/unique_fd.hpp"
 
 namespace hanok::isolate {
@@ -71,16 +71,7 @@ void write_file_atomic(const std::string& path, std::string_view content, unsign
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) throw_sys("open the directory of", path);
   // A name of its own, made here (never one there already, nor a symlink someone planted).
-  unsigned char random[8];
-  if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
-    throw_sys("getrandom for", path);
-  }
-  std::string tmp = "." + name + ".tmp-";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char byte : random) {
-    tmp += kHex[byte >> 4];
-    tmp += kHex[byte & 15];
-  }
+  std::string tmp = "." + name + ".tmp-" + random_hex(8);
   std::string shown = dir + "/" + tmp;
   UniqueFd fd(::openat(dir_fd.get(), tmp.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
