@@ -2,10 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "images/layer_diff.hpp"

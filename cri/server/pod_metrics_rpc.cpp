@@ -23,7 +23,8 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(
   return logged_call("ListPodSandboxMetrics", "", [&] {
     for (const auto& pod : core_.pods()) {
       if (pod.state() == runtime::v1::SANDBOX_READY) {
-        *response->add_pod_metrics() = pod_metrics(core_.images(), pod, core_.containers());
+        *response->add_pod_metrics() =
+            pod_metrics(core_.images(), pod, core_.containers_of(pod.id()));
       }
     }
     return grpc::Status::OK;
@@ -39,7 +40,7 @@ grpc::Status RuntimeService::StreamPodSandboxMetrics(
       if (pod.state() != runtime::v1::SANDBOX_READY) continue;
       if (!chunks.ready()) break;
       *chunks.chunk().add_pod_sandbox_metrics() =
-          pod_metrics(core_.images(), pod, core_.containers());
+          pod_metrics(core_.images(), pod, core_.containers_of(pod.id()));
     }
     return chunks.finish();
   });

@@ -14,7 +14,7 @@
 namespace hanok::cri {
 
 const std::vector<runtime::v1::MetricDescriptor>& metric_descriptors();
-// `containers` may hold other pods' too: the pod's own are those with its id.
+// `containers`: the pod's (others' are left out).
 runtime::v1::PodSandboxMetrics pod_metrics(images::ImageStore& images, const store::PodRecord& pod,
                                            const std::vector<store::ContainerRecord>& containers);
 

@@ -11,7 +11,7 @@
 
 namespace hanok::cri {
 
-// `containers` may hold other pods' too: the pod's own are those with its id.
+// `containers`: the pod's (others' are left out).
 runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::PodRecord& pod,
                                        const std::vector<store::ContainerRecord>& containers);
 
