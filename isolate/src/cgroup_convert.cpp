@@ -1,6 +1,7 @@
-// cgroup v1 values in OCI resources -> their cgroup v2 counterparts, with the formulas runc,
-// crun and the kubelet share, so that every runtime writes the same numbers.
+// cgroup v1 values in OCI resources -> their cgroup v2 counterparts, with the formulas runc
+// uses, so that hanok writes the numbers runc writes.
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -10,9 +11,17 @@ namespace hanok::isolate::cgroup {
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;  // unset
-  // [2, 262144] linearly onto [1, 10000].
-  shares = std::clamp<uint64_t>(shares, 2, 262144);
-  return 1 + ((shares - 2) * 9999) / 262142;
+  // The quadratic fit in log space of opencontainers/cgroups (ConvertCPUSharesToCgroupV2Value,
+  // utils.go, since v0.0.3, which runc 1.4 uses; kubernetes/kubernetes#131216): 2 -> 1,
+  // 1024 (one cpu) -> 100 (cgroup v2's default weight, as one cpu's share is v1's default),
+  // 262144 -> 10000. The linear map it replaced, 1 + (shares - 2) * 9999 / 262142, gave one
+  // cpu a weight of 39, below a process outside any container. (The kubelet's own pod and QoS
+  // cgroups still use the linear map; the containers' weights are the runtime's, as runc's.)
+  if (shares <= 2) return 1;
+  if (shares >= 262144) return 10000;
+  double l = std::log2(static_cast<double>(shares));
+  double exponent = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+  return static_cast<uint64_t>(std::ceil(std::pow(10.0, exponent)));
 }
 
 uint64_t blkio_weight_to_io_weight(uint64_t weight) {

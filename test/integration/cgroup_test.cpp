@@ -81,7 +81,7 @@ TEST_F(Cgroups, LimitsReadBackOutsideAndInside) {
   if (v2()) {
     EXPECT_EQ(read_trimmed(host_file("lim", "", "memory.max")), "67108864");
     EXPECT_EQ(read_trimmed(host_file("lim", "", "cpu.max")), "50000 100000");
-    EXPECT_EQ(read_trimmed(host_file("lim", "", "cpu.weight")), "20");
+    EXPECT_EQ(read_trimmed(host_file("lim", "", "cpu.weight")), "59");
     EXPECT_EQ(read_trimmed(host_file("lim", "", "pids.max")), "10");
     // A cgroup namespace: the container sees its cgroup as the root.
     EXPECT_EQ(inside, "0::/\n67108864\n50000 100000\n20\n10\n");

@@ -157,7 +157,7 @@ TEST_F(CgroupV2Live, LimitsProcessesFreezeKillDevicesDestroy) {
     EXPECT_EQ(file("memory.swap.max"), "0");
   }
   EXPECT_EQ(file("memory.high"), "50331648");
-  EXPECT_EQ(file("cpu.weight"), "20");
+  EXPECT_EQ(file("cpu.weight"), "59");
   EXPECT_EQ(file("cpu.max"), "20000 100000");
   EXPECT_EQ(file("pids.max"), "32");
 

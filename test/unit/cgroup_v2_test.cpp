@@ -25,14 +25,20 @@ namespace {
 
 // --- conversions --------------------------------------------------------------------------
 
+// The table of opencontainers/cgroups' TestConvertCPUSharesToCgroupV2Value (the formula runc 1.4
+// writes), and values between.
 TEST(CgroupConvert, CpuSharesToWeight) {
-  EXPECT_EQ(cpu_shares_to_weight(0), 0u);  // unset
-  EXPECT_EQ(cpu_shares_to_weight(2), 1u);
-  EXPECT_EQ(cpu_shares_to_weight(1), 1u);  // clamped up to the v1 minimum
-  EXPECT_EQ(cpu_shares_to_weight(512), 20u);
-  EXPECT_EQ(cpu_shares_to_weight(1024), 39u);  // the kubelet's default request
-  EXPECT_EQ(cpu_shares_to_weight(262144), 10000u);
-  EXPECT_EQ(cpu_shares_to_weight(1u << 30), 10000u);  // clamped to the v1 maximum
+  const std::vector<std::pair<uint64_t, uint64_t>> table = {
+      {0, 0},                                       // unset
+      {1, 1},                                       // below the v1 minimum
+      {2, 1},          {3, 2},          {102, 17},  // 100m
+      {512, 59},       {1024, 100},                 // one cpu: v2's default weight
+      {2048, 174},     {4096, 303},     {262143, 10000},
+      {262144, 10000}, {262145, 10000}, {1u << 30, 10000},  // above the v1 maximum
+  };
+  for (const auto& [shares, weight] : table) {
+    EXPECT_EQ(cpu_shares_to_weight(shares), weight) << "shares " << shares;
+  }
 }
 
 TEST(CgroupConvert, BlkioWeightToIoWeight) {
@@ -342,7 +348,7 @@ TEST_F(CgroupV2Fake, ApplyWritesEveryFile) {
   r.unified["memory.high"] = "90000000";
   cgroup_->apply(r);
 
-  EXPECT_EQ(file("cpu.weight"), "39");
+  EXPECT_EQ(file("cpu.weight"), "100");
   EXPECT_EQ(file("cpu.max"), "50000 100000");
   EXPECT_EQ(file("cpu.max.burst"), "1000");
   EXPECT_EQ(file("cpu.idle"), "0");

@@ -214,7 +214,7 @@ std::string expand_slice(const std::string& slice);
 // by /proc/<pid>/cgroup as this process's cgroup namespace shows it.
 bool process_in_cgroup(pid_t pid, const std::string& path);
 
-// cpu.shares (v1, 2..262144) -> cpu.weight (v2, 1..10000), as runc, crun and the kubelet do.
+// cpu.shares (v1, 2..262144) -> cpu.weight (v2, 1..10000), as runc 1.4 (opencontainers/cgroups).
 uint64_t cpu_shares_to_weight(uint64_t shares);
 // blkio weight (10..1000) -> io.weight (1..10000).
 uint64_t blkio_weight_to_io_weight(uint64_t weight);
