@@ -34,6 +34,11 @@ rootfs-fixtures/registry.sh start "$work/registry" >/dev/null
 rootfs-fixtures/push-images.sh build/fixtures/images "$work/registry" | grep busybox: || true
 
 echo "== hanokd on $state/hanok.sock"
+# A pod needs a network config (as with containerd): the loopback plugin of Debian's
+# containernetworking-plugins alone, which gives the pod its own network namespace and no address.
+mkdir -p "$work/cni"
+echo '{"cniVersion": "0.4.0", "name": "demo-loopback", "plugins": [{"type": "loopback"}]}' \
+  >"$work/cni/10-loopback.conflist"
 printf '[[registries]]\nprefix = "%s"\ninsecure = true\n' "$registry" >"$work/hanok.toml"
 build/cmd/hanokd --config "$work/hanok.toml" --socket "$state/hanok.sock" --root "$work/root" \
   --state "$state/state" --cni-conf-dir "$work/cni" >"$work/hanokd.log" 2>&1 &
@@ -55,8 +60,7 @@ JSON
 cat >"$work/container.json" <<JSON
 {"metadata": {"name": "hello"}, "image": {"image": "$registry/hanok/busybox:latest"},
  "command": ["sh", "-c", "echo \"hello from a hanok pod: \$(hostname), \$(id -un), pid \$\$\""],
- "log_path": "hello.log",
- "linux": {"security_context": {"namespace_options": {"pid": 1}}}}
+ "log_path": "hello.log"}
 JSON
 $cri pull "$registry/hanok/busybox:latest"
 pod=$($cri runp "$work/pod.json")

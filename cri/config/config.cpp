@@ -101,6 +101,8 @@ void load_config_file(const std::string& path, bool required, DaemonConfig& conf
         int_at(doc, "exec_output_limit", 4096, 1 << 30, static_cast<int>(config.exec_output_limit));
     config.exec_sync_buffer_limit = int_at(doc, "exec_sync_buffer_limit", 1 << 20, 1 << 30,
                                            static_cast<int>(config.exec_sync_buffer_limit));
+    config.stats_collect_period_ms =
+        int_at(doc, "stats_collect_period_ms", 100, 3600 * 1000, config.stats_collect_period_ms);
     config.restore_unsigned_checkpoints =
         bool_at(doc, "restore_unsigned_checkpoints", "", config.restore_unsigned_checkpoints);
     if (doc.contains("pinned_images")) {

@@ -71,7 +71,9 @@ void CriLog::Stream::write(std::string_view data) {
 
 void CriLog::Stream::close() {
   if (pending_.empty()) return;
-  log_.record(name_, 'F', pending_);
+  // The stream ended inside a line: a part (P), as containerd logs it; F would claim a newline
+  // the container never wrote.
+  log_.record(name_, 'P', pending_);
   pending_.clear();
 }
 

@@ -31,8 +31,14 @@ std::string bin_path(const DaemonConfig& config) {
 }
 constexpr auto kPluginTimeout = std::chrono::seconds(60);
 
-std::string cache_file(const store::PodRecord& pod) {
-  return pod.dir() + "/cni.json";
+// What ADD was given and gave, kept on the persistent root (not the state dir, a tmpfs): after a
+// node reboot, DEL still finds it and the IPAM plugin releases the pod's address (as libcni's
+// cache in /var/lib/cni, which containerd relies on).
+std::string cache_dir(const CniContext& cni) {
+  return cni.config.root + "/cni-cache";
+}
+std::string cache_file(const CniContext& cni, const std::string& pod_id) {
+  return cache_dir(cni) + "/" + pod_id + ".json";
 }
 
 struct PluginCall {
@@ -176,7 +182,9 @@ void attach_pod_network(const CniContext& cni, const CniNetwork& network, store:
                          {"plugins", network.plugins},
                          {"file", network.file}};
   // Cached before the first ADD: a crash in the middle still leaves what DEL needs.
-  isolate::write_file_atomic(cache_file(pod), json{{"network", cached_network}}.dump(), 0600);
+  isolate::make_dirs(cache_dir(cni), 0700);
+  isolate::write_file_atomic(cache_file(cni, pod.id()), json{{"network", cached_network}}.dump(),
+                             0600);
   json result;
   try {
     for (const auto& plugin : network.plugins) {
@@ -187,10 +195,10 @@ void attach_pod_network(const CniContext& cni, const CniNetwork& network, store:
     std::string cleanup = delete_all(cni, cached_network, result, pod);
     if (!cleanup.empty())
       spdlog::warn("pod {}: undoing a failed network ADD: {}", pod.id(), cleanup);
-    ::unlink(cache_file(pod).c_str());
+    ::unlink(cache_file(cni, pod.id()).c_str());
     throw;
   }
-  isolate::write_file_atomic(cache_file(pod),
+  isolate::write_file_atomic(cache_file(cni, pod.id()),
                              json{{"network", cached_network}, {"result", result}}.dump(), 0600);
   pod.clear_ips();
   for (const auto& ip : cni_result_ips(result)) pod.add_ips(ip);
@@ -199,7 +207,7 @@ void attach_pod_network(const CniContext& cni, const CniNetwork& network, store:
 }
 
 void detach_pod_network(const CniContext& cni, store::PodRecord& pod) {
-  auto text = isolate::read_file_if_exists(cache_file(pod));
+  auto text = isolate::read_file_if_exists(cache_file(cni, pod.id()));
   if (!text) {
     pod.clear_ips();
     return;
@@ -207,25 +215,25 @@ void detach_pod_network(const CniContext& cni, store::PodRecord& pod) {
   json cache = json::parse(*text, nullptr, false);
   if (!cache.is_object() || !cache.contains("network")) {
     spdlog::warn("pod {}: its CNI cache {} is unreadable; nothing to detach", pod.id(),
-                 cache_file(pod));
-    ::unlink(cache_file(pod).c_str());
+                 cache_file(cni, pod.id()));
+    ::unlink(cache_file(cni, pod.id()).c_str());
     pod.clear_ips();
     return;
   }
   std::string error = delete_all(cni, cache["network"], cache.value("result", json::object()), pod);
   if (!error.empty()) throw Error(ErrorKind::Internal, "detach the pod's network: " + error);
-  ::unlink(cache_file(pod).c_str());
+  ::unlink(cache_file(cni, pod.id()).c_str());
   pod.clear_ips();
   spdlog::info("pod {}: network detached", pod.id());
 }
 
 std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod,
                               const images::StopToken& stop) {
-  auto text = isolate::read_file_if_exists(cache_file(pod));
+  auto text = isolate::read_file_if_exists(cache_file(cni, pod.id()));
   if (!text) return "no network attached";
   json cache = json::parse(*text, nullptr, false);
   if (!cache.is_object() || !cache.contains("network") || !cache.contains("result")) {
-    return "the CNI cache " + cache_file(pod) + " is unreadable";
+    return "the CNI cache " + cache_file(cni, pod.id()) + " is unreadable";
   }
   const json& network = cache["network"];
   std::string version = json_string(network, "cniVersion");
@@ -240,6 +248,14 @@ std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod
     return e.what();
   }
   return "ok";
+}
+
+std::vector<std::string> cached_pod_networks(const CniContext& cni) {
+  std::vector<std::string> ids;
+  for (const auto& name : isolate::list_dir(cache_dir(cni))) {
+    if (name.size() > 5 && name.ends_with(".json")) ids.push_back(name.substr(0, name.size() - 5));
+  }
+  return ids;
 }
 
 }  // namespace hanok::cri

@@ -1,7 +1,9 @@
 // Private to cri/: a pod's network through CNI: ADD of every plugin of the node's network (in
 // order, each given the previous one's result) on RunPodSandbox, DEL (in reverse, with the
-// result) on StopPodSandbox and RemovePodSandbox. What ADD gave is cached in the pod dir, so that
-// DEL works with the config and result of the ADD even after a restart or a config change.
+// result) on StopPodSandbox and RemovePodSandbox. What ADD gave is cached on the persistent root
+// (<root>/cni-cache/<pod id>.json), so that DEL works with the config and result of the ADD even
+// after a restart, a node reboot (the netns gone: DEL with an empty CNI_NETNS, which IPAM plugins
+// take as "release the address") or a config change.
 #pragma once
 
 #include <optional>
@@ -41,6 +43,9 @@ void detach_pod_network(const CniContext& cni, store::PodRecord& pod);
 // the config disables it): "ok", or what failed or why it cannot be checked.
 std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod,
                               const images::StopToken& stop);
+
+// The pods with a cached ADD (ids), whether or not a record holds them.
+std::vector<std::string> cached_pod_networks(const CniContext& cni);
 
 // The IPs of a CNI result (any version): "ips[].address" (0.3+) or ip4/ip6 (0.1, 0.2), without
 // their prefix length, IPv4 ones first.

@@ -98,11 +98,11 @@ void RuntimeCli::kill(const std::string& id, int signal, bool all) const {
   run(args);
 }
 
-void RuntimeCli::remove(const std::string& id, bool force) const {
+void RuntimeCli::remove(const std::string& id, bool force, std::chrono::seconds timeout) const {
   std::vector<std::string> args = {"delete"};
   if (force) args.emplace_back("--force");
   args.push_back(id);
-  run(args);
+  run(args, false, timeout);
 }
 
 void RuntimeCli::update(const std::string& id, const nlohmann::json& resources, bool systemd_cgroup,

@@ -48,7 +48,8 @@ class RuntimeCli {
   // when the runtime has no such container.
   std::string status(const std::string& id) const;
   void kill(const std::string& id, int signal, bool all) const;
-  void remove(const std::string& id, bool force) const;
+  void remove(const std::string& id, bool force,
+              std::chrono::seconds timeout = kRuntimeCommandTimeout) const;
   // `hanok update --resources FILE ID` with linux.resources JSON.
   void update(const std::string& id, const nlohmann::json& resources, bool systemd_cgroup,
               const std::string& scratch_dir) const;

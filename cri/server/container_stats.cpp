@@ -15,7 +15,7 @@ grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*,
     if (!container) {
       throw isolate::Error(isolate::ErrorKind::NotFound, "container " + id + " not found");
     }
-    *response->mutable_stats() = container_stats(core_.images(), *container);
+    *response->mutable_stats() = container_stats(core_.stats(), *container);
     return grpc::Status::OK;
   });
 }

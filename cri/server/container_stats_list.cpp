@@ -15,7 +15,7 @@ grpc::Status RuntimeService::ListContainerStats(
     const auto& filter = request->filter();
     for (const auto& container : core_.containers()) {
       if (container_stats_match(container, filter)) {
-        *response->add_stats() = container_stats(core_.images(), container);
+        *response->add_stats() = container_stats(core_.stats(), container);
       }
     }
     return grpc::Status::OK;
@@ -30,7 +30,7 @@ grpc::Status RuntimeService::StreamContainerStats(
     for (const auto& container : core_.containers()) {
       if (!container_stats_match(container, request->filter())) continue;
       if (!chunks.ready()) break;
-      *chunks.chunk().add_container_stats() = container_stats(core_.images(), container);
+      *chunks.chunk().add_container_stats() = container_stats(core_.stats(), container);
     }
     return chunks.finish();
   });

@@ -27,6 +27,7 @@
 namespace hanok::cri {
 
 namespace {
+constexpr int kMaxRequestBytes = 16 << 20;
 images::RegistryClient::CredentialsLookup credentials_from(const DaemonConfig& config) {
   auto auths = config.auths;
   return [auths](const std::string& registry) -> std::optional<images::Credentials> {
@@ -106,8 +107,8 @@ void serve(const DaemonConfig& config) {
   if (!config.platform.empty()) store_options.platform = images::parse_platform(config.platform);
   images::ImageStore store(config.root, registry, store_options);
   std::atomic<bool> stopping{false};
-  ImageService image_service(store, pinned_names(config), stopping);
   RuntimeCore core(config, store, stopping);
+  ImageService image_service(store, core.stats(), pinned_names(config), stopping);
   PodStreamHandler stream_handler(core);
   StreamingServer streaming(stream_handler, config.streaming_address, config.streaming_tls_cert,
                             config.streaming_tls_key);
@@ -115,6 +116,9 @@ void serve(const DaemonConfig& config) {
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix://" + config.socket, grpc::InsecureServerCredentials());
+  // What one request may be: 16 MiB, containerd's (defaults.DefaultMaxRecvMsgSize), not gRPC's
+  // 4 MiB; a pod or container config with large annotations or many mounts fits.
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   builder.RegisterService(&image_service);
   builder.RegisterService(&runtime_service);
   // The socket is born 0600: the CRI is root's alone, from the first instant.

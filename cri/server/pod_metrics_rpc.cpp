@@ -24,7 +24,7 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(
     for (const auto& pod : core_.pods()) {
       if (pod.state() == runtime::v1::SANDBOX_READY) {
         *response->add_pod_metrics() =
-            pod_metrics(core_.images(), pod, core_.containers_of(pod.id()));
+            pod_metrics(core_.stats(), pod, core_.containers_of(pod.id()));
       }
     }
     return grpc::Status::OK;
@@ -40,7 +40,7 @@ grpc::Status RuntimeService::StreamPodSandboxMetrics(
       if (pod.state() != runtime::v1::SANDBOX_READY) continue;
       if (!chunks.ready()) break;
       *chunks.chunk().add_pod_sandbox_metrics() =
-          pod_metrics(core_.images(), pod, core_.containers_of(pod.id()));
+          pod_metrics(core_.stats(), pod, core_.containers_of(pod.id()));
     }
     return chunks.finish();
   });

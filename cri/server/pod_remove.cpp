@@ -32,6 +32,8 @@ grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext* context,
     if (!pod) return grpc::Status::OK;
     detach_pod_network(core_.cni_context(), *pod);  // a failure keeps the pod, for another try
     remove_pod_resources(core_, *pod);
+    // Before the record goes: the event carries the pod's last status.
+    core_.publish(runtime::v1::CONTAINER_DELETED_EVENT, *pod);
     core_.forget_pod(id);
     core_.pod_names().release(pod_name_key(pod->config().metadata()), id);
     core_.locks().forget(id);

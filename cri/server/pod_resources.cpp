@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "helper_reports.hpp"
 #include "isolate/cgroup.hpp"
 #include "isolate/error.hpp"
@@ -32,8 +34,9 @@ const runtime::v1::NamespaceOption& namespace_options(const store::PodRecord& po
   return pod.config().linux().security_context().namespace_options();
 }
 
-// Kills the pod's init, after checking through a pidfd that the pid is still the process whose
-// PID namespace is pinned (a pid is reused once its process is gone).
+// Kills the pod's init, after checking through a pidfd that the pid is still that process (a pid
+// is reused once its process is gone): its PID namespace is the pinned one, or, with the pin gone
+// (unmounted behind hanokd's back), it started when the pod's init did.
 void kill_pod_init(const store::PodRecord& pod) {
   if (pod.init_pid() <= 0) return;
   isolate::UniqueFd process;
@@ -43,10 +46,12 @@ void kill_pod_init(const store::PodRecord& pod) {
     return;  // gone already
   }
   std::string pinned = pinned_namespace(pod, "pid");
-  if (!isolate::path_exists(pinned) ||
-      !isolate::same_namespace("/proc/" + std::to_string(pod.init_pid()) + "/ns/pid", pinned)) {
-    return;
-  }
+  bool same =
+      isolate::is_pinned_namespace(pinned)
+          ? isolate::same_namespace("/proc/" + std::to_string(pod.init_pid()) + "/ns/pid", pinned)
+          : pod.init_start_time() > 0 &&
+                isolate::process_alive(pod.init_pid(), pod.init_start_time());
+  if (!same) return;
   if (isolate::send_signal(process.get(), SIGKILL) != 0 && errno != ESRCH) {
     spdlog::warn("pod {}: killing its init {}: {}", pod.id(), pod.init_pid(),
                  isolate::errno_text(errno));
@@ -96,7 +101,10 @@ void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod,
   options.net = ns.network() != runtime::v1::NODE;
   options.ipc = ns.ipc() != runtime::v1::NODE;
   options.uts = options.net;  // a host-network pod keeps the host's name, as containerd's
-  options.pid = ns.pid() == runtime::v1::POD;
+  // The pod has a PID namespace of its own (its PID 1 the pod init) unless it shares the node's,
+  // whatever its containers do: as containerd's pause container, which has one for pod pid mode
+  // CONTAINER too, so that a container asking for POD there joins it.
+  options.pid = ns.pid() != runtime::v1::NODE;
   if (options.uts) options.hostname = pod.config().hostname();
   for (const auto& [key, value] : pod.config().linux().sysctls()) {
     options.sysctls.emplace_back(key, value);
@@ -129,6 +137,9 @@ void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod,
   for (const auto& report : reports) {
     if (report.tag == 'P') {
       pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(report.text).value_or(0)));
+      if (pod.init_pid() > 0) {
+        pod.set_init_start_time(isolate::process_start_time(pod.init_pid()).value_or(0));
+      }
     }
   }
   if (reports.back().tag == 'E') {
@@ -139,7 +150,9 @@ void set_up_pod_namespaces(RuntimeCore& core, store::PodRecord& pod,
   if (options.uts) pod.add_pinned("uts");
   if (options.pid) pod.add_pinned("pid");
   if (pod.init_pid() > 0) {
-    isolate::write_file_atomic(pod.dir() + "/init.pid", std::to_string(pod.init_pid()), 0600);
+    isolate::write_file_atomic(
+        pod.dir() + "/init.pid",
+        std::to_string(pod.init_pid()) + " " + std::to_string(pod.init_start_time()), 0600);
   }
 }
 
@@ -152,14 +165,25 @@ bool pod_namespaces_intact(RuntimeCore& /*core*/, const store::PodRecord& pod) {
                                pinned_namespace(pod, "pid"))) {
     return false;
   }
+  // A zombie init (killed, not yet reaped) still shows its namespace: it is gone all the same.
+  if (pod.init_pid() > 0 && pod.init_start_time() > 0 &&
+      !isolate::process_alive(pod.init_pid(), pod.init_start_time())) {
+    return false;
+  }
   return true;
 }
 
 void release_pod_namespaces(RuntimeCore& /*core*/, store::PodRecord& pod) {
   if (pod.init_pid() <= 0) {
     // A record from before the pid was known (an interrupted run): the file has it.
+    // "<pid> <start time>".
     if (auto text = isolate::read_file_if_exists(pod.dir() + "/init.pid")) {
-      pod.set_init_pid(static_cast<int32_t>(isolate::parse_i64(*text).value_or(0)));
+      std::istringstream fields(*text);
+      int32_t pid = 0;
+      uint64_t start = 0;
+      fields >> pid >> start;
+      pod.set_init_pid(pid);
+      pod.set_init_start_time(start);
     }
   }
   kill_pod_init(pod);

@@ -84,13 +84,17 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
       write_pod_files(core_, pod);
       set_up_pod_namespaces(core_, pod, stop);
       if (config.linux().security_context().namespace_options().network() != runtime::v1::NODE) {
+        // Without a usable network config the pod fails, as containerd's ("cni plugin not
+        // initialized"): a pod with loopback only would look ready, and the kubelet would run
+        // its init containers again once the network came.
         NodeNetwork network = node_network(core_.config());
-        if (network.network) {
-          attach_pod_network(core_.cni_context(), *network.network, pod, stop);
-          write_pod_hosts(pod);
-        } else {
-          spdlog::warn("pod {}: loopback only: {}", pod.id(), network.problem);
+        if (!network.network) {
+          throw Error(ErrorKind::WrongState,
+                      "set up the network for pod sandbox " + pod.id() +
+                          ": cni plugin not initialized: " + network.problem);
         }
+        attach_pod_network(core_.cni_context(), *network.network, pod, stop);
+        write_pod_hosts(pod);
       }
       stop.check("run pod sandbox " + pod.id());
       core_.save(pod);
@@ -102,6 +106,8 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
     }
     spdlog::info("pod {} ({}/{}) running", pod.id(), config.metadata().namespace_(),
                  config.metadata().name());
+    core_.publish(runtime::v1::CONTAINER_CREATED_EVENT, pod);
+    core_.publish(runtime::v1::CONTAINER_STARTED_EVENT, pod);
     response->set_pod_sandbox_id(pod.id());
     return grpc::Status::OK;
   });

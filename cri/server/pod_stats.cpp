@@ -25,7 +25,7 @@ grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
     if (!pod) {
       throw isolate::Error(isolate::ErrorKind::NotFound, "pod sandbox " + id + " not found");
     }
-    *response->mutable_stats() = pod_stats(core_.images(), *pod, core_.containers_of(id));
+    *response->mutable_stats() = pod_stats(core_.stats(), *pod, core_.containers_of(id));
     return grpc::Status::OK;
   });
 }
@@ -36,7 +36,7 @@ grpc::Status RuntimeService::ListPodSandboxStats(
   return logged_call("ListPodSandboxStats", "", [&] {
     for (const auto& pod : core_.pods()) {
       if (stats_match(pod, request->filter()))
-        *response->add_stats() = pod_stats(core_.images(), pod, core_.containers_of(pod.id()));
+        *response->add_stats() = pod_stats(core_.stats(), pod, core_.containers_of(pod.id()));
     }
     return grpc::Status::OK;
   });
@@ -51,7 +51,7 @@ grpc::Status RuntimeService::StreamPodSandboxStats(
       if (!stats_match(pod, request->filter())) continue;
       if (!chunks.ready()) break;
       *chunks.chunk().add_pod_sandbox_stats() =
-          pod_stats(core_.images(), pod, core_.containers_of(pod.id()));
+          pod_stats(core_.stats(), pod, core_.containers_of(pod.id()));
     }
     return chunks.finish();
   });

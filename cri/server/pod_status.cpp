@@ -28,7 +28,11 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext* context,
     auto pod = core_.find_pod(id);
     if (!pod) return grpc::Status(grpc::StatusCode::NOT_FOUND, "pod sandbox " + id + " not found");
     *response->mutable_status() = pod_sandbox_status_of(*pod);
+    // Both or neither: with the EventedPLEG gate, a timestamp makes the kubelet take the
+    // containers' statuses from this answer alone (an empty list would be a pod without
+    // containers, which it would create again beside the running ones).
     response->set_timestamp(isolate::unix_now_ns());
+    *response->mutable_containers_statuses() = core_.containers_statuses(id);
     if (request->verbose()) {
       nlohmann::json info = {
           {"pid", pod->init_pid()},
@@ -40,6 +44,9 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext* context,
           {"runtimeHandler", pod->runtime_handler()},
           {"config", json_of(pod->config())},
       };
+      // The last UpdatePodSandboxResources, as recorded.
+      if (pod->has_resources()) info["resources"] = json_of(pod->resources());
+      if (pod->has_overhead()) info["overhead"] = json_of(pod->overhead());
       // CHECK of the pod's network: what an operator asks for with a verbose status.
       if (pod->state() == runtime::v1::SANDBOX_READY && !pod->ips().empty()) {
         info["networkCheck"] =

@@ -32,6 +32,7 @@ grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext* context,
       pod->set_state(runtime::v1::SANDBOX_NOTREADY);
       core_.save(*pod);
       spdlog::info("pod {} stopped", id);
+      core_.publish(runtime::v1::CONTAINER_STOPPED_EVENT, *pod);
     }
     return grpc::Status::OK;
   });

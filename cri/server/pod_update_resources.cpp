@@ -1,7 +1,8 @@
-// UpdatePodSandboxResources: the pod's resources (what its containers may use together) plus its
-// overhead, applied to the pod's cgroup, the parent of its containers' cgroups. The kubelet
-// treats the call as best effort (it sizes its own pod cgroups too); hanok applies what it is
-// given to the pod cgroup with either driver.
+// UpdatePodSandboxResources: the pod's resources (what its containers may use together) and its
+// overhead, recorded with the pod. The kubelet calls it after it has sized the pod cgroup it
+// owns (the pod's cgroup_parent) itself, so hanok writes nothing there, as containerd, which
+// only records them and hands them to NRI; only a pod without a cgroup parent, whose cgroup is
+// hanok's own (hanok/<pod id>), gets them applied, resources plus overhead.
 #include <spdlog/spdlog.h>
 
 #include "call_context.hpp"
@@ -52,10 +53,16 @@ grpc::Status RuntimeService::UpdatePodSandboxResources(
     if (pod->state() != runtime::v1::SANDBOX_READY) {
       throw Error(ErrorKind::WrongState, "pod sandbox " + id + " is not ready");
     }
-    auto sizing = pod_sizing(request->resources(), request->overhead());
-    isolate::cgroup::Resources resources = oci::parse_resources(oci_resources(sizing), "resources");
-    isolate::cgroup::open_cgroup(pod->cgroup_path())->apply(resources);
-    spdlog::info("pod {}: cgroup {} resized", id, pod->cgroup_path());
+    if (pod->config().linux().cgroup_parent().empty()) {
+      auto sizing = pod_sizing(request->resources(), request->overhead());
+      isolate::cgroup::Resources resources =
+          oci::parse_resources(oci_resources(sizing), "resources");
+      isolate::cgroup::open_cgroup(pod->cgroup_path())->apply(resources);
+      spdlog::info("pod {}: its own cgroup {} resized", id, pod->cgroup_path());
+    }
+    *pod->mutable_resources() = request->resources();
+    *pod->mutable_overhead() = request->overhead();
+    core_.save(*pod);
     return grpc::Status::OK;
   });
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "container_resources.hpp"
+#include "cri_convert.hpp"
 #include "isolate/cgroup.hpp"
 #include "isolate/clock.hpp"
 #include "isolate/error.hpp"
@@ -69,21 +70,71 @@ RuntimeCore::RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
   // Watch first, then look at what is there, then deliver: no exit falls between the two, and
   // none is handled before the records it concerns are loaded.
   ExitWatcher::Callbacks callbacks;
+  // Each container's exit on a worker of its own (bounded): one whose delete hangs delays no
+  // other's, as containerd's goroutine per container.
+  exit_workers_ = std::make_unique<KeyedWorkers>(kExitWorkers);
   callbacks.on_exit = [this](const std::string& id) {
     if (id.empty()) {
       check_exits();
     } else {
-      handle_exit(id);
+      queue_exit(id);
     }
   };
-  callbacks.on_monitor_gone = [this](const std::string& id) { handle_monitor_gone(id); };
+  callbacks.on_monitor_gone = [this](const std::string& id) {
+    exit_workers_->submit(id, [this, id] { handle_monitor_gone(id); });
+  };
   watcher_ = std::make_unique<ExitWatcher>(config_.state + "/exits", std::move(callbacks));
   recover();
   watcher_->start();
+  stats_ = std::make_unique<StatsCollector>(
+      images_.snapshots().root() + "/containers", [this] { return stats_targets(); },
+      std::chrono::milliseconds(config_.stats_collect_period_ms));
+  stats_->start();
 }
 
 RuntimeCore::~RuntimeCore() {
+  stats_.reset();
   watcher_.reset();
+  exit_workers_.reset();
+}
+
+void RuntimeCore::queue_exit(const std::string& id) {
+  exit_workers_->submit(id, [this, id] { handle_exit(id); });
+}
+
+void RuntimeCore::delete_after_exit(const std::string& id, int attempt) {
+  try {
+    runtime_.remove(id, true, kExitDeleteTimeout);
+    return;
+  } catch (const std::exception& e) {
+    spdlog::warn("container {}: deleting it from the runtime after its exit (attempt {}): {}", id,
+                 attempt, e.what());
+  }
+  if (attempt >= kExitDeleteAttempts) return;  // RemoveContainer deletes it again
+  // Again later, on a worker, backing off: 1 s, 2 s, 4 s...
+  auto when = KeyedWorkers::Clock::now() + std::chrono::seconds(1 << (attempt - 1));
+  exit_workers_->submit_at(id, when, [this, id, attempt] {
+    IdLock lock = locks_.lock(id);
+    auto container = find_container(id);
+    if (!container || container->state() != runtime::v1::CONTAINER_EXITED) return;
+    if (runtime_.status(id).empty()) return;  // gone from the runtime meanwhile
+    delete_after_exit(id, attempt + 1);
+  });
+}
+
+StatsCollector::Targets RuntimeCore::stats_targets() const {
+  StatsCollector::Targets targets;
+  for (const auto& container : containers()) {
+    targets.layers.emplace_back(container.id(),
+                                images_.snapshots().container_upper_dir(container.id()));
+    if (container.state() == runtime::v1::CONTAINER_RUNNING) {
+      targets.cgroups.push_back(container.cgroup_path());
+    }
+  }
+  for (const auto& pod : pods()) {
+    if (pod.state() == runtime::v1::SANDBOX_READY) targets.cgroups.push_back(pod.cgroup_path());
+  }
+  return targets;
 }
 
 void RuntimeCore::set_pod_cidr(const std::string& cidr) {
@@ -110,20 +161,42 @@ std::string RuntimeCore::exit_file(const std::string& id) const {
   return config_.state + "/exits/" + id + ".json";
 }
 
+google::protobuf::RepeatedPtrField<runtime::v1::ContainerStatus> RuntimeCore::containers_statuses(
+    const std::string& pod_id) const {
+  google::protobuf::RepeatedPtrField<runtime::v1::ContainerStatus> statuses;
+  for (const auto& container : containers_of(pod_id)) {
+    *statuses.Add() = container_status_of(container);
+  }
+  return statuses;
+}
+
 void RuntimeCore::publish(runtime::v1::ContainerEventType type,
                           const store::ContainerRecord& container) {
+  publish_event(type, container.id(), container.pod_id());
+}
+
+void RuntimeCore::publish(runtime::v1::ContainerEventType type, const store::PodRecord& pod) {
+  publish_event(type, pod.id(), pod.id());
+}
+
+void RuntimeCore::publish_event(runtime::v1::ContainerEventType type, const std::string& id,
+                                const std::string& pod_id) {
+  // As containerd's: the pod's whole status and the statuses of all its containers as they are
+  // now, which the kubelet's evented PLEG puts in its cache as the pod's status; an event without
+  // a pod status is skipped there.
+  if (!events_.has_subscribers()) return;
+  // One at a time: events leave in the order of their snapshots, with their times rising (the
+  // kubelet's cache keeps a pod's newest status by time).
+  std::lock_guard lock(publish_mutex_);
+  auto pod = find_pod(pod_id);
+  if (!pod) return;
   runtime::v1::ContainerEventResponse event;
-  event.set_container_id(container.id());
+  event.set_container_id(id);
   event.set_container_event_type(type);
   event.set_created_at(isolate::unix_now_ns());
-  if (auto pod = find_pod(container.pod_id())) {
-    auto* status = event.mutable_pod_sandbox_status();
-    status->set_id(pod->id());
-    *status->mutable_metadata() = pod->config().metadata();
-    status->set_state(pod->state());
-    status->set_created_at(pod->created_at());
-  }
-  events_.publish(event);
+  *event.mutable_pod_sandbox_status() = pod_sandbox_status_of(*pod);
+  *event.mutable_containers_statuses() = containers_statuses(pod_id);
+  events_.publish(std::move(event));
 }
 
 void RuntimeCore::handle_exit(const std::string& id) {
@@ -150,11 +223,8 @@ void RuntimeCore::handle_exit_locked(const std::string& id) {
       spdlog::warn("container {}: reading its OOM kills: {}", id, e.what());
     }
   }
-  try {
-    runtime_.remove(id, true);
-  } catch (const std::exception& e) {
-    spdlog::warn("container {}: deleting it from the runtime after its exit: {}", id, e.what());
-  }
+  // Recorded and told first, then deleted from the runtime (bounded, retried with a backoff): a
+  // delete that hangs never holds back the exit the kubelet waits for.
   container->set_state(runtime::v1::CONTAINER_EXITED);
   container->set_exit_code(exit->exit_code);
   container->set_finished_at(std::max(exit->finished_at, container->started_at()));
@@ -166,6 +236,7 @@ void RuntimeCore::handle_exit_locked(const std::string& id) {
   watcher_->forget_monitor(id);
   spdlog::info("container {} exited with code {} ({})", id, exit->exit_code, container->reason());
   publish(runtime::v1::CONTAINER_STOPPED_EVENT, *container);
+  delete_after_exit(id, 1);
 }
 
 void RuntimeCore::handle_monitor_gone(const std::string& id) {

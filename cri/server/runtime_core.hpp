@@ -27,10 +27,12 @@
 #include "exit_watcher.hpp"
 #include "images/image_store.hpp"
 #include "images/stop_token.hpp"
+#include "keyed_workers.hpp"
 #include "name_registry.hpp"
 #include "pod_network.hpp"
 #include "record_index.hpp"
 #include "runtime_cli.hpp"
+#include "stats_collector.hpp"
 #include "store.pb.h"
 
 namespace hanok::cri {
@@ -56,6 +58,8 @@ class RuntimeCore {
   ByteBudget& exec_output_budget() { return exec_output_budget_; }
   // Signs the checkpoint archives this node writes and checks those it restores.
   const CheckpointSigner& checkpoint_signer() const { return checkpoint_signer_; }
+  // The background stats: writable layers and cpu samples (see StatsCollector).
+  const StatsCollector& stats() const { return *stats_; }
   // What writing a checkpoint archive takes.
   CheckpointTools checkpoint_tools() { return {runtime_, images_, checkpoint_signer_}; }
   // The pod CIDR the kubelet gave (UpdateRuntimeConfig), kept for the network plugin.
@@ -105,7 +109,14 @@ class RuntimeCore {
                    const images::StopToken& stop) {
     return records_.wait_exited(id, until, stop);
   }
+  // The statuses of the pod's containers, as ContainerStatus gives them.
+  google::protobuf::RepeatedPtrField<runtime::v1::ContainerStatus> containers_statuses(
+      const std::string& pod_id) const;
+  // A container's event, and a pod's (its container id the pod's id, as containerd's), each with
+  // the pod's status and all its containers' statuses as they are now. A DELETED event is
+  // published before the record is forgotten.
   void publish(runtime::v1::ContainerEventType type, const store::ContainerRecord& container);
+  void publish(runtime::v1::ContainerEventType type, const store::PodRecord& pod);
   // Watches the container's monitor process: if it ends without an exit file, the container is
   // recorded as exited with code 255, reason Unknown.
   void watch_monitor(const store::ContainerRecord& container);
@@ -114,10 +125,24 @@ class RuntimeCore {
   // runtime_recovery.cpp: what is there at the start, made to agree with the records.
   void recover();
   void clean_orphans();
+  // Every container with an exit file not yet recorded, queued (after an inotify overflow).
   void check_exits();
   void handle_monitor_gone(const std::string& id);
   // Exit code 255, reason Unknown, `why` as the message (the caller holds the id's lock).
   void record_unknown_exit(store::ContainerRecord& container, const std::string& why);
+  // What the stats collector looks at: every container's writable layer, the cgroups of
+  // running containers and ready pods.
+  StatsCollector::Targets stats_targets() const;
+  void publish_event(runtime::v1::ContainerEventType type, const std::string& id,
+                     const std::string& pod_id);
+  // An exit the watcher saw, handled on an exit worker.
+  void queue_exit(const std::string& id);
+  // `hanok delete --force` of an exited container (the caller holds its lock), bounded; a
+  // failure is retried on an exit worker after a backoff, up to kExitDeleteAttempts in all.
+  void delete_after_exit(const std::string& id, int attempt);
+  static constexpr size_t kExitWorkers = 8;
+  static constexpr std::chrono::seconds kExitDeleteTimeout{10};  // containerd's
+  static constexpr int kExitDeleteAttempts = 5;
 
   DaemonConfig config_;
   images::ImageStore& images_;
@@ -132,9 +157,12 @@ class RuntimeCore {
   NameRegistry container_names_;
   IdLocks locks_;
 
+  std::mutex publish_mutex_;  // one event made and published at a time
   mutable std::mutex mutex_;  // pod_cidr_
   std::string pod_cidr_;
+  std::unique_ptr<KeyedWorkers> exit_workers_;
   std::unique_ptr<ExitWatcher> watcher_;
+  std::unique_ptr<StatsCollector> stats_;
 };
 
 // A pidfd of `pid` if it is the monitor of container `id` (its command line says so); invalid

@@ -55,7 +55,7 @@ void RuntimeCore::check_exits() {
   for (const auto& container : containers()) {
     if (container.state() != runtime::v1::CONTAINER_EXITED &&
         isolate::path_exists(exit_file(container.id()))) {
-      handle_exit(container.id());
+      queue_exit(container.id());
     }
   }
 }
@@ -156,6 +156,20 @@ void RuntimeCore::clean_orphans() {
                                : "/hanok/" + id);
     orphan.set_cgroup_created(true);
     remove_pod_resources(*this, orphan);
+  }
+  // A network ADD whose pod was never recorded (a run killed in between, then perhaps a reboot
+  // that took its pod dir): DEL from the cache, so that its address goes back to the pool.
+  for (const auto& id : cached_pod_networks(cni_context())) {
+    if (find_pod(id)) continue;
+    spdlog::warn("pod {}: a network left by an interrupted run; detaching it", id);
+    store::PodRecord orphan;
+    orphan.set_id(id);
+    orphan.set_dir(pod_dir(id));
+    try {
+      detach_pod_network(cni_context(), orphan);
+    } catch (const std::exception& e) {
+      spdlog::warn("pod {}: {}", id, e.what());
+    }
   }
   for (const auto& name : isolate::list_dir(config_.state + "/exits")) {
     std::string id = name.substr(0, name.find('.'));

@@ -103,11 +103,12 @@ const std::vector<runtime::v1::MetricDescriptor>& metric_descriptors() {
   return descriptors;
 }
 
-runtime::v1::PodSandboxMetrics pod_metrics(images::ImageStore& images, const store::PodRecord& pod,
+runtime::v1::PodSandboxMetrics pod_metrics(const StatsCollector& collector,
+                                           const store::PodRecord& pod,
                                            const std::vector<store::ContainerRecord>& containers) {
   runtime::v1::PodSandboxMetrics out;
   out.set_pod_sandbox_id(pod.id());
-  runtime::v1::PodSandboxStats stats = pod_stats(images, pod, containers);
+  runtime::v1::PodSandboxStats stats = pod_stats(collector, pod, containers);
   int64_t now = isolate::unix_now_ns();
   const auto& meta = pod.config().metadata();
   // The pod's own series (its network) carry the container label "POD", as cAdvisor's do.

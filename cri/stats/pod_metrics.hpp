@@ -7,15 +7,16 @@
 
 #include <vector>
 
-#include "images/image_store.hpp"
 #include "runtime_v1.pb.h"
+#include "stats_collector.hpp"
 #include "store.pb.h"
 
 namespace hanok::cri {
 
 const std::vector<runtime::v1::MetricDescriptor>& metric_descriptors();
 // `containers`: the pod's (others' are left out).
-runtime::v1::PodSandboxMetrics pod_metrics(images::ImageStore& images, const store::PodRecord& pod,
+runtime::v1::PodSandboxMetrics pod_metrics(const StatsCollector& collector,
+                                           const store::PodRecord& pod,
                                            const std::vector<store::ContainerRecord>& containers);
 
 }  // namespace hanok::cri

@@ -54,7 +54,7 @@ std::vector<InterfaceCounters> parse_net_dev(const std::string& text) {
   return interfaces;
 }
 
-runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::PodRecord& pod,
+runtime::v1::PodSandboxStats pod_stats(const StatsCollector& collector, const store::PodRecord& pod,
                                        const std::vector<store::ContainerRecord>& containers) {
   runtime::v1::PodSandboxStats out;
   auto* attributes = out.mutable_attributes();
@@ -66,7 +66,7 @@ runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::
   auto* pod_linux = out.mutable_linux();
   if (pod.state() == runtime::v1::SANDBOX_READY) {
     runtime::v1::IoUsage io;
-    read_cgroup_usage(pod.cgroup_path(), now,
+    read_cgroup_usage(collector, pod.cgroup_path(), now,
                       {pod_linux->mutable_cpu(), pod_linux->mutable_memory(), nullptr,
                        pod_linux->mutable_process(), &io});
     if (io.timestamp() > 0) *pod_linux->mutable_io() = io;
@@ -90,7 +90,7 @@ runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::
   }
   for (const auto& container : containers) {
     if (container.pod_id() == pod.id())
-      *pod_linux->add_containers() = container_stats(images, container);
+      *pod_linux->add_containers() = container_stats(collector, container);
   }
   return out;
 }

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "images/image_store.hpp"
 #include "runtime_v1.pb.h"
+#include "stats_collector.hpp"
 #include "store.pb.h"
 
 namespace hanok::cri {
 
 // `containers`: the pod's (others' are left out).
-runtime::v1::PodSandboxStats pod_stats(images::ImageStore& images, const store::PodRecord& pod,
+runtime::v1::PodSandboxStats pod_stats(const StatsCollector& collector, const store::PodRecord& pod,
                                        const std::vector<store::ContainerRecord>& containers);
 
 struct InterfaceCounters {

@@ -3,12 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <map>
-#include <mutex>
-
 #include "isolate/cgroup.hpp"
 #include "isolate/clock.hpp"
-#include "isolate/tree_walk.hpp"
 #include "psi_reader.hpp"
 
 namespace hanok::cri {
@@ -23,30 +19,8 @@ uint64_t stat_value(const isolate::cgroup::Stats& stats, const char* v2, const c
 
 }  // namespace
 
-namespace {
-// The last cpu sample of each cgroup, for usage_nano_cores (the rate between two calls).
-struct CpuSample {
-  int64_t at_ns = 0;
-  uint64_t usage_ns = 0;
-};
-std::mutex samples_mutex;
-std::map<std::string, CpuSample> samples;
-
-uint64_t nano_cores(const std::string& cgroup_path, int64_t now, uint64_t usage) {
-  std::lock_guard lock(samples_mutex);
-  if (samples.size() > 100000) samples.clear();  // a bound, whatever comes and goes
-  CpuSample& last = samples[cgroup_path];
-  uint64_t rate = 0;
-  if (last.at_ns > 0 && now > last.at_ns && usage >= last.usage_ns) {
-    rate = static_cast<uint64_t>(static_cast<double>(usage - last.usage_ns) * 1e9 /
-                                 static_cast<double>(now - last.at_ns));
-  }
-  last = {now, usage};
-  return rate;
-}
-}  // namespace
-
-bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage usage) {
+bool read_cgroup_usage(const StatsCollector& collector, const std::string& cgroup_path, int64_t now,
+                       CgroupUsage usage) {
   if (cgroup_path.empty()) return false;
   try {
     auto cgroup = isolate::cgroup::open_cgroup(cgroup_path);
@@ -55,20 +29,24 @@ bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage 
     auto* cpu = usage.cpu;
     cpu->set_timestamp(now);
     cpu->mutable_usage_core_nano_seconds()->set_value(stats.cpu.usage_total_ns);
-    cpu->mutable_usage_nano_cores()->set_value(
-        nano_cores(cgroup_path, now, stats.cpu.usage_total_ns));
+    if (auto rate = collector.nano_cores(cgroup_path)) {
+      cpu->mutable_usage_nano_cores()->set_value(*rate);
+    }
     auto* memory = usage.memory;
     memory->set_timestamp(now);
     uint64_t used = stats.memory.usage;
     uint64_t inactive = stat_value(stats, "inactive_file", "total_inactive_file");
-    memory->mutable_working_set_bytes()->set_value(used > inactive ? used - inactive : 0);
+    uint64_t working_set = used > inactive ? used - inactive : 0;
+    memory->mutable_working_set_bytes()->set_value(working_set);
     memory->mutable_usage_bytes()->set_value(used);
     memory->mutable_rss_bytes()->set_value(stat_value(stats, "anon", "total_rss"));
     memory->mutable_page_faults()->set_value(stat_value(stats, "pgfault", "total_pgfault"));
     memory->mutable_major_page_faults()->set_value(
         stat_value(stats, "pgmajfault", "total_pgmajfault"));
-    if (stats.memory.limit > 0 && stats.memory.limit > used) {
-      memory->mutable_available_bytes()->set_value(stats.memory.limit - used);
+    // What the kubelet's eviction counts on: the limit less the working set (as containerd's
+    // getAvailableBytes), not less the usage, which includes reclaimable page cache.
+    if (stats.memory.limit > 0 && stats.memory.limit > working_set) {
+      memory->mutable_available_bytes()->set_value(stats.memory.limit - working_set);
     }
     if (usage.swap != nullptr) {
       usage.swap->set_timestamp(now);
@@ -103,7 +81,7 @@ bool read_cgroup_usage(const std::string& cgroup_path, int64_t now, CgroupUsage 
   }
 }
 
-runtime::v1::ContainerStats container_stats(images::ImageStore& images,
+runtime::v1::ContainerStats container_stats(const StatsCollector& collector,
                                             const store::ContainerRecord& container) {
   runtime::v1::ContainerStats out;
   auto* attributes = out.mutable_attributes();
@@ -116,18 +94,17 @@ runtime::v1::ContainerStats container_stats(images::ImageStore& images,
   out.mutable_memory()->set_timestamp(now);
   if (container.state() == runtime::v1::CONTAINER_RUNNING) {
     runtime::v1::IoUsage io;  // only where the kernel has io pressure for the cgroup
-    read_cgroup_usage(container.cgroup_path(), now,
+    read_cgroup_usage(collector, container.cgroup_path(), now,
                       {out.mutable_cpu(), out.mutable_memory(), out.mutable_swap(), nullptr, &io});
     if (io.timestamp() > 0) *out.mutable_io() = io;
   }
+  // The writable layer as the collector last walked it (a new container's is empty).
   auto* layer = out.mutable_writable_layer();
-  layer->set_timestamp(now);
-  std::string upper = images.snapshots().container_upper_dir(container.id());
-  // The layer is the container's: measured by fds, never following what it swaps in.
-  isolate::TreeUsage usage = isolate::tree_usage(upper);
-  layer->mutable_fs_id()->set_mountpoint(images.snapshots().root());
-  layer->mutable_used_bytes()->set_value(usage.bytes);
-  layer->mutable_inodes_used()->set_value(usage.inodes);
+  auto usage = collector.writable_layer(container.id());
+  layer->set_timestamp(usage ? usage->at_ns : now);
+  layer->mutable_fs_id()->set_mountpoint(collector.layers_root());
+  layer->mutable_used_bytes()->set_value(usage ? usage->bytes : 0);
+  layer->mutable_inodes_used()->set_value(usage ? usage->inodes : 0);
   return out;
 }
 

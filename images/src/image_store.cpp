@@ -17,7 +17,6 @@
 #include "images/unpack.hpp"
 #include "isolate/files.hpp"
 #include "isolate/text.hpp"
-#include "isolate/tree_walk.hpp"
 
 namespace hanok::images {
 
@@ -279,16 +278,21 @@ std::optional<ImageInfo> ImageStore::find(const std::string& name_or_id) {
 }
 
 bool ImageStore::remove(const std::string& name_or_id) {
-  std::unique_lock gc(gc_mutex_);
-  auto image = find(name_or_id);
-  if (!image) return false;
-  metadata_.remove_image(image->id);
-  collect_snapshots();
-  std::vector<std::string> all;
-  for (const auto& digest : content_.list()) all.push_back(digest.str());
-  for (const auto& digest : metadata_.unreferenced_blobs(all)) {
-    content_.remove(Digest::parse(digest));
+  std::vector<std::string> trash;
+  {
+    std::unique_lock gc(gc_mutex_);
+    auto image = find(name_or_id);
+    if (!image) return false;
+    metadata_.remove_image(image->id);
+    trash = collect_snapshots();
+    std::vector<std::string> all;
+    for (const auto& digest : content_.list()) all.push_back(digest.str());
+    for (const auto& digest : metadata_.unreferenced_blobs(all)) {
+      content_.remove(Digest::parse(digest));
+    }
   }
+  // The layer trees are deleted with no lock held: a create or a pull does not wait for them.
+  SnapshotStore::purge(trash);
   return true;
 }
 
@@ -312,17 +316,24 @@ void ImageStore::lease_snapshots(const std::string& lease_id,
 }
 
 void ImageStore::release(const std::string& lease_id) {
-  std::unique_lock gc(gc_mutex_);
-  metadata_.delete_lease(lease_id);
-  // What only this lease kept (the layers of an image removed while a container used them).
-  collect_snapshots();
+  std::vector<std::string> trash;
+  {
+    std::unique_lock gc(gc_mutex_);
+    metadata_.delete_lease(lease_id);
+    // What only this lease kept (the layers of an image removed while a container used them).
+    trash = collect_snapshots();
+  }
+  SnapshotStore::purge(trash);
 }
 
-void ImageStore::collect_snapshots() {
+std::vector<std::string> ImageStore::collect_snapshots() {
+  std::vector<std::string> trash;
   for (const auto& chain : metadata_.unreferenced_snapshots({})) {
-    snapshots_.remove_layer(Digest::parse(chain));
+    for (auto& path : snapshots_.detach_layer(Digest::parse(chain)))
+      trash.push_back(std::move(path));
     metadata_.remove_snapshot(chain);
   }
+  return trash;
 }
 
 FsUsage ImageStore::image_usage() const {
@@ -337,17 +348,6 @@ FsUsage ImageStore::image_usage() const {
     usage.used_bytes += snapshot.size;
     usage.inodes_used += snapshot.inodes;
   }
-  return usage;
-}
-
-FsUsage ImageStore::container_usage() const {
-  FsUsage usage;
-  usage.mountpoint = snapshots_.root() + "/containers";
-  // The containers' writable layers, which they control: measured by fds, each inode once,
-  // not into a container's overlay mounted below.
-  isolate::TreeUsage tree = isolate::tree_usage(usage.mountpoint);
-  usage.used_bytes = tree.bytes;
-  usage.inodes_used = tree.inodes;
   return usage;
 }
 

@@ -77,6 +77,16 @@ SnapshotStore::SnapshotStore(std::string root) : root_(std::move(root)) {
   isolate::make_dirs(root_ + "/snapshots", 0700);
   isolate::make_dirs(root_ + "/index", 0700);
   isolate::make_dirs(root_ + "/containers", 0700);
+  isolate::make_dirs(root_ + "/trash", 0700);
+  // What a process that died left to delete.
+  purge(trash_entries());
+}
+
+std::vector<std::string> SnapshotStore::trash_entries() const {
+  std::vector<std::string> paths;
+  for (const auto& name : isolate::list_dir(root_ + "/trash"))
+    paths.push_back(root_ + "/trash/" + name);
+  return paths;
 }
 
 std::string SnapshotStore::index_path(const Digest& chain, bool preparing) const {
@@ -175,15 +185,33 @@ std::string SnapshotStore::layer_dir(const Digest& chain) const {
 }
 
 void SnapshotStore::remove_layer(const Digest& chain) {
+  purge(detach_layer(chain));
+}
+
+std::vector<std::string> SnapshotStore::detach_layer(const Digest& chain) {
   std::lock_guard lock(mutex_);
+  std::vector<std::string> trash;
   for (bool preparing : {false, true}) {
     std::string link = index_path(chain, preparing);
     std::string name = read_index(link);
     if (name.empty()) continue;
     // Unlink the index first: a crash leaves an orphan directory, never a dangling index.
     if (::unlink(link.c_str()) != 0 && errno != ENOENT) isolate::throw_sys("unlink", link);
-    isolate::remove_tree(root_ + "/snapshots/" + name);
+    // Then the tree out of sight, in one rename (trash/ is on the same filesystem); a crash
+    // leaves it in the trash, which the next start empties.
+    std::string from = root_ + "/snapshots/" + name;
+    std::string to = root_ + "/trash/" + name;
+    if (::rename(from.c_str(), to.c_str()) == 0) {
+      trash.push_back(to);
+    } else if (errno != ENOENT) {
+      isolate::remove_tree(from);  // cannot move it (trash taken): removed here
+    }
   }
+  return trash;
+}
+
+void SnapshotStore::purge(const std::vector<std::string>& trash) {
+  for (const auto& path : trash) isolate::remove_tree(path);
 }
 
 std::string SnapshotStore::container_upper_dir(const std::string& container_id) const {

@@ -12,8 +12,11 @@ namespace {
 using CriEventSubscriber = CriFixture;
 
 // More events than hanokd queues for one subscriber (EventBus::kQueueLimit, 4096) plus what the
-// stream's HTTP/2 window (64 KiB, at about 200 bytes an event) holds in flight.
+// stream's HTTP/2 window (64 KiB, at a few KiB an event) holds in flight. Each event carries its
+// pod's status and all its containers' (as the kubelet's evented PLEG wants them): the containers
+// are spread over pods of kPerPod, as on a node.
 constexpr int kEvents = 6000;
+constexpr int kPerPod = 10;
 
 TEST_F(CriEventSubscriber, ASubscriberThatDoesNotReadIsEndedAndBlocksNothing) {
   ASSERT_TRUE(start_daemon());
@@ -24,7 +27,8 @@ TEST_F(CriEventSubscriber, ASubscriberThatDoesNotReadIsEndedAndBlocksNothing) {
   ASSERT_NE(daemon_->stop(), -1);
   daemon_.reset();
 
-  // kEvents exited containers of the pod, as records (each RemoveContainer of one is an event).
+  // kEvents exited containers in stopped pods, as records (each RemoveContainer of one is an
+  // event).
   std::vector<std::string> ids;
   {
     auto db = images::sqlite::open_database(image_root() + "/metadata.db");
@@ -32,19 +36,47 @@ TEST_F(CriEventSubscriber, ASubscriberThatDoesNotReadIsEndedAndBlocksNothing) {
     ASSERT_TRUE(read.step());
     store::ContainerRecord record;
     ASSERT_TRUE(record.ParseFromString(read.text(0)));
+    images::sqlite::Stmt read_pod(db.get(), "SELECT record FROM cri_pods", "read the pod");
+    ASSERT_TRUE(read_pod.step());
+    store::PodRecord pod_record;
+    ASSERT_TRUE(pod_record.ParseFromString(read_pod.text(0)));
     images::sqlite::Transaction transaction(db.get(), "insert records");
+    images::sqlite::Stmt put_pod(db.get(), "INSERT INTO cri_pods(id, record) VALUES(?, ?)",
+                                 "insert a pod");
     images::sqlite::Stmt put(db.get(),
                              "INSERT INTO cri_containers(id, pod_id, record) VALUES(?, ?, ?)",
                              "insert a container");
+    std::string pod_id;
     for (int i = 0; i < kEvents; ++i) {
+      if (i % kPerPod == 0) {
+        // A stopped pod: nothing of it on the node.
+        char id[65];
+        std::snprintf(id, sizeof id, "%064x", 0xd0000 + i / kPerPod);
+        pod_id = id;
+        store::PodRecord copy = pod_record;
+        copy.set_id(pod_id);
+        copy.mutable_config()->mutable_metadata()->set_name("many-" + std::to_string(i));
+        copy.mutable_config()->mutable_metadata()->set_uid("uid-many-" + std::to_string(i));
+        copy.set_state(v1::SANDBOX_NOTREADY);
+        copy.clear_pinned();
+        copy.set_init_pid(0);
+        copy.set_dir(state_ + "/pods/" + pod_id);
+        copy.set_cgroup_created(false);
+        copy.set_shm_mounted(false);
+        copy.clear_ips();
+        put_pod.reset();
+        put_pod.bind(1, pod_id).bind_blob(2, copy.SerializeAsString());
+        put_pod.run();
+      }
       char id[65];
       std::snprintf(id, sizeof id, "%064x", 0xe0000 + i);
       store::ContainerRecord copy = record;
       copy.set_id(id);
+      copy.set_pod_id(pod_id);
       copy.mutable_config()->mutable_metadata()->set_name("many-" + std::to_string(i));
       copy.set_bundle(state_ + "/containers/" + id);
       put.reset();
-      put.bind(1, std::string(id)).bind(2, copy.pod_id()).bind_blob(3, copy.SerializeAsString());
+      put.bind(1, std::string(id)).bind(2, pod_id).bind_blob(3, copy.SerializeAsString());
       put.run();
       ids.push_back(id);
     }
@@ -69,7 +101,9 @@ TEST_F(CriEventSubscriber, ASubscriberThatDoesNotReadIsEndedAndBlocksNothing) {
   // Every removal is answered (hanokd does not wait for the subscriber), and so are other calls.
   for (int i = 0; i < kEvents; ++i) {
     ASSERT_NO_THROW(cri().remove_container(ids[i])) << "removal " << i;
-    if (i % 1000 == 0) ASSERT_NO_THROW(cri().version()) << "after removal " << i;
+    if (i % 1000 == 0) {
+      ASSERT_NO_THROW(cri().version()) << "after removal " << i;
+    }
   }
   EXPECT_TRUE(watcher->wait_for(ids.back(), 1, 60s));
   std::string fresh = run(pod, container_config("fresh", kIdle));

@@ -265,6 +265,11 @@ class EventCollector {
     }
     return types;
   }
+  // Every event so far, oldest first.
+  std::vector<v1::ContainerEventResponse> all() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
   // Waits until `count` events of the container arrived.
   bool wait_for(const std::string& id, size_t count, Clock::duration timeout) {
     std::unique_lock lock(mutex_);
@@ -355,6 +360,13 @@ class CriFixture : public ::testing::Test {
     dir_ = dir_template;
     current_dir_ = dir_;
     isolate::make_dirs(cni_dir(), 0755);
+    // A pod needs a network config (RunPodSandbox fails without one, as containerd's): the
+    // loopback plugin alone, which gives no address; a test of networks writes its own first
+    // (an earlier name), or removes this one.
+    isolate::write_file_atomic(loopback_network(),
+                               R"({"cniVersion": "0.4.0", "name": "loopback-only",
+                                   "plugins": [{"type": "loopback"}]})",
+                               0644);
     char state_template[] = "/run/hanok-test-XXXXXX";
     ASSERT_NE(::mkdtemp(state_template), nullptr);
     state_ = state_template;
@@ -384,6 +396,7 @@ class CriFixture : public ::testing::Test {
 
   static std::string image() { return registry_->host() + "/hanok/busybox:latest"; }
   static std::string cni_dir() { return current_dir_ + "/cni"; }
+  static std::string loopback_network() { return cni_dir() + "/99-loopback.conflist"; }
   std::string daemon_dir() const { return dir_ + "/daemon"; }
   std::string image_root() const { return daemon_dir() + "/root"; }
 

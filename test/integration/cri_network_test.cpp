@@ -105,16 +105,26 @@ TEST_F(CriNetwork, BridgeNetwork) {
                              0755);
   ASSERT_TRUE(start_daemon("cni_bin_dirs = [\"" + bin + "\", \"/usr/lib/cni\"]"));
 
-  // No network config: not ready, and why; a pod still runs, with loopback only and no IP.
+  // No network config: not ready, and why; a pod with a network of its own fails as
+  // containerd's does ("cni plugin not initialized") and leaves nothing; a host-network pod runs.
+  ASSERT_EQ(::unlink(loopback_network().c_str()), 0);
   auto not_ready = condition_of(cri().status(), "NetworkReady");
   EXPECT_FALSE(not_ready.status());
   EXPECT_EQ(not_ready.reason(), "NetworkPluginNotReady");
   EXPECT_NE(not_ready.message().find(cni_dir()), std::string::npos) << not_ready.message();
   EXPECT_TRUE(condition_of(cri().status(), "RuntimeReady").status());
-  Pod lonely = run_pod("lonely");
-  EXPECT_EQ(cri().pod_status(lonely.id).status().network().ip(), "");
-  cri().stop_pod(lonely.id);
-  cri().remove_pod(lonely.id);
+  CallOutcome lonely = outcome_of([&] { run_pod("lonely"); });
+  EXPECT_EQ(code_name(lonely.code), "FAILED_PRECONDITION") << lonely;
+  EXPECT_TRUE(contains(lonely.message, "cni plugin not initialized")) << lonely;
+  EXPECT_TRUE(cri().list_pods().empty());
+  EXPECT_EQ(joined(entries_of(state_ + "/pods")), "");
+  EXPECT_EQ(joined(mounts_below(state_), "\n"), "");
+  v1::PodSandboxConfig host_config = pod_config("host-lonely");
+  host_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      v1::NODE);
+  Pod host = run_pod(host_config);
+  cri().stop_pod(host.id);
+  cri().remove_pod(host.id);
 
   // A broken plugin fails RunPodSandbox with its message, and leaves no pod behind.
   isolate::write_file_atomic(cni_dir() + "/10-broken.conflist",
@@ -402,6 +412,49 @@ TEST_F(CriNetwork, TeardownAfterRestart) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A node reboot with ten pods: their processes, pinned namespaces (and with them the veths) and
+// the whole state dir (a tmpfs) are gone; the root is not. The restarted hanokd releases every
+// address from the CNI cache it kept on the root (DEL with no netns), as containerd does from
+// libcni's: host-local's lease directory is empty again, and none leaks per pod per reboot.
+
+TEST_F(CriNetwork, LeasesAreReleasedAfterAReboot) {
+  isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
+                             bridge_network(bridge_, "10.231.84.0/24", ipam_dir()), 0644);
+  ASSERT_TRUE(start_daemon());
+  std::vector<std::string> ids;
+  std::vector<pid_t> inits;
+  for (int i = 0; i < 10; ++i) {
+    Pod pod = run_pod("rebooted-" + std::to_string(i));
+    ids.push_back(pod.id);
+    auto info =
+        nlohmann::json::parse(cri().pod_status(pod.id, true).info().at("info"), nullptr, false);
+    inits.push_back(info.value("pid", 0));
+  }
+  ASSERT_EQ(reserved_ips().size(), 10u);
+
+  // The reboot: hanokd and the pods' processes killed, every mount below the state dir gone and
+  // the dir emptied.
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  client_.reset();
+  daemon_.reset();
+  for (pid_t init : inits) {
+    if (init > 0) ::kill(init, SIGKILL);
+  }
+  unmount_below(state_);
+  for (const auto& entry : entries_of(state_)) isolate::remove_tree(state_ + "/" + entry);
+  ASSERT_EQ(reserved_ips().size(), 10u) << "host-local keeps its leases on disk over a reboot";
+
+  ASSERT_TRUE(start_daemon());
+  for (const auto& id : ids) {
+    EXPECT_EQ(cri().pod_status(id).status().state(), v1::SANDBOX_NOTREADY);
+    cri().stop_pod(id);
+    cri().remove_pod(id);
+  }
+  EXPECT_EQ(joined(reserved_ips()), "");
+  EXPECT_EQ(joined(entries_of(image_root() + "/cni-cache")), "");
+}
+
+// ---------------------------------------------------------------------------------------------
 // 100 pods run and removed one after the other: no veth, address, pinned namespace or mount
 // is left, and the addresses are handed out again.
 
@@ -448,7 +501,7 @@ TEST_F(CriNetwork, HundredPodsLeakNothing) {
 TEST_F(CriNetwork, PodStatsOfAKnownWorkload) {
   isolate::write_file_atomic(cni_dir() + "/10-bridge.conflist",
                              bridge_network(bridge_, "10.231.83.0/24", ipam_dir()), 0644);
-  ASSERT_TRUE(start_daemon());
+  ASSERT_TRUE(start_daemon("stats_collect_period_ms = 500"));
   v1::PodSandboxConfig config = pod_config("stats");
   (*config.mutable_labels())["stats"] = "yes";
   Pod pod = run_pod(config);
@@ -477,6 +530,9 @@ TEST_F(CriNetwork, PodStatsOfAKnownWorkload) {
       },
       20s))
       << stats.DebugString();
+  // usage_nano_cores once the collector has two samples of the pod's cgroup.
+  ASSERT_TRUE(
+      poll_until([&] { return stats_of(pod.id).linux().cpu().has_usage_nano_cores(); }, 10s));
   std::this_thread::sleep_for(1s);
   stats = stats_of(pod.id);
   const auto& linux_stats = stats.linux();

@@ -69,7 +69,8 @@ isolate::UniqueFd pidfd_of(pid_t pid) {
 TEST_F(CriRecovery, PodsWhosePinnedNamespacesAreGoneAreNotReady) {
   ASSERT_TRUE(start_daemon());
   Pod intact = run_pod("intact");
-  // The kubelet's default: no pod-wide PID namespace; net, ipc and uts pinned.
+  // The kubelet's default (pid CONTAINER): net, ipc, uts and the pod init's PID namespace
+  // pinned (as containerd's pause has one of its own).
   v1::PodSandboxConfig unpinned_config = pod_config("unpinned");
   unpinned_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
       v1::CONTAINER);
@@ -89,11 +90,15 @@ TEST_F(CriRecovery, PodsWhosePinnedNamespacesAreGoneAreNotReady) {
     finished[pod->id] = id;
   }
   std::string pins = state_ + "/pods/" + unpinned.id + "/ns";
-  ASSERT_EQ(joined(mounts_below(pins)), joined({pins + "/net", pins + "/ipc", pins + "/uts"}));
+  ASSERT_EQ(joined(sorted(mounts_below(pins))),
+            joined(sorted({pins + "/net", pins + "/ipc", pins + "/uts", pins + "/pid"})));
   pid_t pod_init = pod_info(init_killed.id).value("pid", 0);
   ASSERT_GT(pod_init, 0);
   isolate::UniqueFd pod_init_fd = pidfd_of(pod_init);
   ASSERT_TRUE(pod_init_fd);
+  // The init of the pod that loses its pins lives on until hanokd finds the pod broken.
+  isolate::UniqueFd unpinned_init = pidfd_of(pod_info(unpinned.id).value("pid", 0));
+  ASSERT_TRUE(unpinned_init);
 
   kill_daemon();
   // One pod loses its pins, the other its PID 1 (its pins stay), as after a reboot or a cleanup
@@ -108,6 +113,8 @@ TEST_F(CriRecovery, PodsWhosePinnedNamespacesAreGoneAreNotReady) {
   ASSERT_TRUE(restart_daemon());
 
   EXPECT_EQ(cri().pod_status(intact.id).status().state(), v1::SANDBOX_READY);
+  // Its PID namespace's pin is gone, yet hanokd knows its init (by its start time) and ends it.
+  EXPECT_TRUE(wait_gone(unpinned_init)) << "the pod init outlived its pod";
   for (const Pod* pod : {&unpinned, &init_killed}) {
     const std::string& name = pod->config.metadata().name();
     EXPECT_EQ(cri().pod_status(pod->id).status().state(), v1::SANDBOX_NOTREADY) << name;

@@ -1109,7 +1109,8 @@ TEST_F(CriRuntime, PodResize) {
 // shows at least that working set, its cpu time grows, its writable layer counts the file it
 // wrote; on cgroup v2 the cpu, memory and io pressure (PSI) are there as the kernel reports them.
 TEST_F(CriRuntime, ContainerStatsFromTheCgroup) {
-  ASSERT_TRUE(start_daemon());
+  // The collector samples cpu and walks the writable layers twice a second.
+  ASSERT_TRUE(start_daemon("stats_collect_period_ms = 500"));
   Pod pod = run_pod("stats");
   std::string id = run(pod, container_config("holder",
                                              "head -c 31457280 /dev/zero > /dev/shm/held; "
@@ -1137,7 +1138,8 @@ TEST_F(CriRuntime, ContainerStatsFromTheCgroup) {
   uint64_t cpu = stats.cpu().usage_core_nano_seconds().value();
   EXPECT_GT(cpu, 0u);
   EXPECT_GE(stats.writable_layer().inodes_used().value(), 1u);
-  std::this_thread::sleep_for(300ms);
+  // usage_nano_cores once the collector has two samples.
+  ASSERT_TRUE(poll_until([&] { return stats_of().cpu().has_usage_nano_cores(); }, 10s));
   stats = stats_of();
   EXPECT_GT(stats.cpu().usage_core_nano_seconds().value(), cpu);
   EXPECT_GT(stats.cpu().usage_nano_cores().value(), 100'000'000u) << "a busy loop uses a core";

@@ -126,6 +126,35 @@ TEST_F(SnapshotStoreTest, PreparesCommitsAndRemovesLayers) {
   store.remove_layer(chain);  // missing is fine
 }
 
+// Garbage collection decides under its lock and deletes outside it: detach_layer takes the layer
+// out of the index and moves its tree to the trash at once (a create or pull then waits for no
+// deletion); purge deletes it later; a start empties what a crash left in the trash.
+TEST_F(SnapshotStoreTest, DetachedLayersGoToTheTrashUntilPurged) {
+  SnapshotStore store(base_);
+  Digest chain = add_layer(store, "big", [](const std::string& dir) {
+    isolate::make_dirs(dir + "/tree/deep", 0755);
+    write(dir + "/tree/deep/file", "content");
+  });
+  std::string dir = store.layer_dir(chain);
+  std::vector<std::string> trash = store.detach_layer(chain);
+  ASSERT_EQ(trash.size(), 1u);
+  EXPECT_EQ(trash[0].rfind(base_ + "/trash/", 0), 0u) << trash[0];
+  EXPECT_FALSE(store.has_layer(chain));
+  EXPECT_FALSE(isolate::path_exists(dir));
+  EXPECT_EQ(slurp(trash[0] + "/fs/tree/deep/file"), "content");
+  SnapshotStore::purge(trash);
+  EXPECT_FALSE(isolate::path_exists(trash[0]));
+
+  // A crash between the two: the next start purges.
+  Digest again = add_layer(store, "again", [](const std::string& dir) { write(dir + "/f", "x"); });
+  std::vector<std::string> left = store.detach_layer(again);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_TRUE(isolate::path_exists(left[0]));
+  SnapshotStore reopened(base_);
+  EXPECT_FALSE(isolate::path_exists(left[0]));
+  EXPECT_TRUE(isolate::list_dir(base_ + "/trash").empty());
+}
+
 TEST_F(SnapshotStoreTest, MountsTwoLayersWithAWhiteout) {
   HANOK_REQUIRE(::geteuid() == 0, "overlay mounts need root");
   SnapshotStore store(base_);

@@ -86,8 +86,6 @@ class ImageStore {
 
   // Space the images take (blobs and unpacked layers, as recorded when they were committed).
   FsUsage image_usage() const;
-  // Space the containers' writable layers take (walked: they change all the time).
-  FsUsage container_usage() const;
 
   SnapshotStore& snapshots() { return snapshots_; }
   const ContentStore& content() const { return content_; }
@@ -95,7 +93,9 @@ class ImageStore {
  private:
   class PullLease;
   void repair();
-  void collect_snapshots();  // under gc_mutex_ held exclusively
+  // Under gc_mutex_ held exclusively: forgets the unreferenced layers and moves their trees to the
+  // trash, which the caller purges once it let go of the lock.
+  std::vector<std::string> collect_snapshots();
   void ensure_layer(const Reference& ref, const Descriptor& layer, const Digest& diff_id,
                     const Digest& chain, const std::string& parent, const PullOptions& options);
   ImageInfo info_of(const ImageRecord& record) const;

@@ -46,6 +46,11 @@ class SnapshotStore {
   std::string layer_dir(const Digest& chain) const;
   // Removes a committed or preparing layer; missing is fine.
   void remove_layer(const Digest& chain);
+  // The same in two steps, for a caller that holds a lock only for the first: the layer is gone
+  // from the index and its tree moved to <root>/trash at once (returned), deleted by purge()
+  // later. A start empties what a crash left in the trash.
+  std::vector<std::string> detach_layer(const Digest& chain);
+  static void purge(const std::vector<std::string>& trash);
   // Removes what a crash can leave: index entries of chains not in `known_chains` (and every
   // preparing one), and layer directories no index entry names. Returns what went ("index/<hex>",
   // "snapshots/<n>").
@@ -66,6 +71,7 @@ class SnapshotStore {
   void remove_container_rootfs(const std::string& container_id);
 
  private:
+  std::vector<std::string> trash_entries() const;
   std::string index_path(const Digest& chain, bool preparing) const;
   std::string read_index(const std::string& link) const;  // "" when missing
   std::string root_;

@@ -43,6 +43,8 @@ struct DaemonConfig {
   // What all ExecSync calls together may hold of their output at once; a call that would need
   // more fails with RESOURCE_EXHAUSTED.
   int64_t exec_sync_buffer_limit = 256 << 20;
+  // Stats: how often the collector samples cpu and walks the writable layers (milliseconds).
+  int stats_collect_period_ms = 10000;
   // Checkpoints: restore archives this node did not sign (or that changed since).
   bool restore_unsigned_checkpoints = false;
 };

@@ -9,6 +9,7 @@
 
 #include "images/image_store.hpp"
 #include "runtime_v1.grpc.pb.h"
+#include "stats_collector.hpp"
 
 namespace hanok::cri {
 
@@ -16,9 +17,10 @@ class ImageService final : public runtime::v1::ImageService::Service {
  public:
   // `pinned`: image names (normalised as the kubelet's) reported pinned; `stopping` is set when
   // the daemon stops (pulls end).
-  ImageService(images::ImageStore& store, std::set<std::string> pinned,
-               const std::atomic<bool>& stopping)
-      : store_(store), pinned_(std::move(pinned)), stopping_(stopping) {}
+  // `layers`: the containers' writable layers as the stats collector last walked them.
+  ImageService(images::ImageStore& store, const StatsCollector& layers,
+               std::set<std::string> pinned, const std::atomic<bool>& stopping)
+      : store_(store), layers_(layers), pinned_(std::move(pinned)), stopping_(stopping) {}
 
   grpc::Status ListImages(grpc::ServerContext* context,
                           const runtime::v1::ListImagesRequest* request,
@@ -43,6 +45,7 @@ class ImageService final : public runtime::v1::ImageService::Service {
   void fill_image(const images::ImageInfo& info, runtime::v1::Image& image) const;
 
   images::ImageStore& store_;
+  const StatsCollector& layers_;
   std::set<std::string> pinned_;
   const std::atomic<bool>& stopping_;
 };

@@ -1,0 +1,61 @@
+// KeyedWorkers, which hanokd's container exits run on: one key's slow work delays no other key,
+// one key's work never runs twice at once, and put-off work waits for its time.
+#include "keyed_workers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+namespace hanok::cri {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(KeyedWorkers, ASlowKeyDelaysNoOther) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> quick_done;
+  KeyedWorkers workers(4);  // gone first: it waits for what runs
+  workers.submit("slow", [released] { released.wait(); });
+  workers.submit("quick", [&quick_done] { quick_done.set_value(); });
+  EXPECT_EQ(quick_done.get_future().wait_for(5s), std::future_status::ready);
+  release.set_value();
+}
+
+TEST(KeyedWorkers, OneKeyNeverRunsTwiceAtOnce) {
+  std::atomic<int> inside{0};
+  std::atomic<int> most{0};
+  std::atomic<int> runs{0};
+  KeyedWorkers workers(4);
+  for (int i = 0; i < 50; ++i) {
+    workers.submit("same", [&] {
+      int now = ++inside;
+      most = std::max(most.load(), now);
+      std::this_thread::sleep_for(2ms);
+      --inside;
+      ++runs;
+    });
+    std::this_thread::sleep_for(1ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(most.load(), 1);
+  EXPECT_GE(runs.load(), 1);
+  EXPECT_LE(runs.load(), 50);  // submissions while one waited ran as one
+}
+
+TEST(KeyedWorkers, PutOffWorkWaitsForItsTime) {
+  std::promise<std::chrono::steady_clock::time_point> ran;
+  KeyedWorkers workers(2);
+  auto start = std::chrono::steady_clock::now();
+  workers.submit_at("later", start + 300ms,
+                    [&ran] { ran.set_value(std::chrono::steady_clock::now()); });
+  auto when = ran.get_future();
+  ASSERT_EQ(when.wait_for(5s), std::future_status::ready);
+  EXPECT_GE(when.get() - start, 300ms);
+}
+
+}  // namespace
+}  // namespace hanok::cri
