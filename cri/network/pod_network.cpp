@@ -40,6 +40,14 @@ std::string cache_dir(const CniContext& cni) {
 std::string cache_file(const CniContext& cni, const std::string& pod_id) {
   return cache_dir(cni) + "/" + pod_id + ".json";
 }
+// Where the pod's cache is: on the root, or in the pod dir where earlier hanoks kept it (a pod
+// that ran before an upgrade).
+std::string cache_file_of(const CniContext& cni, const store::PodRecord& pod) {
+  std::string file = cache_file(cni, pod.id());
+  std::string old = pod.dir() + "/cni.json";
+  return !isolate::path_exists(file) && !pod.dir().empty() && isolate::path_exists(old) ? old
+                                                                                        : file;
+}
 
 struct PluginCall {
   std::string command;  // ADD, CHECK, DEL
@@ -207,33 +215,34 @@ void attach_pod_network(const CniContext& cni, const CniNetwork& network, store:
 }
 
 void detach_pod_network(const CniContext& cni, store::PodRecord& pod) {
-  auto text = isolate::read_file_if_exists(cache_file(cni, pod.id()));
+  std::string file = cache_file_of(cni, pod);
+  auto text = isolate::read_file_if_exists(file);
   if (!text) {
     pod.clear_ips();
     return;
   }
   json cache = json::parse(*text, nullptr, false);
   if (!cache.is_object() || !cache.contains("network")) {
-    spdlog::warn("pod {}: its CNI cache {} is unreadable; nothing to detach", pod.id(),
-                 cache_file(cni, pod.id()));
-    ::unlink(cache_file(cni, pod.id()).c_str());
+    spdlog::warn("pod {}: its CNI cache {} is unreadable; nothing to detach", pod.id(), file);
+    ::unlink(file.c_str());
     pod.clear_ips();
     return;
   }
   std::string error = delete_all(cni, cache["network"], cache.value("result", json::object()), pod);
   if (!error.empty()) throw Error(ErrorKind::Internal, "detach the pod's network: " + error);
-  ::unlink(cache_file(cni, pod.id()).c_str());
+  ::unlink(file.c_str());
   pod.clear_ips();
   spdlog::info("pod {}: network detached", pod.id());
 }
 
 std::string check_pod_network(const CniContext& cni, const store::PodRecord& pod,
                               const images::StopToken& stop) {
-  auto text = isolate::read_file_if_exists(cache_file(cni, pod.id()));
+  std::string file = cache_file_of(cni, pod);
+  auto text = isolate::read_file_if_exists(file);
   if (!text) return "no network attached";
   json cache = json::parse(*text, nullptr, false);
   if (!cache.is_object() || !cache.contains("network") || !cache.contains("result")) {
-    return "the CNI cache " + cache_file(cni, pod.id()) + " is unreadable";
+    return "the CNI cache " + file + " is unreadable";
   }
   const json& network = cache["network"];
   std::string version = json_string(network, "cniVersion");

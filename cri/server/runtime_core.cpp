@@ -94,6 +94,8 @@ RuntimeCore::RuntimeCore(const DaemonConfig& config, images::ImageStore& images,
 
 RuntimeCore::~RuntimeCore() {
   stats_.reset();
+  // The exits being handled finish while the watcher they use is still there; then no more come.
+  exit_workers_->stop();
   watcher_.reset();
   exit_workers_.reset();
 }
@@ -114,6 +116,7 @@ void RuntimeCore::delete_after_exit(const std::string& id, int attempt) {
   // Again later, on a worker, backing off: 1 s, 2 s, 4 s...
   auto when = KeyedWorkers::Clock::now() + std::chrono::seconds(1 << (attempt - 1));
   exit_workers_->submit_at(id, when, [this, id, attempt] {
+    if (!find_container(id)) return;  // removed meanwhile (and its lock forgotten)
     IdLock lock = locks_.lock(id);
     auto container = find_container(id);
     if (!container || container->state() != runtime::v1::CONTAINER_EXITED) return;

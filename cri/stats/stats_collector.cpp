@@ -50,7 +50,11 @@ void StatsCollector::collect() {
       auto cgroup = isolate::cgroup::open_cgroup(path);
       if (!cgroup->exists()) continue;
       uint64_t usage = cgroup->stats().cpu.usage_total_ns;
-      cpu_now[path] = {isolate::unix_now_ns(), usage};
+      // The monotonic clock: a step of the wall clock never skews a rate.
+      int64_t at = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+      cpu_now[path] = {at, usage};
     } catch (const std::exception& e) {
       spdlog::debug("stats collector: cgroup {}: {}", path, e.what());
     }
@@ -73,6 +77,10 @@ void StatsCollector::collect() {
   std::set<std::string> live;
   for (const auto& [id, upper] : targets.layers) {
     live.insert(id);
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;  // a daemon that stops waits for no walk past this one
+    }
     // Measured by fds, each inode once, never following what the container swaps in.
     isolate::TreeUsage usage = isolate::tree_usage(upper);
     std::lock_guard lock(mutex_);

@@ -55,7 +55,7 @@ class StatsCollector {
   std::optional<uint64_t> nano_cores(const std::string& cgroup_path) const;
 
  private:
-  struct CpuSamples {
+  struct CpuSamples {  // times on the monotonic clock
     int64_t previous_at_ns = 0;
     uint64_t previous_usage_ns = 0;
     int64_t last_at_ns = 0;

@@ -45,7 +45,10 @@ bool read_cgroup_usage(const StatsCollector& collector, const std::string& cgrou
         stat_value(stats, "pgmajfault", "total_pgmajfault"));
     // What the kubelet's eviction counts on: the limit less the working set (as containerd's
     // getAvailableBytes), not less the usage, which includes reclaimable page cache.
-    if (stats.memory.limit > 0 && stats.memory.limit > working_set) {
+    // No limit (v2 "max", v1's huge number): no figure, as containerd (limits past 2^62).
+    constexpr uint64_t kUnlimited = uint64_t{1} << 62;
+    if (stats.memory.limit > 0 && stats.memory.limit <= kUnlimited &&
+        stats.memory.limit > working_set) {
       memory->mutable_available_bytes()->set_value(stats.memory.limit - working_set);
     }
     if (usage.swap != nullptr) {

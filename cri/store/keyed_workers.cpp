@@ -6,13 +6,16 @@ namespace hanok::cri {
 
 KeyedWorkers::KeyedWorkers(size_t threads) : limit_(threads == 0 ? 1 : threads) {}
 
-KeyedWorkers::~KeyedWorkers() {
+void KeyedWorkers::stop() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    waiting_.clear();
+    threads.swap(threads_);
   }
   changed_.notify_all();
-  for (auto& thread : threads_) thread.join();
+  for (auto& thread : threads) thread.join();
 }
 
 void KeyedWorkers::submit_at(const std::string& key, Clock::time_point when,
@@ -26,7 +29,9 @@ void KeyedWorkers::submit_at(const std::string& key, Clock::time_point when,
     } else {
       waiting_.emplace(key, Waiting{when, std::move(work)});
     }
-    if (idle_ == 0 && threads_.size() < limit_) {
+    // A thread more while work outnumbers the idle ones: a burst of exits never queues behind
+    // one that hangs while the limit allows another.
+    if (waiting_.size() > idle_ && threads_.size() < limit_) {
       threads_.emplace_back([this] { run(); });
     }
   }

@@ -21,7 +21,10 @@ class KeyedWorkers {
   using Clock = std::chrono::steady_clock;
   // At most `threads` run at once; they start as work comes.
   explicit KeyedWorkers(size_t threads);
-  ~KeyedWorkers();  // waits for what runs; what waits is dropped
+  ~KeyedWorkers() { stop(); }
+  // Waits for what runs; what waits is dropped, and so is what is submitted from now on (work
+  // that runs may still submit: it is a no-op).
+  void stop();
   KeyedWorkers(const KeyedWorkers&) = delete;
   KeyedWorkers& operator=(const KeyedWorkers&) = delete;
 

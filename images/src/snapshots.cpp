@@ -8,12 +8,14 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
 #include "isolate/error.hpp"
 #include "isolate/files.hpp"
+#include "isolate/random.hpp"
 #include "isolate/spawn.hpp"
 #include "isolate/text.hpp"
 #include "isolate/unique_fd.hpp"
@@ -199,8 +201,9 @@ std::vector<std::string> SnapshotStore::detach_layer(const Digest& chain) {
     if (::unlink(link.c_str()) != 0 && errno != ENOENT) isolate::throw_sys("unlink", link);
     // Then the tree out of sight, in one rename (trash/ is on the same filesystem); a crash
     // leaves it in the trash, which the next start empties.
+    // A name of its own in the trash: the layer's name is taken again by the next layer.
     std::string from = root_ + "/snapshots/" + name;
-    std::string to = root_ + "/trash/" + name;
+    std::string to = root_ + "/trash/" + name + "." + isolate::random_hex(8);
     if (::rename(from.c_str(), to.c_str()) == 0) {
       trash.push_back(to);
     } else if (errno != ENOENT) {
@@ -211,7 +214,14 @@ std::vector<std::string> SnapshotStore::detach_layer(const Digest& chain) {
 }
 
 void SnapshotStore::purge(const std::vector<std::string>& trash) {
-  for (const auto& path : trash) isolate::remove_tree(path);
+  for (const auto& path : trash) {
+    try {
+      isolate::remove_tree(path);
+    } catch (const std::exception& e) {
+      // Left for the next start's purge; what was collected is gone from the store already.
+      std::fprintf(stderr, "hanok images: purging %s: %s\n", path.c_str(), e.what());
+    }
+  }
 }
 
 std::string SnapshotStore::container_upper_dir(const std::string& container_id) const {

@@ -84,7 +84,7 @@ TEST_F(Cgroups, LimitsReadBackOutsideAndInside) {
     EXPECT_EQ(read_trimmed(host_file("lim", "", "cpu.weight")), "59");
     EXPECT_EQ(read_trimmed(host_file("lim", "", "pids.max")), "10");
     // A cgroup namespace: the container sees its cgroup as the root.
-    EXPECT_EQ(inside, "0::/\n67108864\n50000 100000\n20\n10\n");
+    EXPECT_EQ(inside, "0::/\n67108864\n50000 100000\n59\n10\n");
   } else {
     EXPECT_EQ(read_trimmed(host_file("lim", "memory", "memory.limit_in_bytes")), "67108864");
     EXPECT_EQ(read_trimmed(host_file("lim", "cpu", "cpu.shares")), "512");

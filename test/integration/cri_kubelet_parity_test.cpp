@@ -106,7 +106,7 @@ v1::ContainerStats stats_of(CriClient& cri, const std::string& id) {
 // are two, and the same for two pollers asking at once (not a rate over the milliseconds between
 // them, nor 0 for whichever asked first).
 TEST_F(CriKubeletParity, UsageNanoCoresIsTheSameForConcurrentPollers) {
-  ASSERT_TRUE(start_daemon("stats_collect_period_ms = 1500"));
+  ASSERT_TRUE(start_daemon("stats_collect_period_ms = 2000"));
   Pod pod = run_pod("nano-cores");
   v1::ContainerConfig config = container_config("spinner", "while :; do :; done");
   config.mutable_linux()->mutable_resources()->set_cpu_period(100000);
@@ -313,8 +313,9 @@ TEST_F(CriKubeletParity, AHungDeleteDelaysNoOtherExit) {
   ASSERT_TRUE(start_daemon("runtime_path = \"" + wrapper + "\""));
   EventCollector events(cri().runtime());
   Pod pod = run_pod("hung-delete");
+  // Both end at about the same time: the quick one's exit must not queue behind the hung one's.
   std::string hung = create(pod, container_config("hung", "sleep 1; exit 3"));
-  std::string quick = create(pod, container_config("quick", "sleep 2; exit 4"));
+  std::string quick = create(pod, container_config("quick", "sleep 1; exit 4"));
   isolate::write_file_atomic(slow_dir + "/" + hung, "", 0644);
   cri().start_container(hung);
   cri().start_container(quick);
