@@ -132,7 +132,11 @@ TreeUsage tree_usage(const std::string& dir) {
   try {
     walk_tree(top.get(), [&](const TreeEntry& entry) {
       if (entry.st.st_dev != top_st.st_dev) return false;  // another file system's
-      if (seen.insert({entry.st.st_dev, entry.st.st_ino}).second) {
+      // Each inode once: only one with more links can come again, so only those are remembered
+      // (a layer of a million files would otherwise hold a million entries).
+      bool first = entry.st.st_nlink <= 1 || S_ISDIR(entry.st.st_mode) ||
+                   seen.insert({entry.st.st_dev, entry.st.st_ino}).second;
+      if (first) {
         usage.bytes += static_cast<uint64_t>(entry.st.st_blocks) * 512;
         ++usage.inodes;
       }
