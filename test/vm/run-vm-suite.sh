@@ -57,7 +57,7 @@ rc=0
     "Cgroups.*:Lifecycle.*:Escape.*:Parity.*:SeccompProfile.*:InsideView.Sysctl*:CliCheckpoint.*"
   # hanokd on cgroup v2: cgroup namespaces, OOM kills, live updates, exec born into its cgroup
   # (the working-directory escapes), and checkpoint/restore.
-  group hanokd ./test/hanok_integration_tests "CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriRuntime.ContainerStatsFromTheCgroup:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*:CriEscape.*:CriFailClosed.*:CriKubeletParity.AvailableBytesIsTheLimitLessTheWorkingSet:CriKubeletParity.PodResourcesInTheKubeletsCgroupAreOnlyRecorded"
+  group hanokd ./test/hanok_integration_tests "CriRuntime.Lifecycle:CriRuntime.ExitCodes:CriRuntime.ExecSync:CriRuntime.SecurityContext:CriRuntime.PodNamespaces:CriRuntime.UpdateContainerResources:CriRuntime.RestartRecovery:CriRuntime.ContainerStatsFromTheCgroup:CriStreaming.ExecStdioAndExitCodes:CriStreaming.AttachToARunningContainer:CriCheckpoint.*:CriEscape.*:CriFailClosed.*:CriKubeletParity.PodResourcesInTheKubeletsCgroupAreOnlyRecorded"
   exit $status
 ' || rc=$?
 python3 "$here/../../scripts/test-summary.py" --vm "$results" || true
