@@ -2,13 +2,13 @@
 #include "images/unpack.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -219,7 +219,7 @@ void SnapshotStore::purge(const std::vector<std::string>& trash) {
       isolate::remove_tree(path);
     } catch (const std::exception& e) {
       // Left for the next start's purge; what was collected is gone from the store already.
-      std::fprintf(stderr, "hanok images: purging %s: %s\n", path.c_str(), e.what());
+      spdlog::warn("purging {}: {}", path, e.what());
     }
   }
 }
