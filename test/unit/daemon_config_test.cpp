@@ -78,6 +78,25 @@ TEST(DaemonConfig, BadValuesAreNamed) {
               std::string::npos)
         << e.what();
   }
+  // The stats collector's period: 10 s unless set; below 100 ms (a walk of every layer in a loop)
+  // or past an hour is refused, naming the key.
+  EXPECT_EQ(file_config.stats_collect_period_ms, 10000);
+  isolate::write_file_atomic(name, "stats_collect_period_ms = 2000\n");
+  load_config_file(name, true, file_config);
+  EXPECT_EQ(file_config.stats_collect_period_ms, 2000);
+  for (const char* bad : {"stats_collect_period_ms = 0\n", "stats_collect_period_ms = 99\n",
+                          "stats_collect_period_ms = 3600001\n",
+                          "stats_collect_period_ms = \"10s\"\n"}) {
+    isolate::write_file_atomic(name, bad);
+    DaemonConfig refused;
+    try {
+      load_config_file(name, true, refused);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("stats_collect_period_ms"), std::string::npos)
+          << e.what();
+    }
+  }
   ::unlink(name);
 }
 
