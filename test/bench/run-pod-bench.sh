@@ -63,38 +63,15 @@ flock -n 9 || { echo "run-pod-bench.sh: another pod benchmark is running" >&2; e
 TMP=$(mktemp -d /var/tmp/hanok-pod-bench.XXXXXX)
 RUNSTATE=$(mktemp -d /run/hanok-pod-bench.XXXXXX)  # sockets and runtime state on tmpfs
 PIDS=()
-REGISTRY_STARTED=0
 
-stop_pid() {  # PID PATTERN: only a process of ours (its command line has PATTERN)
-  local pid=$1 pattern=$2
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "$pattern" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-unmount_under() {
-  python3 - "$@" <<'PY' | while IFS= read -r mp; do umount -l "$mp" 2>/dev/null || true; done
-import sys
-roots = [r.rstrip("/") + "/" for r in sys.argv[1:]]
-points = []
-with open("/proc/self/mountinfo") as f:
-    for line in f:
-        mp = line.split()[4].encode().decode("unicode_escape")
-        if any(mp.startswith(r) for r in roots):
-            points.append(mp)
-for mp in sorted(points, key=len, reverse=True):
-    print(mp)
-PY
-}
+source "$HERE/bench-lib.sh"
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   [[ -n "${HANOKD_PID:-}" ]] && stop_pid "$HANOKD_PID" "--state $RUNSTATE/hanok"
   [[ -n "${CONTAINERD_PID:-}" ]] && stop_pid "$CONTAINERD_PID" "--config $TMP/containerd/config.toml"
-  [[ $REGISTRY_STARTED -eq 1 ]] && { "$FIXTURES/registry.sh" stop "$TMP/registry" >/dev/null 2>&1 || true; }
+  stop_fixture_registry
   [[ -n "${BRIDGE:-}" ]] && { ip link del "$BRIDGE" 2>/dev/null || true; }
   unmount_under "$TMP" "$RUNSTATE"
   rm -rf "$TMP" "$RUNSTATE" 2>/dev/null || true
@@ -105,15 +82,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- images: busybox from the fixtures, and a pause image for containerd's sandboxes ----------
-IMAGES="$BUILD/fixtures/images"
-[[ -f "$IMAGES/.complete" ]] || cmake --build "$BUILD" --target test_images >/dev/null
 mkdir -p "$TMP/pause-rootfs"
 cc -O2 -static -o "$TMP/pause-rootfs/pause" "$HERE/pause.c"
 python3 "$REPO/test/tools/make_layout.py" "$TMP/pause-layout" --from "$TMP/pause-rootfs" --cmd /pause
-mkdir -p "$TMP/registry"
-REGISTRY_STARTED=1
-"$FIXTURES/registry.sh" start "$TMP/registry" >"$TMP/registry.log" 2>&1 || { cat "$TMP/registry.log" >&2; exit 1; }
-"$FIXTURES/push-images.sh" "$IMAGES" "$TMP/registry" >"$TMP/push.log" 2>&1 || { cat "$TMP/push.log" >&2; exit 1; }
+start_fixture_registry || exit 1
 echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$TMP/policy.json"
 skopeo --policy "$TMP/policy.json" copy --quiet --dest-tls-verify=false \
   "oci:$TMP/pause-layout:latest" "docker://$PAUSE"

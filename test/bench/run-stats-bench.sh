@@ -61,19 +61,9 @@ flock -n 9 || { echo "run-stats-bench.sh: another stats benchmark is running" >&
 TMP=$(mktemp -d /var/tmp/hanok-stats-bench.XXXXXX)   # hanokd's root (the writable layers): disk
 RUNSTATE=$(mktemp -d /run/hanok-stats-bench.XXXXXX)  # socket and runtime state
 SOCK="$RUNSTATE/hanok.sock"
-REGISTRY_STARTED=0
 HANOKD_PID=""
 
-# Stops a process of ours: PID, only if its command line still has PATTERN; SIGTERM, then waits
-# (up to 30 s) before SIGKILL.
-stop_pid() {
-  local pid=$1 pattern=$2
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$HERE/bench-lib.sh"
 
 # hanokd in a session of its own (setsid): a Ctrl-C on the terminal reaches the driver and this
 # script, not hanokd, which then stays up to remove the pods in cleanup. Started again on the same
@@ -109,10 +99,10 @@ cleanup() {
       "$HANOKCTL" -r "unix://$SOCK" -t 600 stopp "$pod" >/dev/null 2>&1 || true
       "$HANOKCTL" -r "unix://$SOCK" -t 600 rmp "$pod" >/dev/null 2>&1 || true
     done
-    stop_pid "$HANOKD_PID" "--state $RUNSTATE/state"
+    stop_pid "$HANOKD_PID" "--state $RUNSTATE/state" 30
   fi
-  [[ $REGISTRY_STARTED -eq 1 ]] && { "$FIXTURES/registry.sh" stop "$TMP/registry" >/dev/null 2>&1 || true; }
-  grep -o " $TMP/[^ ]*\| $RUNSTATE/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_fixture_registry
+  unmount_under "$TMP" "$RUNSTATE"
   rm -rf "$TMP" "$RUNSTATE" 2>/dev/null || true
   exit "$status"
 }
@@ -121,12 +111,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- the busybox test image in a local registry ----------------------------------------------
-IMAGES="$BUILD/fixtures/images"
-[[ -f "$IMAGES/.complete" ]] || cmake --build "$BUILD" --target test_images >/dev/null
-mkdir -p "$TMP/registry"
-REGISTRY_STARTED=1
-"$FIXTURES/registry.sh" start "$TMP/registry" >"$TMP/registry.log" 2>&1 || { cat "$TMP/registry.log" >&2; exit 1; }
-"$FIXTURES/push-images.sh" "$IMAGES" "$TMP/registry" >"$TMP/push.log" 2>&1 || { cat "$TMP/push.log" >&2; exit 1; }
+start_fixture_registry || exit 1
 
 # --- hanokd: loopback-only CNI (a pod needs a network config), collector every 2 s --------------
 mkdir -p "$TMP/cni"

@@ -351,11 +351,13 @@ int main(int argc, char** argv) {
     auto since_created = [&](Clock::time_point t) {
       return std::chrono::duration<double>(t - created).count();
     };
-    std::printf("timeline from the last file's creation: the timed calls ran +%.2f..+%.2f s; "
-                "collector passes ended",
-                since_created(loaded.start), since_created(loaded.end));
+    std::printf(
+        "timeline from the last file's creation: the timed calls ran +%.2f..+%.2f s; "
+        "collector passes ended",
+        since_created(loaded.start), since_created(loaded.end));
     for (const auto& pass : passes) {
-      std::printf(" %+.1f s (%llu inodes)", static_cast<double>(pass.timestamp - created_unix_ns) / 1e9,
+      std::printf(" %+.1f s (%llu inodes)",
+                  static_cast<double>(pass.timestamp - created_unix_ns) / 1e9,
                   static_cast<unsigned long long>(pass.inodes_used));
     }
     std::printf("\nafter: writable_layer used_bytes %llu (%.1f MiB), inodes_used %llu\n",
