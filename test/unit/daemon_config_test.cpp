@@ -84,9 +84,9 @@ TEST(DaemonConfig, BadValuesAreNamed) {
   isolate::write_file_atomic(name, "stats_collect_period_ms = 2000\n");
   load_config_file(name, true, file_config);
   EXPECT_EQ(file_config.stats_collect_period_ms, 2000);
-  for (const char* bad : {"stats_collect_period_ms = 0\n", "stats_collect_period_ms = 99\n",
-                          "stats_collect_period_ms = 3600001\n",
-                          "stats_collect_period_ms = \"10s\"\n"}) {
+  for (const char* bad :
+       {"stats_collect_period_ms = 0\n", "stats_collect_period_ms = 99\n",
+        "stats_collect_period_ms = 3600001\n", "stats_collect_period_ms = \"10s\"\n"}) {
     isolate::write_file_atomic(name, bad);
     DaemonConfig refused;
     try {
